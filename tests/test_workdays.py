@@ -284,6 +284,13 @@ class TestWithDays:
         cal = CAL.with_days(working_days=[D("2025-10-12")])
         assert cal.is_working_day(D("2025-10-12"))
 
+    def test_pickles(self):
+        """A calendar survives pickling (batch evaluation uses processes)."""
+        cal = CAL.with_days(known_years=[2027])
+        again = pickle.loads(pickle.dumps(cal))
+        assert again == cal
+        assert again.add_working_days(D("2026-12-31"), 1) == D("2027-01-01")
+
     def test_nothing_added_is_same(self):
         """with_days() with no additions gives an equal calendar."""
         assert CAL.with_days() == CAL
