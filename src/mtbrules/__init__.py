@@ -1,1 +1,63 @@
-"""mtbrules: policy as code for China's outpatient chronic and special disease insurance."""
+"""mtbrules: policy as code for China's outpatient chronic and special disease insurance.
+
+>>> import mtbrules
+>>> pack = mtbrules.load_pack("qingdao")
+>>> decision = pack.evaluate({"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"]})
+>>> decision.outcome
+'instant'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .case import Case as Case
+from .decision import Decision as Decision
+from .diagnostics import Diagnostic as Diagnostic
+from .diagnostics import Location as Location
+from .errors import CalendarError as CalendarError
+from .errors import CaseError as CaseError
+from .errors import ConflictError as ConflictError
+from .errors import DslSyntaxError as DslSyntaxError
+from .errors import InputError as InputError
+from .errors import InternalError as InternalError
+from .errors import MtbError as MtbError
+from .errors import PackError as PackError
+from .pack import Pack as Pack
+from .registry import builtin_ids as builtin_packs
+from .registry import load_pack as load_pack
+from .workdays import WorkingCalendar as WorkingCalendar
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "load_pack",
+    "evaluate",
+    "builtin_packs",
+    "Pack",
+    "Case",
+    "Decision",
+    "WorkingCalendar",
+    "Diagnostic",
+    "Location",
+    "MtbError",
+    "InputError",
+    "PackError",
+    "DslSyntaxError",
+    "CaseError",
+    "CalendarError",
+    "ConflictError",
+    "InternalError",
+]
+
+
+def evaluate(case: Any) -> Decision:
+    """Decide `case` with the pack its `pack` field names (CONTRACT §1)."""
+    from collections.abc import Mapping
+
+    if not isinstance(case, Mapping):
+        raise CaseError(f"case: a case must be a JSON object, got {type(case).__name__}")
+    ref = case.get("pack")
+    if not isinstance(ref, str) or not ref:
+        raise CaseError("case field 'pack': is required here (or use load_pack(ref).evaluate(case))", field="pack")
+    return load_pack(ref).evaluate(case)

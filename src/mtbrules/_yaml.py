@@ -130,11 +130,10 @@ class _Builder:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise PackError.at("MTB102", "mapping keys must be plain values", self._loc(key_node))
-                key = self._scalar(key_node, None)
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     raise PackError.at("MTB102", "merge keys (<<) are not supported", self._loc(key_node))
-                if not isinstance(key, (str, int)):
-                    key = str(key)
+                # Keys are always text: YAML 1.1 would read the key `no` as False.
+                key = key_node.value
                 if key in out:
                     raise PackError.at("MTB103", f"duplicate key '{key}'", self._loc(key_node))
                 self.locations[path + (key,)] = self._loc(key_node)

@@ -125,6 +125,8 @@ class Compiled:
     fn: Closure
     fields: frozenset
     node: n.Node
+    # id(If node) -> its condition's closure, so a deadline's basis can name the branch taken.
+    conditions: dict = attrs.field(factory=dict, eq=False, repr=False)
 
 
 Locate = Callable[[int, int], Location]
@@ -136,7 +138,7 @@ def compile_expression(node: n.Node, scope: Scope, locate: Locate, expect: Type 
     type_, fn = comp.compile(node)
     if expect is not None and not expect.same_kind(type_):
         raise comp.error(node, "MTB302", f"expected a {expect} expression, got {type_}")
-    return Compiled(type_, fn, frozenset(comp.fields_read), node)
+    return Compiled(type_, fn, frozenset(comp.fields_read), node, comp.conditions)
 
 
 # ---------------------------------------------------------------- functions
@@ -198,6 +200,7 @@ class _Compiler:
         self.scope = scope
         self.locate = locate
         self.fields_read: set[str] = set()
+        self.conditions: dict = {}
 
     def error(self, node: n.Node, code: str, message: str, hint: str | None = None) -> PackError:
         return PackError.from_diagnostics([Diagnostic(code, message, self.locate(node.line, node.col), hint=hint)])
@@ -426,6 +429,7 @@ class _Compiler:
         self._want(node.cond, ct, BOOL, "if")
         tt, tf = self.compile(node.then)
         et, ef = self.compile(node.otherwise)
+        self.conditions[id(node)] = cf
         if not tt.same_kind(et):
             raise self.error(node, "MTB302", f"'then' gives {tt} but 'else' gives {et}")
 
@@ -446,6 +450,7 @@ class _Compiler:
         inner = _Compiler(self.scope.with_local(node.var, st.item), self.locate)
         bt, bf = inner.compile(node.body)
         self.fields_read |= inner.fields_read
+        self.conditions.update(inner.conditions)
         self._want(node.body, bt, BOOL, node.kind)
         key = "$" + node.var
         want_any = node.kind == "any"
@@ -522,7 +527,7 @@ class _Compiler:
         if not isinstance(arg, (n.Name, n.Attr)):
             raise self.error(arg, "MTB302", "defined() takes a case field")
         sub = _Compiler(self.scope, self.locate)
-        sub.compile(arg)
+        sub.compile(arg)  # checks the name; only its key is kept
         if len(sub.fields_read) != 1:
             raise self.error(arg, "MTB302", "defined() takes a case field")
         (key,) = sub.fields_read

@@ -60,12 +60,13 @@ def _lark() -> Lark:
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, cache=True)
 
 
-def parse_expression(text: str, location: Location | None = None) -> n.Node:
+def parse_expression(text: str, locate=None) -> n.Node:
     """Parse one DSL expression; DslSyntaxError (code MTB2xx) on failure.
 
-    `location` is where the expression starts in its file; error positions are
-    reported relative to it (line 1 = the first line of `text`).
+    `locate(line, col)` maps a 1-based position inside `text` to its place in
+    the file (the loader knows the YAML scalar's position and style).
     """
+    location = locate
     if not isinstance(text, str):
         raise _error("MTB201", f"expected an expression (text), got {type(text).__name__}", 1, 1, location)
     if len(text) > MAX_EXPRESSION_LENGTH:
@@ -132,18 +133,9 @@ def _end_position(text: str) -> tuple[int, int]:
     return len(lines), len(lines[-1]) + 1
 
 
-def _error(code, message, line, col, location, hint=None) -> DslSyntaxError:
-    if location is None:
-        loc = Location("<expression>", line, col)
-    else:
-        loc = Location(location.file, line, col) if location.line == 0 else _offset(location, line, col)
+def _error(code, message, line, col, locate, hint=None) -> DslSyntaxError:
+    loc = Location("<expression>", line, col) if locate is None else locate(line, col)
     return DslSyntaxError.from_diagnostics([Diagnostic(code, message, loc, hint=hint)])
-
-
-def _offset(location: Location, line: int, col: int) -> Location:
-    if line == 1:
-        return Location(location.file, location.line, location.col + col - 1)
-    return Location(location.file, location.line + line - 1, col)
 
 
 def _pos(meta_or_token) -> dict:

@@ -1,0 +1,277 @@
+"""The case: validate a submitted mapping against CONTRACT §2 and normalise it.
+
+Validation is hand-written rather than run through jsonschema because it sits
+on every evaluation's hot path; `schemas/case.schema.json` says the same
+thing for other tools, and a test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import math
+import re
+from typing import Any, Mapping
+
+import attrs
+
+from .compiler import BOOL, DATE, DISEASE, INT, NUMBER, STRING, Type, enum, list_of
+from .errors import CaseError
+
+#: Services named by the contract; packs may add more.
+CONTRACT_SERVICES = (
+    "certificate",
+    "renewal",
+    "change_hospital",
+    "special_drug",
+    "transfer_hospitalization",
+    "offsite_filing",
+    "reimbursement",
+)
+SCHEMES = ("employee", "resident")
+CHANNEL_KINDS = ("window", "app", "hospital", "phone", "online")
+RELATIONS = ("spouse", "child", "child_spouse", "guardian")
+
+#: Top-level case fields and their DSL types (CONTRACT §2).
+CASE_FIELDS: dict[str, Type] = {
+    "service": enum("service"),
+    "submitted_on": DATE,
+    "scheme": enum("scheme"),
+    "retired": BOOL,
+    "age": INT,
+    "diseases": list_of(DISEASE),
+    "category": enum("category"),
+    "first_application": BOOL,
+    "hospitalized": BOOL,
+    "hospital_level": INT,
+    "outpatient_years": NUMBER,
+    "district": STRING,
+    "channel": enum("channel"),
+    "agent": BOOL,
+    "materials": list_of(enum("document")),
+    "in_catalog": BOOL,
+    "admitted_on": DATE,
+    "discharged_on": DATE,
+}
+CASE_OBJECTS: dict[str, dict[str, Type]] = {
+    "offsite": {
+        "settled": BOOL,
+        "hukou_moved": BOOL,
+        "owns_property": BOOL,
+        "residence_permit": BOOL,
+        "relation": enum("relation"),
+        "dispatched_months": INT,
+        "working_offsite": BOOL,
+        "cross_province": BOOL,
+    },
+    "prior": {
+        "issued_on": DATE,
+        "valid_until": DATE,
+        "changes_this_year": INT,
+    },
+}
+#: Fields that have a value when the case omits them (docs/dsl.md).
+DEFAULTS = {"agent": False}
+
+_FIXED_VOCAB = {"scheme": SCHEMES, "channel": CHANNEL_KINDS, "relation": RELATIONS}
+
+PACK_FIELD_TYPES = {
+    "bool": BOOL,
+    "int": INT,
+    "number": NUMBER,
+    "string": STRING,
+    "date": DATE,
+    "list": list_of(STRING),
+}
+
+MAX_STRING = 1000
+MAX_LIST = 200
+MAX_INT = 10**9
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
+@attrs.frozen
+class Material:
+    """A document the applicant has, as written, with its issue date if given."""
+
+    name: str
+    issued_on: _dt.date | None = None
+
+
+@attrs.frozen
+class Case:
+    """A validated case. `values` holds typed fields; `offsite.x`/`prior.x` are flattened."""
+
+    values: dict
+    diseases: tuple[str, ...] = ()
+    materials: tuple[Material, ...] | None = None
+    pack: str | None = None
+
+    @property
+    def submitted_on(self) -> _dt.date:
+        return self.values["submitted_on"]
+
+    @property
+    def service(self) -> str:
+        return self.values["service"]
+
+
+def parse_case(data: Any, extra_fields: Mapping[str, str] | None = None) -> Case:
+    """Validate `data` (a mapping per CONTRACT §2); CaseError naming the field."""
+    if isinstance(data, Case):
+        return data
+    if not isinstance(data, Mapping):
+        raise _err("", f"a case must be a JSON object, got {_kind(data)}")
+    extra_fields = extra_fields or {}
+    values: dict[str, Any] = {}
+    diseases: tuple[str, ...] = ()
+    materials = None
+    pack = None
+    for key, raw in data.items():
+        if not isinstance(key, str):
+            raise _err(str(key), "field names must be text")
+        if key == "pack":
+            pack = _string(key, raw)
+        elif key == "diseases":
+            diseases = tuple(_string(f"diseases[{i}]", v) for i, v in enumerate(_list(key, raw)))
+        elif key == "materials":
+            materials = tuple(_material(f"materials[{i}]", v) for i, v in enumerate(_list(key, raw)))
+        elif key in CASE_OBJECTS:
+            if raw is None:
+                continue
+            if not isinstance(raw, Mapping):
+                raise _err(key, f"expected an object, got {_kind(raw)}")
+            fields = CASE_OBJECTS[key]
+            for sub, sub_raw in raw.items():
+                path = f"{key}.{sub}"
+                if sub not in fields:
+                    raise _unknown(path, sub, fields, prefix=f"{key}.")
+                if sub_raw is None:
+                    continue
+                values[path] = _typed(path, fields[sub], sub_raw)
+        elif key in CASE_FIELDS:
+            if raw is None:
+                continue
+            values[key] = _typed(key, CASE_FIELDS[key], raw)
+        elif key in extra_fields:
+            if raw is None:
+                continue
+            values[key] = _typed(key, PACK_FIELD_TYPES[extra_fields[key]], raw)
+        else:
+            raise _unknown(key, key, list(CASE_FIELDS) + list(CASE_OBJECTS) + list(extra_fields) + ["pack"])
+    for required in ("service", "submitted_on"):
+        if required not in values:
+            raise _err(required, "is required")
+    for key, value in DEFAULTS.items():
+        values.setdefault(key, value)
+    return Case(values, diseases, materials, pack)
+
+
+def _err(field: str, message: str) -> CaseError:
+    where = f"case field '{field}'" if field else "case"
+    return CaseError(f"{where}: {message}", field=field or None)
+
+
+def _unknown(path: str, name: str, known, prefix: str = "") -> CaseError:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+    return CaseError(f"unknown case field '{path}'{hint}", field=path)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _string(field: str, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise _err(field, f"expected text, got {_kind(raw)}")
+    if len(raw) > MAX_STRING:
+        raise _err(field, f"text longer than {MAX_STRING} characters")
+    if not raw.strip():
+        raise _err(field, "must not be empty")
+    return raw
+
+
+def _list(field: str, raw: Any) -> list:
+    if not isinstance(raw, (list, tuple)):
+        raise _err(field, f"expected a list, got {_kind(raw)}")
+    if len(raw) > MAX_LIST:
+        raise _err(field, f"more than {MAX_LIST} items")
+    return list(raw)
+
+
+def _date(field: str, raw: Any) -> _dt.date:
+    if isinstance(raw, _dt.date) and not isinstance(raw, _dt.datetime):
+        return raw
+    if not isinstance(raw, str) or not _DATE_RE.match(raw):
+        raise _err(field, f"expected a date YYYY-MM-DD, got {_show(raw)}")
+    try:
+        return _dt.date.fromisoformat(raw)
+    except ValueError:
+        raise _err(field, f"not a real date: {_show(raw)}") from None
+
+
+def _typed(field: str, type_: Type, raw: Any) -> Any:
+    name = type_.name
+    if name == "bool":
+        if not isinstance(raw, bool):
+            raise _err(field, f"expected true or false, got {_kind(raw)}")
+        return raw
+    if name == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            if isinstance(raw, float) and raw.is_integer() and abs(raw) <= MAX_INT:
+                return int(raw)
+            raise _err(field, f"expected a whole number, got {_show(raw)}")
+        if abs(raw) > MAX_INT:
+            raise _err(field, f"number out of range: {_show(raw)}")
+        return raw
+    if name == "number":
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise _err(field, f"expected a number, got {_show(raw)}")
+        if isinstance(raw, float) and not math.isfinite(raw) or abs(raw) > MAX_INT:
+            raise _err(field, f"number out of range: {_show(raw)}")
+        return raw
+    if name == "date":
+        return _date(field, raw)
+    if name == "string":
+        value = _string(field, raw)
+        allowed = _FIXED_VOCAB.get(type_.vocab)
+        if allowed is not None and value not in allowed:
+            raise _err(field, f"unknown value {_show(value)}; allowed: {', '.join(allowed)}")
+        return value
+    if name == "list":
+        return tuple(_string(f"{field}[{i}]", v) for i, v in enumerate(_list(field, raw)))
+    raise AssertionError(f"no case type {type_}")  # pragma: no cover
+
+
+def _material(field: str, raw: Any) -> Material:
+    if isinstance(raw, str):
+        return Material(_string(field, raw))
+    if isinstance(raw, Mapping):
+        unknown = set(raw) - {"name", "issued_on"}
+        if unknown:
+            key = sorted(map(str, unknown))[0]
+            raise _unknown(f"{field}.{key}", key, ["name", "issued_on"])
+        if "name" not in raw:
+            raise _err(f"{field}.name", "is required")
+        name = _string(f"{field}.name", raw["name"])
+        issued = raw.get("issued_on")
+        return Material(name, None if issued is None else _date(f"{field}.issued_on", issued))
+    raise _err(field, f"expected a document name or {{name, issued_on}}, got {_kind(raw)}")

@@ -1,0 +1,153 @@
+"""The Decision of CONTRACT §3: immutable values whose to_dict() is the contract JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+OUTCOMES = ("instant", "review", "ineligible", "not_covered")
+
+
+@attrs.frozen
+class DiseaseMatch:
+    id: str
+    name: str
+    groups: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "groups": list(self.groups)}
+
+
+@attrs.frozen
+class RequiredDocument:
+    id: str
+    name: str
+    name_en: str
+    provided: bool
+    rule: str
+    source: str
+    alternatives: tuple[str, ...] = ()
+    issued_within: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "name": self.name,
+            "name_en": self.name_en,
+            "provided": self.provided,
+            "rule": self.rule,
+            "source": self.source,
+        }
+        # Extensions (docs/contract.md): only present when they say something.
+        if self.alternatives:
+            out["alternatives"] = list(self.alternatives)
+        if self.issued_within:
+            out["issued_within"] = self.issued_within
+        return out
+
+
+@attrs.frozen
+class ChannelRef:
+    id: str
+    name: str
+    kind: str | None = None
+    name_en: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"id": self.id, "name": self.name}
+        if self.kind:
+            out["kind"] = self.kind
+        if self.name_en:
+            out["name_en"] = self.name_en
+        return out
+
+
+@attrs.frozen
+class PathStep:
+    rule: str
+    title: str
+    source: str
+    quote: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"rule": self.rule, "title": self.title, "source": self.source}
+        if self.quote:
+            out["quote"] = self.quote
+        return out
+
+
+@attrs.frozen
+class Deadline:
+    kind: str
+    date: str
+    basis: str
+    rule: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "date": self.date, "basis": self.basis, "rule": self.rule, "source": self.source}
+
+
+@attrs.frozen
+class Reason:
+    rule: str
+    text: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "text": self.text, "source": self.source}
+
+
+@attrs.frozen
+class Decision:
+    """What the pack decides for one case (CONTRACT §3)."""
+
+    pack: str
+    pack_version: str | None
+    service: str
+    as_of: str
+    outcome: str
+    complete: bool
+    diseases: tuple[DiseaseMatch, ...] = ()
+    required_documents: tuple[RequiredDocument, ...] = ()
+    channels: tuple[ChannelRef, ...] = ()
+    path: tuple[PathStep, ...] = ()
+    deadlines: tuple[Deadline, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def missing_documents(self) -> tuple[str, ...]:
+        return tuple(d.id for d in self.required_documents if not d.provided)
+
+    def deadline(self, kind: str) -> Deadline | None:
+        """The deadline of `kind`, if the decision has one."""
+        for d in self.deadlines:
+            if d.kind == kind:
+                return d
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract JSON object (CONTRACT §3), as plain dicts and lists."""
+        return {
+            "pack": self.pack,
+            "pack_version": self.pack_version,
+            "service": self.service,
+            "as_of": self.as_of,
+            "outcome": self.outcome,
+            "complete": self.complete,
+            "diseases": [d.to_dict() for d in self.diseases],
+            "required_documents": [d.to_dict() for d in self.required_documents],
+            "missing_documents": list(self.missing_documents),
+            "channels": [c.to_dict() for c in self.channels],
+            "path": [p.to_dict() for p in self.path],
+            "deadlines": [d.to_dict() for d in self.deadlines],
+            "reasons": [r.to_dict() for r in self.reasons],
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The contract JSON text; byte-identical for the same decision."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)

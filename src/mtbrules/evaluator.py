@@ -1,0 +1,396 @@
+"""Run a pack's compiled rules against one case and assemble the Decision.
+
+Pure: the date comes from the case (never the clock), nothing is mutated but
+the per-call environment, so one Pack serves many threads.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from . import nodes as n
+from .case import Case, parse_case
+from .compiler import UNDEFINED
+from .decision import ChannelRef, Deadline, Decision, DiseaseMatch, PathStep, Reason, RequiredDocument
+from .errors import CalendarError, CaseError, ConflictError
+from .diagnostics import Diagnostic
+from .pack import Pack
+from .workdays import add_months, add_years
+
+# Pseudo-rule ids for decisions the engine makes from the pack's metadata.
+RULE_VERSIONS = "pack:versions"
+RULE_SERVICES = "pack:services"
+RULE_DISEASES = "pack:diseases"
+RULE_UNDECIDED = "pack:no-outcome"
+
+_UNIT_WORDS = {"working_days": "working days", "days": "days", "weeks": "weeks", "months": "months", "years": "years"}
+
+
+def evaluate(pack: Pack, data: Any) -> Decision:
+    """Decide one case with `pack` (CONTRACT §3)."""
+    case = parse_case(data, pack.case_fields)
+    return _Evaluation(pack, case).run()
+
+
+class _Evaluation:
+    def __init__(self, pack: Pack, case: Case):
+        self.pack = pack
+        self.case = case
+        self.values = case.values
+        self.as_of = case.submitted_on.isoformat()
+        self.service = case.service
+        self.warnings: list[str] = []
+
+    # -- outcomes the engine decides before any rule
+
+    def _decision(self, version, outcome, **kw) -> Decision:
+        return Decision(
+            pack=self.pack.id,
+            pack_version=version.id if version else None,
+            service=self.service,
+            as_of=self.as_of,
+            outcome=outcome,
+            complete=kw.pop("complete", False),
+            warnings=tuple(self.warnings),
+            **kw,
+        )
+
+    def _engine_step(self, rule: str, title: str, source: str) -> PathStep:
+        return PathStep(rule, title, source)
+
+    def run(self) -> Decision:
+        pack, values = self.pack, self.values
+        self._check_vocabulary()
+        if self.case.pack and self.case.pack not in (pack.id, pack.folder):
+            self.warnings.append(f"the case names pack '{self.case.pack}' but was evaluated with '{pack.id}'")
+        version = pack.version_on(self.case.submitted_on)
+        if version is None:
+            spans = ", ".join(
+                f"{v.id}: {v.effective_from}–{v.effective_to or '…'}" for v in pack.versions
+            )
+            text = f"no version of {pack.id} is in force on {self.as_of} ({spans})"
+            step = self._engine_step(RULE_VERSIONS, "policy version in force", "pack.yaml versions")
+            return self._decision(None, "not_covered", path=(step,), reasons=(Reason(RULE_VERSIONS, text, step.source),))
+        if self.service not in pack.services:
+            text = f"{pack.id} has no policy for service '{self.service}' (it covers: {', '.join(sorted(pack.services))})"
+            step = self._engine_step(RULE_SERVICES, "services of the pack", "pack.yaml services")
+            return self._decision(version, "not_covered", path=(step,), reasons=(Reason(RULE_SERVICES, text, step.source),))
+
+        diseases, unknown = self._match_diseases()
+        matches = tuple(DiseaseMatch(d.id, d.name, tuple(sorted(d.groups))) for d in diseases)
+        if unknown:
+            return self._unknown_diseases(version, matches, unknown)
+
+        provided = self._match_materials()
+        env = dict(values)
+        env["diseases"] = tuple(diseases)
+        env["materials"] = self._provided_ids(provided)
+
+        effective, undecided = self._applying_rules(version, env)
+        for rule in undecided:
+            missing = sorted(f for f in rule.when.fields if f not in env)
+            if missing:
+                self.warnings.append(
+                    f"rule {rule.id} could not be decided: the case does not give {', '.join(missing)}"
+                )
+        setters = self._setters(effective)
+        rejects = [r for r in effective if r.reject]
+        if rejects:
+            # An ineligible decision explains the exclusion only; other rules' notes are noise here.
+            used = [r for r in effective if r.reject or r.warn]
+            reasons = self._reasons(rejects)
+            self.warnings.extend(r.warn for r in used if r.warn)
+            return self._decision(version, "ineligible", diseases=matches, path=self._path(used), reasons=reasons)
+        outcome_rule = setters.get("outcome")
+        if outcome_rule is None:
+            used = [r for r in effective if r.reason or r.warn]
+            self.warnings.extend(r.warn for r in used if r.warn)
+            step = self._engine_step(RULE_UNDECIDED, "no rule decides the case", "pack rules")
+            text = f"no rule of {pack.id} decides this {self.service} case"
+            reasons = self._reasons(used) + (Reason(RULE_UNDECIDED, text, step.source),)
+            return self._decision(version, "not_covered", diseases=matches, path=self._path(used) + (step,), reasons=reasons)
+
+        documents = self._required_documents(effective, provided)
+        complete = self.case.materials is not None and all(d.provided for d in documents)
+        deadlines = self._deadlines(effective, env)
+        channels = self._channels(effective)
+        self.warnings.extend(r.warn for r in effective if r.warn)
+        return self._decision(
+            version,
+            outcome_rule.outcome,
+            complete=complete,
+            diseases=matches,
+            required_documents=documents,
+            channels=channels,
+            path=self._path(effective),
+            deadlines=deadlines,
+            reasons=self._reasons(effective),
+        )
+
+    # -- input against the pack's vocabularies (CONTRACT §2: exit 2, naming the allowed values)
+
+    def _check_vocabulary(self):
+        pack, values = self.pack, self.values
+        from .case import CONTRACT_SERVICES
+
+        service = values["service"]
+        if service not in pack.services and service not in CONTRACT_SERVICES:
+            allowed = sorted(set(CONTRACT_SERVICES) | set(pack.services))
+            raise CaseError(f"case field 'service': unknown value '{service}'; allowed: {', '.join(allowed)}", field="service")
+        if "category" in values:
+            raw = values["category"]
+            ident = pack.category_index.lookup(raw)
+            if ident is None:
+                allowed = ", ".join(f"{c.id} ({c.name})" for c in pack.categories.values()) or "none (this pack defines no categories)"
+                raise CaseError(f"case field 'category': unknown value '{raw}'; allowed: {allowed}", field="category")
+            values["category"] = ident
+
+    def _match_diseases(self):
+        found, unknown = [], []
+        index, catalogue = self.pack.disease_index, self.pack.diseases
+        for name in self.case.diseases:
+            ident = index.lookup(name)
+            if ident is None:
+                unknown.append(name)
+            elif catalogue[ident] not in found:
+                found.append(catalogue[ident])
+        return found, unknown
+
+    def _unknown_diseases(self, version, matches, unknown) -> Decision:
+        pack = self.pack
+        reasons = []
+        for name in unknown:
+            close = pack.disease_index.closest(name)
+            text = f"'{name}' is not a disease this pack covers"
+            if close:
+                text += "; closest covered: " + "、".join(close)
+            reasons.append(Reason(RULE_DISEASES, text, "diseases.yaml"))
+        if pack.unknown_members is not None:
+            um = pack.unknown_members
+            self.warnings.append(
+                f"the policy covers {um.count_stated} diseases but the pack knows only {len(pack.diseases)}: "
+                f"'{'、'.join(unknown)}' may be one of the others. {um.note}"
+            )
+        step = self._engine_step(RULE_DISEASES, "diseases covered by the pack", "diseases.yaml")
+        return self._decision(version, "ineligible", diseases=matches, path=(step,), reasons=tuple(reasons))
+
+    def _match_materials(self) -> dict[str, list]:
+        """Document id → issue dates (None when not given) of the materials provided."""
+        provided: dict[str, list] = {}
+        if not self.case.materials:
+            return provided
+        index = self.pack.document_index
+        for m in self.case.materials:
+            ident = index.lookup(m.name)
+            if ident is None:
+                self.warnings.append(f"material '{m.name}' is not a document this pack knows")
+                continue
+            provided.setdefault(ident, []).append(m.issued_on)
+        return provided
+
+    def _provided_ids(self, provided) -> frozenset:
+        ids = set(provided)
+        for doc in self.pack.documents.values():
+            if doc.any_of and any(a in ids for a in doc.any_of):
+                ids.add(doc.id)
+        return frozenset(ids)
+
+    # -- rules
+
+    def _applying_rules(self, version, env):
+        pack = self.pack
+        applying, undecided = [], []
+        try:
+            for rule in pack.rules_by_service[self.service]:
+                if rule.versions is not None and version.id not in rule.versions:
+                    continue
+                result = True if rule.when is None else rule.when.fn(env)
+                if result is True:
+                    applying.append(rule)
+                elif result is UNDEFINED:
+                    undecided.append(rule)
+        except CalendarError as exc:
+            raise CalendarError(f"rule {rule.id}: {exc}", exc.diagnostics) from None
+        except (OverflowError, ValueError) as exc:
+            raise CaseError(f"rule {rule.id} cannot be evaluated for this case: {exc}") from None
+        if not applying:
+            return applying, undecided
+        suppressed = set()
+        for rule in applying:
+            suppressed |= pack.suppresses[rule.id]
+        effective = [r for r in applying if r.id not in suppressed]
+        return effective, undecided
+
+    def _setters(self, effective) -> dict:
+        setters: dict = {}
+        for rule in effective:
+            for slot in rule.sets():
+                other = setters.get(slot)
+                if other is not None:
+                    what = "the outcome" if slot == "outcome" else f"deadline '{slot.split(':', 1)[1]}'"
+                    raise ConflictError.from_diagnostics([
+                        Diagnostic(
+                            "MTB420",
+                            f"conflict: rules {other.id} and {rule.id} both apply and both set {what}, "
+                            "and neither overrides the other",
+                            rule.location,
+                            hint=f"{other.id} is at {other.location}; add `overrides: [{other.id}]` to the more specific rule",
+                        )
+                    ])
+                setters[slot] = rule
+        return setters
+
+    def _path(self, rules) -> tuple[PathStep, ...]:
+        return tuple(PathStep(r.id, r.title, str(r.source), r.source.quote) for r in rules)
+
+    def _reasons(self, rules) -> tuple[Reason, ...]:
+        out = []
+        for r in rules:
+            if r.reject:
+                out.append(Reason(r.id, r.reject, str(r.source)))
+            if r.reason:
+                out.append(Reason(r.id, r.reason, str(r.source)))
+        return tuple(out)
+
+    def _required_documents(self, effective, provided) -> tuple[RequiredDocument, ...]:
+        docs = self.pack.documents
+        listed: dict[str, RequiredDocument] = {}
+        for rule in effective:
+            for req in rule.require:
+                if req.doc in listed:
+                    continue
+                doc = docs[req.doc]
+                within = None
+                if req.issued_within:
+                    amount, unit = req.issued_within
+                    within = f"{amount} {_UNIT_WORDS[unit]}"
+                listed[req.doc] = RequiredDocument(
+                    id=doc.id,
+                    name=doc.name,
+                    name_en=doc.name_en,
+                    provided=self._is_provided(doc, req, provided),
+                    rule=rule.id,
+                    source=str(rule.source),
+                    alternatives=doc.any_of,
+                    issued_within=within,
+                )
+        return tuple(listed.values())
+
+    def _is_provided(self, doc, req, provided) -> bool:
+        candidates = (doc.id,) + doc.any_of
+        if req.issued_within is None:
+            return any(c in provided for c in candidates)
+        amount, unit = req.issued_within
+        submitted = self.case.submitted_on
+        earliest = _shift_back(submitted, amount, unit, self.pack)
+        for c in candidates:
+            for issued in provided.get(c, ()):
+                if issued is None:
+                    self.warnings.append(
+                        f"material for {doc.name} has no issued_on: it must be issued within "
+                        f"{amount} {_UNIT_WORDS[unit]} of {self.as_of}, so it is not counted"
+                    )
+                elif earliest <= issued <= submitted:
+                    return True
+                else:
+                    self.warnings.append(
+                        f"material for {doc.name} was issued on {issued.isoformat()}, "
+                        f"not within {amount} {_UNIT_WORDS[unit]} before {self.as_of}"
+                    )
+        return False
+
+    def _deadlines(self, effective, env) -> tuple[Deadline, ...]:
+        out = []
+        for rule in effective:
+            for spec in rule.deadlines:
+                try:
+                    value = spec.date.fn(env)
+                except CalendarError as exc:
+                    raise CalendarError(f"rule {rule.id}, deadline {spec.kind}: {exc}", exc.diagnostics) from None
+                except (OverflowError, ValueError) as exc:
+                    raise CaseError(f"rule {rule.id}, deadline {spec.kind}: {exc}") from None
+                if value is UNDEFINED:
+                    missing = sorted(f for f in spec.date.fields if f not in env)
+                    self.warnings.append(
+                        f"deadline {spec.kind} of rule {rule.id} cannot be computed: the case does not give {', '.join(missing)}"
+                    )
+                    continue
+                basis = spec.basis or describe(spec.date.node, env, spec.date.conditions)
+                out.append(Deadline(spec.kind, value.isoformat(), basis, rule.id, str(rule.source)))
+        return tuple(out)
+
+    def _channels(self, effective) -> tuple[ChannelRef, ...]:
+        seen: dict[str, ChannelRef] = {}
+        channels = self.pack.channels
+        for rule in effective:
+            for cid in rule.channels:
+                if cid not in seen:
+                    c = channels[cid]
+                    seen[cid] = ChannelRef(c.id, c.name, c.kind, c.name_en)
+        return tuple(seen.values())
+
+
+def _shift_back(day: _dt.date, amount: int, unit: str, pack: Pack) -> _dt.date:
+    if unit == "working_days":
+        return pack.calendar.add_working_days(day, -amount)
+    if unit == "days":
+        return day - _dt.timedelta(days=amount)
+    if unit == "weeks":
+        return day - _dt.timedelta(weeks=amount)
+    if unit == "months":
+        return add_months(day, -amount)
+    return add_years(day, -amount)
+
+
+# ---------------------------------------------------------------- deadline basis
+
+_FUNCTION_WORDS = {
+    "end_of_year": "the end of the year of {0}",
+    "end_of_quarter": "the end of the quarter of {0}",
+    "end_of_month": "the end of the month of {0}",
+    "start_of_year": "the start of the year of {0}",
+    "start_of_quarter": "the start of the quarter of {0}",
+    "start_of_month": "the start of the month of {0}",
+    "start_of_next_year": "the start of the year after {0}",
+    "start_of_next_quarter": "the start of the quarter after {0}",
+    "start_of_next_month": "the start of the month after {0}",
+    "day_of_month": "day {1} of the month of {0}",
+    "nth_working_day": "working day {1} of the month of {0}",
+    "natural_years_end": "the end of {1} natural years starting with {0}",
+}
+
+
+def describe(node: n.Node, env: dict, conditions: dict | None = None) -> str:
+    """A human-readable account of how a date expression reached its value."""
+    conditions = conditions or {}
+    if isinstance(node, n.Arith) and isinstance(node.right, n.Duration):
+        d = node.right
+        unit = _UNIT_WORDS[d.unit]
+        if d.amount == 1:
+            unit = unit[:-1]
+        word = "after" if node.op == "+" else "before"
+        return f"{d.amount} {unit} {word} {describe(node.left, env, conditions)}"
+    if isinstance(node, n.Call) and node.func in _FUNCTION_WORDS:
+        args = [describe(a, env, conditions) for a in node.args]
+        return _FUNCTION_WORDS[node.func].format(*args)
+    if isinstance(node, n.If) and id(node) in conditions:
+        # Show the branch taken; the condition itself is in the rule.
+        branch = node.then if conditions[id(node)](env) is True else node.otherwise
+        return describe(branch, env, conditions)
+    if isinstance(node, (n.Name, n.Attr)):
+        value = _lookup(node, env)
+        if isinstance(value, _dt.date):
+            return value.isoformat()
+        return n.to_source(node)
+    if isinstance(node, n.Literal) and isinstance(node.value, _dt.date):
+        return node.value.isoformat()
+    return n.to_source(node)
+
+
+def _lookup(node, env):
+    if isinstance(node, n.Name):
+        return env.get(node.name, env.get("$" + node.name))
+    if isinstance(node.operand, n.Name):
+        return env.get(f"{node.operand.name}.{node.name}")
+    return None

@@ -1,0 +1,135 @@
+"""The compiled Pack: catalogues, rules in order, versions, and the indices evaluation uses."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Mapping
+
+import attrs
+
+from . import workdays as wd
+from .model import Category, Channel, Disease, Document, Fact, Group, Note, Rule, Service, Source, UnknownMembers, Version
+from .names import NameIndex
+
+
+@attrs.frozen(eq=False)
+class Pack:
+    """A loaded policy pack. Immutable and safe to share between threads."""
+
+    id: str
+    name: str
+    name_en: str | None
+    city: str
+    province: str | None
+    folder: str
+    sources: Mapping[str, Source]
+    versions: tuple[Version, ...]
+    services: Mapping[str, Service]
+    case_fields: Mapping[str, str]
+    facts: tuple[Fact, ...]
+    notes: tuple[Note, ...]
+    groups: Mapping[str, Group]
+    diseases: Mapping[str, Disease]
+    unknown_members: UnknownMembers | None
+    documents: Mapping[str, Document]
+    channels: Mapping[str, Channel]
+    categories: Mapping[str, Category]
+    rules: tuple[Rule, ...]
+    calendar: wd.WorkingCalendar
+
+    # Derived indices, built once.
+    disease_index: NameIndex = attrs.field(init=False)
+    document_index: NameIndex = attrs.field(init=False)
+    category_index: NameIndex = attrs.field(init=False)
+    rules_by_service: Mapping[str, tuple[Rule, ...]] = attrs.field(init=False)
+    rules_by_id: Mapping[str, Rule] = attrs.field(init=False)
+    suppresses: Mapping[str, frozenset] = attrs.field(init=False)
+
+    def __attrs_post_init__(self):
+        def names(items, with_aliases=True):
+            for item in items:
+                yield item.name, item.id
+                yield item.id, item.id
+                if getattr(item, "name_en", None):
+                    yield item.name_en, item.id
+                if with_aliases:
+                    for alias in getattr(item, "aliases", ()):
+                        yield alias, item.id
+
+        setter = object.__setattr__
+        setter(self, "disease_index", NameIndex(names(self.diseases.values()), display=[d.name for d in self.diseases.values()]))
+        setter(self, "document_index", NameIndex(names(self.documents.values()), display=[d.name for d in self.documents.values()]))
+        setter(self, "category_index", NameIndex(names(self.categories.values()), display=[c.name for c in self.categories.values()]))
+        setter(
+            self,
+            "rules_by_service",
+            {s: tuple(r for r in self.rules if r.services is None or s in r.services) for s in self.services},
+        )
+        setter(self, "rules_by_id", {r.id: r for r in self.rules})
+        setter(self, "suppresses", _override_closure(self.rules))
+
+    def version_on(self, day: _dt.date) -> Version | None:
+        """The version in force on `day` (the latest that starts on or before it)."""
+        best = None
+        for v in self.versions:
+            if v.in_force(day) and (best is None or v.effective_from > best.effective_from):
+                best = v
+        return best
+
+    def evaluate(self, case: Any):
+        """Decide `case` (a CONTRACT §2 mapping or a Case). Returns a Decision."""
+        from .evaluator import evaluate
+
+        return evaluate(self, case)
+
+    def describe(self) -> dict[str, Any]:
+        """Metadata for listings (`mtbrules packs`)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "name_en": self.name_en,
+            "city": self.city,
+            "province": self.province,
+            "versions": [
+                {
+                    "id": v.id,
+                    "effective_from": v.effective_from.isoformat(),
+                    "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+                }
+                for v in self.versions
+            ],
+            "services": sorted(self.services),
+            "sources": [
+                {"id": s.id, "title": s.title, "confidence": s.confidence, "published": s.published}
+                for s in self.sources.values()
+            ],
+            "counts": {
+                "diseases": len(self.diseases),
+                "documents": len(self.documents),
+                "channels": len(self.channels),
+                "categories": len(self.categories),
+                "rules": len(self.rules),
+            },
+            "facts": [{"id": f.id, "value": f.value, "source": str(f.source)} for f in self.facts],
+        }
+
+    def __repr__(self) -> str:
+        return f"<Pack {self.id} ({len(self.rules)} rules)>"
+
+
+def _override_closure(rules) -> dict[str, frozenset]:
+    direct = {r.id: set(r.overrides) for r in rules}
+    closure: dict[str, frozenset] = {}
+
+    def reach(rid: str, seen: set) -> set:
+        out = set()
+        for nxt in direct.get(rid, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                out.add(nxt)
+                out |= reach(nxt, seen)
+        return out
+
+    for rid in direct:
+        closure[rid] = frozenset(reach(rid, {rid}))
+    return closure

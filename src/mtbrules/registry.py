@@ -1,0 +1,71 @@
+"""Built-in pack ids → folders, and pack references (id or path) → loaded Packs."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import threading
+from pathlib import Path
+
+from .diagnostics import Location
+from .errors import PackError
+
+_cache: dict = {}
+_lock = threading.Lock()
+
+
+def builtin_root() -> Path:
+    """Where the built-in packs are: inside the wheel, or `policies/` of a checkout."""
+    shipped = Path(__file__).parent / "_policies"
+    if shipped.is_dir():
+        return shipped
+    return Path(__file__).resolve().parents[2] / "policies"
+
+
+def builtin_ids() -> list[str]:
+    """Ids of the built-in packs, sorted."""
+    root = builtin_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "pack.yaml").is_file())
+
+
+def resolve(ref: str | os.PathLike) -> Path:
+    """The folder of a pack given by built-in id or path; PackError if neither."""
+    text = os.fspath(ref)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    ids = builtin_ids()
+    if text in ids:
+        return builtin_root() / text
+    path = Path(text)
+    if (path / "pack.yaml").is_file():
+        return path
+    if path.name == "pack.yaml" and path.is_file():
+        return path.parent
+    close = difflib.get_close_matches(text, ids, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"built-in packs: {', '.join(ids)}"
+    raise PackError.at("MTB100", f"unknown pack '{text}': not a built-in pack id nor a folder with pack.yaml", Location(text), hint=hint)
+
+
+def load_pack(ref, calendar=None):
+    """Load a pack by built-in id or folder path (cached per folder when no calendar is given)."""
+    from .loader import load_pack_folder
+
+    folder = resolve(ref)
+    if calendar is not None:
+        return load_pack_folder(folder, calendar)
+    key = str(folder.resolve())
+    pack = _cache.get(key)
+    if pack is None:
+        with _lock:
+            pack = _cache.get(key)
+            if pack is None:
+                pack = load_pack_folder(folder)
+                _cache[key] = pack
+    return pack
+
+
+def clear_cache() -> None:
+    """Forget loaded packs (after editing pack files in a long-running process)."""
+    _cache.clear()
