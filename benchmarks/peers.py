@@ -417,6 +417,77 @@ def build_cel() -> Decide:
     return decide
 
 
+# --- durable-rules: a Rete ruleset over one asserted fact per case ------------
+
+_durable_count = 0
+
+
+def build_durable() -> Decide:
+    _require("durable.lang", "durable-rules")
+    from functools import reduce
+
+    from durable.lang import assert_fact, m, retract_fact, ruleset, when_all
+
+    global _durable_count
+    _durable_count += 1
+    name = f"qingdao_equivalent_{_durable_count}"  # rulesets are process-global
+    due = D.decision_due
+    current: dict = {}  # the result being built for the fact being evaluated
+
+    def any_of(values):
+        return reduce(lambda a, b: a | b, [m.disease == v for v in sorted(values)])
+
+    def none_of(values):
+        return reduce(lambda a, b: a & b, [m.disease != v for v in sorted(values)])
+
+    def adds(docs):
+        def action(c):
+            current["required_documents"].extend(docs)
+        return action
+
+    def set_outcome(outcome, with_due=False):
+        def action(c):
+            current["outcome"] = outcome
+            if with_due:
+                current["decision_due"] = due(c.m.submitted_on)
+        return action
+
+    covered, instant = frozenset(D.DISEASES), D.INSTANT
+    with ruleset(name):
+        when_all(any_of(D.GROUP_A) & (m.hospitalized == True))(  # noqa: E712
+            adds(D.DOCS_A_INPATIENT))
+        when_all(any_of(D.GROUP_A) & (m.hospitalized == False))(  # noqa: E712
+            adds(D.DOCS_A_OUTPATIENT))
+        when_all(any_of(D.GROUP_B))(adds(D.DOCS_B_COMMON))
+        for disease, doc in D.GROUP_B_SPECIFIC.items():
+            when_all(m.disease == disease)(adds((doc,)))
+        when_all(any_of(D.GROUP_C))(adds(D.DOCS_C))
+        when_all(any_of(covered) & (m.agent == True))(adds(D.DOCS_AGENT))  # noqa: E712
+        when_all(none_of(covered))(set_outcome("ineligible"))
+        when_all(any_of(instant) & (m.first_application == True))(  # noqa: E712
+            set_outcome("instant"))
+        when_all(any_of(covered - instant))(set_outcome("review", with_due=True))
+        when_all(any_of(instant) & (m.first_application == False))(  # noqa: E712
+            set_outcome("review", with_due=True))
+
+    counter = [0]
+
+    def decide(case: dict) -> dict:
+        counter[0] += 1
+        fact = {"id": counter[0], "disease": case["diseases"][0], "agent": case["agent"],
+                "first_application": case["first_application"],
+                "hospitalized": case["hospitalized"], "submitted_on": case["submitted_on"]}
+        current.clear()
+        current.update(outcome=None, required_documents=[], decision_due=None)
+        assert_fact(name, fact)
+        retract_fact(name, fact)
+        result = dict(current)
+        result["required_documents"] = sorted(result["required_documents"])
+        return result
+
+    return decide
+
+
 # --- mtbrules: the hook ------------------------------------------------------
 #
 # When the Qingdao pack exists, adapting this side takes ONE table:
@@ -482,6 +553,7 @@ ENGINES: dict[str, Callable[[], Decide]] = {
     "business-rules": build_business_rules,
     "rule-engine": build_rule_engine,
     "cel-python": build_cel,
+    "durable-rules": build_durable,
 }
 
 
