@@ -98,15 +98,18 @@ def group_of(disease: str) -> str:
 DOCUMENTS: dict[str, str] = {
     # group A, diagnosed in hospital (二(二)1⑴)
     "a_inpatient_record": "住院确诊病历",
-    "a_complication_tests": "相关治疗以及并发症的客观检查材料",
+    # "相关治疗以及并发症的客观检查材料" read as two items, as the mtbrules pack does
+    "a_treatment_materials": "相关治疗材料",
+    "a_complication_tests": "并发症的客观检查材料",
     # group A, not diagnosed in hospital (二(二)1⑵)
     "a_outpatient_diagnosis": "二级或以上医院临床确诊的门诊病历",
     "a_outpatient_2y_records": "持续两年以上系统门诊治疗的门诊病历",
     "a_test_reports": "相关检查材料报告单",
     "a_medication_details": "相关用药明细",
+    # identity, every listed disease, not with an agent (二(一), 二(二)2(3), 4(4))
+    "id_card_or_ssc": "身份证或社保卡",
     # groups B and C (二(二)2, 二(二)4)
     "discharge_record": "相关病种出院记录",
-    "id_card_or_ssc": "身份证或社保卡",
     "b_pathology_report": "病理检查报告单",
     "b_operation_record": "手术记录",
     "b_dialysis_records": "三个月内三次以上透析治疗记录",
@@ -119,16 +122,23 @@ DOCUMENTS: dict[str, str] = {
     "agent_own_id": "代办人本人身份证或社会保障卡原件",
 }
 
-DOCS_A_INPATIENT: tuple[str, ...] = ("a_inpatient_record", "a_complication_tests")
+DOCS_A_INPATIENT: tuple[str, ...] = (
+    "a_inpatient_record", "a_treatment_materials", "a_complication_tests",
+)
 DOCS_A_OUTPATIENT: tuple[str, ...] = (
     "a_outpatient_diagnosis", "a_outpatient_2y_records", "a_test_reports",
     "a_medication_details",
 )
-DOCS_B_COMMON: tuple[str, ...] = ("discharge_record", "id_card_or_ssc")
+DOCS_B_COMMON: tuple[str, ...] = ("discharge_record",)
 DOCS_C: tuple[str, ...] = (
     "discharge_record", "c_outpatient_long_term_records", "c_medication_invoices",
-    "c_test_reports", "id_card_or_ssc",
+    "c_test_reports",
 )
+# Identity, for every listed disease (二(一) "携带身份证或社会保障卡、病历等材料";
+# also 二(二)2(3) and 二(二)4(4)): the applicant's own card, or, when someone
+# applies for the patient, 二(二)5's two documents instead (the patient's card
+# may then be a copy). Same reading as the mtbrules Qingdao pack.
+DOCS_ID: tuple[str, ...] = ("id_card_or_ssc",)
 DOCS_AGENT: tuple[str, ...] = ("agent_patient_id", "agent_own_id")
 
 REVIEW_WORKING_DAYS = 7  # 二(三)1

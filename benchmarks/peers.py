@@ -56,7 +56,7 @@ def build_python() -> Decide:
     group_a, group_b, group_c = D.GROUP_A, D.GROUP_B_SPECIFIC, D.GROUP_C
     instant, due = D.INSTANT, D.decision_due
     a_in, a_out = D.DOCS_A_INPATIENT, D.DOCS_A_OUTPATIENT
-    b_common, c_docs, agent_docs = D.DOCS_B_COMMON, D.DOCS_C, D.DOCS_AGENT
+    b_common, c_docs, agent_docs, id_docs = D.DOCS_B_COMMON, D.DOCS_C, D.DOCS_AGENT, D.DOCS_ID
 
     def decide(case: dict) -> dict:
         disease = case["diseases"][0]
@@ -68,10 +68,9 @@ def build_python() -> Decide:
             docs = list(c_docs)
         else:
             return {"outcome": "ineligible", "required_documents": [], "decision_due": None}
-        if case["agent"]:
-            docs += agent_docs
+        docs += agent_docs if case["agent"] else id_docs
         docs.sort()
-        if case["first_application"] and disease in instant:
+        if disease in instant:
             return {"outcome": "instant", "required_documents": docs, "decision_due": None}
         return {"outcome": "review", "required_documents": docs,
                 "decision_due": due(case["submitted_on"])}
@@ -145,6 +144,8 @@ def zen_graph() -> dict:
         row(doc, _q("B"), disease=_q(disease))
     for doc in D.DOCS_C:
         row(doc, _q("C"))
+    for doc in D.DOCS_ID:
+        row(doc, _qlist("ABC"), agent="false")
     for doc in D.DOCS_AGENT:
         row(doc, _qlist("ABC"), agent="true")
     # ZEN's expression language has no sort: the collect table keeps row
@@ -162,7 +163,7 @@ def zen_graph() -> dict:
         "rules": rows, "outputPath": "docs", **table_opts,
     }
 
-    instant = "(instant_disease and first_application)"
+    instant = "instant_disease"
     assemble = {
         "expressions": [
             {"id": "outcome", "key": "outcome",
@@ -227,20 +228,20 @@ def business_rules_json() -> list[dict]:
     rules += [
         {"conditions": {"all": [shares(D.GROUP_C)]}, "actions": add(D.DOCS_C)},
         {"conditions": {"all": [shares(D.DISEASES),
+                                {"name": "agent", "operator": "is_false", "value": True}]},
+         "actions": add(D.DOCS_ID)},
+        {"conditions": {"all": [shares(D.DISEASES),
                                 {"name": "agent", "operator": "is_true", "value": True}]},
          "actions": add(D.DOCS_AGENT)},
         {"conditions": {"all": [{"name": "diseases", "operator": "shares_no_elements_with",
                                  "value": sorted(D.DISEASES)}]},
          "actions": [{"name": "set_outcome", "params": {"outcome": "ineligible"}}]},
-        {"conditions": {"all": [shares(D.INSTANT),
-                                {"name": "first_application", "operator": "is_true",
-                                 "value": True}]},
+        {"conditions": {"all": [shares(D.INSTANT)]},
          "actions": [{"name": "set_outcome", "params": {"outcome": "instant"}}]},
         {"conditions": {"all": [
             shares(D.DISEASES),
-            {"any": [{"name": "diseases", "operator": "shares_no_elements_with",
-                      "value": sorted(D.INSTANT)},
-                     {"name": "first_application", "operator": "is_false", "value": True}]}]},
+            {"name": "diseases", "operator": "shares_no_elements_with",
+             "value": sorted(D.INSTANT)}]},
          "actions": [{"name": "set_outcome", "params": {"outcome": "review"}},
                      {"name": "set_decision_due", "params": {}}]},
     ]
@@ -323,9 +324,10 @@ def rule_engine_rules() -> tuple[list[tuple[str, tuple[str, ...]]], str, str]:
         (f"{d0} in {b}", D.DOCS_B_COMMON),
         *((f"{d0} == {_q(disease)}", (doc,)) for disease, doc in D.GROUP_B_SPECIFIC.items()),
         (f"{d0} in {c}", D.DOCS_C),
+        (f"{d0} in {_re_set(D.DISEASES)} and not agent", D.DOCS_ID),
         (f"{d0} in {_re_set(D.DISEASES)} and agent", D.DOCS_AGENT),
     ]
-    instant = f"(first_application and {d0} in {_re_set(D.INSTANT)})"
+    instant = f"({d0} in {_re_set(D.INSTANT)})"
     outcome = (f'{d0} in {_re_set(D.DISEASES)} ? ({instant} ? "instant" : "review") '
                f': "ineligible"')
     due = f'outcome == "review" ? due(submitted_on) : null'
@@ -382,10 +384,10 @@ def cel_expression() -> str:
     docs = (f"({d0} in group_a ? (hospitalized ? {lst(D.DOCS_A_INPATIENT)} "
             f": {lst(D.DOCS_A_OUTPATIENT)}) "
             f": {d0} in group_b ? {lst(D.DOCS_B_COMMON)} + ({specific}) "
-            f": {lst(D.DOCS_C)}) + (agent ? {lst(D.DOCS_AGENT)} : [])")
+            f": {lst(D.DOCS_C)}) + (agent ? {lst(D.DOCS_AGENT)} : {lst(D.DOCS_ID)})")
     return (f'!({d0} in covered) '
             f'? {{"outcome": "ineligible", "required_documents": [], "decision_due": null}} '
-            f': (first_application && {d0} in instant) '
+            f': ({d0} in instant) '
             f'? {{"outcome": "instant", "required_documents": {docs}, "decision_due": null}} '
             f': {{"outcome": "review", "required_documents": {docs}, '
             f'"decision_due": due(submitted_on)}}')
@@ -462,13 +464,11 @@ def build_durable() -> Decide:
         for disease, doc in D.GROUP_B_SPECIFIC.items():
             when_all(m.disease == disease)(adds((doc,)))
         when_all(any_of(D.GROUP_C))(adds(D.DOCS_C))
+        when_all(any_of(covered) & (m.agent == False))(adds(D.DOCS_ID))  # noqa: E712
         when_all(any_of(covered) & (m.agent == True))(adds(D.DOCS_AGENT))  # noqa: E712
         when_all(none_of(covered))(set_outcome("ineligible"))
-        when_all(any_of(instant) & (m.first_application == True))(  # noqa: E712
-            set_outcome("instant"))
+        when_all(any_of(instant))(set_outcome("instant"))
         when_all(any_of(covered - instant))(set_outcome("review", with_due=True))
-        when_all(any_of(instant) & (m.first_application == False))(  # noqa: E712
-            set_outcome("review", with_due=True))
 
     counter = [0]
 
@@ -497,8 +497,25 @@ def build_durable() -> Decide:
 # "unmapped:<id>" so that the equivalence check fails loudly and names it.
 
 MTBRULES_PACK = "qingdao"
-MTBRULES_DOC_IDS: dict[str, str] = {
-    # "pack_document_id": "benchmark_document_id",  -- fill in when the pack lands
+MTBRULES_DOC_IDS: dict[str, str] = {  # policies/qingdao/documents.yaml id -> ours
+    "inpatient_diagnosis_record": "a_inpatient_record",
+    "treatment_materials": "a_treatment_materials",
+    "complication_exam_materials": "a_complication_tests",
+    "outpatient_diagnosis_record": "a_outpatient_diagnosis",
+    "systematic_outpatient_records": "a_outpatient_2y_records",
+    "exam_report_forms": "a_test_reports",
+    "medication_details": "a_medication_details",
+    "discharge_record": "discharge_record",
+    "id_or_ss_card": "id_card_or_ssc",
+    "pathology_report": "b_pathology_report",
+    "operation_record": "b_operation_record",
+    "dialysis_records": "b_dialysis_records",
+    "bone_marrow_report": "b_bone_marrow_report",
+    "long_term_outpatient_records": "c_outpatient_long_term_records",
+    "medication_invoices": "c_medication_invoices",
+    "exam_reports": "c_test_reports",
+    "patient_id_or_ss_card": "agent_patient_id",
+    "agent_id_or_ss_card": "agent_own_id",
 }
 
 
