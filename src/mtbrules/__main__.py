@@ -1,0 +1,5 @@
+"""`python -m mtbrules` runs the command line."""
+
+from .cli import entry
+
+entry()

@@ -1,0 +1,98 @@
+"""The `mtbrules` command line: argparse subcommands, and exit codes from exceptions.
+
+Only this module prints errors and picks exit codes (CONTRACT §1): 0 done,
+1 findings, 2 invalid input (one line on stderr, no traceback), 3 a bug.
+Each subcommand lives in `mtbrules.commands.<name>` with `add_arguments`
+and `run`; heavy imports happen inside `run` so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from .errors import InputError, MtbError
+
+#: Subcommands, in the order `--help` lists them. A module that is not
+#: installed (an optional extra) is left out of the parser.
+COMMANDS = (
+    "eval",
+    "packs",
+    "check",
+    "test",
+    "fmt",
+    "schema",
+    "explain",
+    "compare",
+    "diff",
+    "batch",
+    "synth",
+    "serve",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mtbrules",
+        description="Policy as code for China's outpatient chronic and special disease insurance (门诊慢特病).",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"mtbrules {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"mtbrules.commands.{name}")
+        except ImportError:
+            continue
+        command = sub.add_parser(name, help=module.HELP, description=module.__doc__)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code = args._run(args)
+    except InputError as exc:
+        print(f"mtbrules: {render_error(exc)}", file=sys.stderr)
+        return 2
+    except MtbError as exc:
+        print(f"mtbrules: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mtbrules: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug
+        print(f"mtbrules: internal error (this is a bug): {type(exc).__name__}: {exc}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return 3
+    return int(code or 0)
+
+
+def render_error(exc: MtbError) -> str:
+    """One clear message; for pack errors, the first one with its source line and caret."""
+    if exc.diagnostics:
+        first = exc.diagnostics[0].render()
+        more = len(exc.diagnostics) - 1
+        return first + (f"\n(and {more} more; run `mtbrules check` to see them all)" if more else "")
+    return str(exc)
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

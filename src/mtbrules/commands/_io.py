@@ -1,0 +1,49 @@
+"""Reading JSON input for commands, with errors that name the file, line and column."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..diagnostics import Location
+from ..errors import InputError
+
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
+def read_json(path: str) -> Any:
+    """Parse the JSON file at `path` (`-` for standard input); InputError with line:column."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{name}: larger than {MAX_INPUT_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{name}: JSON nested too deeply") from None
+    except ValueError as exc:
+        raise InputError(f"{name}: invalid JSON: {exc}") from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def write_json(obj: Any, stream=None, indent: int | None = 2) -> None:
+    stream = stream or sys.stdout
+    stream.write(json.dumps(obj, ensure_ascii=False, indent=indent, sort_keys=False))
+    stream.write("\n")

@@ -1,0 +1,31 @@
+"""List the built-in packs with their versions, services and sources."""
+
+from __future__ import annotations
+
+HELP = "list built-in packs, versions and sources"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def run(args) -> int:
+    from ..registry import builtin_ids, load_pack
+    from ._io import write_json
+
+    packs = [load_pack(pid) for pid in builtin_ids()]
+    if args.format == "json":
+        write_json([p.describe() for p in packs])
+        return 0
+    for p in packs:
+        d = p.describe()
+        versions = ", ".join(f"{v['id']} ({v['effective_from']}–{v['effective_to'] or ''})" for v in d["versions"])
+        print(f"{p.id:<10} {p.name}  [{p.city}{', ' + p.province if p.province else ''}]")
+        print(f"{'':<10} versions: {versions}")
+        print(f"{'':<10} services: {', '.join(d['services'])}")
+        counts = d["counts"]
+        print(f"{'':<10} {counts['diseases']} diseases, {counts['documents']} documents, {counts['rules']} rules")
+        for s in d["sources"]:
+            conf = f" (confidence: {s['confidence']})" if s["confidence"] else ""
+            print(f"{'':<10} source {s['id']}: {s['title']}{conf}")
+    return 0

@@ -1,0 +1,101 @@
+"""Readable text views of decisions, in Chinese or English."""
+
+from __future__ import annotations
+
+_LABELS = {
+    "zh": {
+        "title": "{pack}（版本 {version}）{service} 申请，受理日 {as_of}",
+        "outcome": "结论",
+        "instant": "即时办结",
+        "review": "受理审核",
+        "ineligible": "不符合条件",
+        "not_covered": "不在本政策范围内",
+        "diseases": "病种",
+        "documents": "所需材料",
+        "provided": "已提供",
+        "missing": "缺",
+        "complete": "材料齐全",
+        "incomplete": "材料不全",
+        "channels": "办理渠道",
+        "deadlines": "期限",
+        "reasons": "理由",
+        "path": "决定依据",
+        "warnings": "提示",
+        "or": "或",
+    },
+    "en": {
+        "title": "{pack} (version {version}), {service} application submitted on {as_of}",
+        "outcome": "Outcome",
+        "instant": "decided on the spot",
+        "review": "accepted for review",
+        "ineligible": "ineligible",
+        "not_covered": "not covered by this policy",
+        "diseases": "Diseases",
+        "documents": "Required documents",
+        "provided": "provided",
+        "missing": "missing",
+        "complete": "all documents provided",
+        "incomplete": "documents missing",
+        "channels": "Where to apply",
+        "deadlines": "Deadlines",
+        "reasons": "Reasons",
+        "path": "Decided by",
+        "warnings": "Warnings",
+        "or": "or",
+    },
+}
+
+_KINDS = {
+    "zh": {
+        "decision_due": "办结期限",
+        "benefit_start": "待遇开始",
+        "valid_until": "有效期至",
+        "submission_cutoff": "本期申报截止",
+        "pickup_by": "领取期限",
+        "move_in_by": "迁入期限",
+        "payment_due": "支付期限",
+        "file_by": "备案期限",
+    },
+    "en": {},
+}
+
+
+def decision_text(decision, pack=None, lang: str = "zh") -> str:
+    """The decision as a short report for a person."""
+    t = _LABELS[lang]
+    d = decision
+    lines = [
+        t["title"].format(pack=pack.name if pack is not None and lang == "zh" else d.pack, version=d.pack_version or "-", service=d.service, as_of=d.as_of),
+        f"{t['outcome']}: {t[d.outcome]}" + (f"（{t['complete'] if d.complete else t['incomplete']}）" if d.required_documents and lang == "zh" else (f" ({t['complete'] if d.complete else t['incomplete']})" if d.required_documents else "")),
+    ]
+    if d.diseases:
+        lines.append(f"{t['diseases']}: " + ", ".join(x.name for x in d.diseases))
+    if d.required_documents:
+        lines.append(f"{t['documents']}:")
+        for doc in d.required_documents:
+            mark = "✓" if doc.provided else "✗"
+            name = doc.name if lang == "zh" else doc.name_en
+            extra = f" ({doc.issued_within})" if doc.issued_within else ""
+            lines.append(f"  {mark} {name}{extra}  [{doc.rule}; {doc.source}]")
+    if d.channels:
+        lines.append(f"{t['channels']}:")
+        for c in d.channels:
+            lines.append(f"  - {c.name if lang == 'zh' or not c.name_en else c.name_en}")
+    if d.deadlines:
+        lines.append(f"{t['deadlines']}:")
+        for dl in d.deadlines:
+            kind = _KINDS[lang].get(dl.kind, dl.kind)
+            lines.append(f"  {kind}: {dl.date}  ({dl.basis}; {dl.rule}, {dl.source})")
+    if d.reasons:
+        lines.append(f"{t['reasons']}:")
+        for r in d.reasons:
+            lines.append(f"  - {r.text}  [{r.rule}; {r.source}]")
+    if d.path:
+        lines.append(f"{t['path']}:")
+        for i, p in enumerate(d.path, 1):
+            lines.append(f"  {i}. {p.rule}: {p.title}  [{p.source}]")
+    if d.warnings:
+        lines.append(f"{t['warnings']}:")
+        for w in d.warnings:
+            lines.append(f"  ! {w}")
+    return "\n".join(lines) + "\n"
