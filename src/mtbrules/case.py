@@ -116,8 +116,16 @@ class Case:
         return self.values["service"]
 
 
-def parse_case(data: Any, extra_fields: Mapping[str, str] | None = None) -> Case:
-    """Validate `data` (a mapping per CONTRACT §2); CaseError naming the field."""
+def parse_case(
+    data: Any,
+    extra_fields: Mapping[str, str] | None = None,
+    allowed_values: Mapping[str, tuple] | None = None,
+) -> Case:
+    """Validate `data` (a mapping per CONTRACT §2); CaseError naming the field.
+
+    `extra_fields` are a pack's own case fields (name → type); `allowed_values`
+    limits some of them to a declared list.
+    """
     if isinstance(data, Case):
         return data
     if not isinstance(data, Mapping):
@@ -156,7 +164,13 @@ def parse_case(data: Any, extra_fields: Mapping[str, str] | None = None) -> Case
         elif key in extra_fields:
             if raw is None:
                 continue
-            values[key] = _typed(key, PACK_FIELD_TYPES[extra_fields[key]], raw)
+            value = _typed(key, PACK_FIELD_TYPES[extra_fields[key]], raw)
+            allowed = (allowed_values or {}).get(key)
+            if allowed is not None:
+                for item in value if isinstance(value, tuple) else (value,):
+                    if item not in allowed:
+                        raise _err(key, f"unknown value {_show(item)}; allowed: {', '.join(map(str, allowed))}")
+            values[key] = value
         else:
             raise _unknown(key, key, list(CASE_FIELDS) + list(CASE_OBJECTS) + list(extra_fields) + ["pack"])
     for required in ("service", "submitted_on"):

@@ -29,7 +29,7 @@ _UNIT_WORDS = {"working_days": "working days", "days": "days", "weeks": "weeks",
 
 def evaluate(pack: Pack, data: Any) -> Decision:
     """Decide one case with `pack` (CONTRACT §3)."""
-    case = parse_case(data, pack.case_fields)
+    case = parse_case(data, pack.case_fields, pack.case_field_values)
     return _Evaluation(pack, case).run()
 
 
@@ -78,6 +78,10 @@ class _Evaluation:
             return self._decision(version, "not_covered", path=(step,), reasons=(Reason(RULE_SERVICES, text, step.source),))
 
         diseases, unknown = self._match_diseases()
+        if unknown and not pack.diseases and pack.unknown_members is None:
+            # A pack with no disease catalogue does not decide by disease (e.g. off-site filing).
+            self.warnings.append(f"{pack.id} does not decide by disease; the case's diseases were not used")
+            unknown = []
         matches = tuple(DiseaseMatch(d.id, d.name, tuple(sorted(d.groups))) for d in diseases)
         if unknown:
             return self._unknown_diseases(version, matches, unknown)
@@ -86,6 +90,9 @@ class _Evaluation:
         env = dict(values)
         env["diseases"] = tuple(diseases)
         env["materials"] = self._provided_ids(provided)
+        if self.trace is not None:
+            self.trace.env = env
+            self.trace.version = version
 
         effective, undecided = self._applying_rules(version, env)
         for rule in undecided:
@@ -206,6 +213,8 @@ class _Evaluation:
                 if rule.versions is not None and version.id not in rule.versions:
                     continue
                 result = True if rule.when is None else rule.when.fn(env)
+                if self.trace is not None:
+                    self.trace.results[rule.id] = result
                 if result is True:
                     applying.append(rule)
                 elif result is UNDEFINED:
@@ -220,6 +229,8 @@ class _Evaluation:
         for rule in applying:
             suppressed |= pack.suppresses[rule.id]
         effective = [r for r in applying if r.id not in suppressed]
+        if self.trace is not None:
+            self.trace.suppressed = frozenset(suppressed)
         return effective, undecided
 
     def _setters(self, effective) -> dict:

@@ -21,7 +21,7 @@ import jsonschema
 from . import workdays as wd
 from ._yaml import YamlDoc, load_yaml
 from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, CONTRACT_SERVICES, PACK_FIELD_TYPES, RELATIONS, SCHEMES
-from .compiler import BOOL, DATE, Compiled, Scope, compile_expression
+from .compiler import BOOL, DATE, Compiled, Scope, compile_expression, enum, list_of
 from .diagnostics import ERROR, Diagnostic, Location, sort_key
 from .errors import CalendarError, MtbError, PackError
 from .model import (
@@ -229,10 +229,15 @@ class _Builder:
             for i, x in enumerate(meta.get("notes", []))
         )
         case_fields = {}
+        case_field_values = {}
         for name, spec in meta.get("case_fields", {}).items():
             if name in CASE_FIELDS or name in CASE_OBJECTS or name == "pack":
                 self.out.add("MTB405", f"case field '{name}' is already defined by the contract", meta_doc.location(("case_fields", name)))
             case_fields[name] = spec["type"]
+            if "values" in spec:
+                if spec["type"] not in ("string", "list"):
+                    self.out.add("MTB405", f"case field '{name}': `values` needs type string or list", meta_doc.location(("case_fields", name, "values")))
+                case_field_values[name] = tuple(spec["values"])
         calendar = self._calendar(meta_doc)
 
         groups, diseases, unknown_members = self._diseases()
@@ -252,7 +257,11 @@ class _Builder:
             "document": frozenset(documents),
         }
         fields = dict(CASE_FIELDS)
-        fields.update({name: PACK_FIELD_TYPES[t] for name, t in case_fields.items()})
+        for name, t in case_fields.items():
+            fields[name] = PACK_FIELD_TYPES[t]
+            if name in case_field_values:
+                vocab["field:" + name] = frozenset(case_field_values[name])
+                fields[name] = enum("field:" + name) if t == "string" else list_of(enum("field:" + name))
         scope = Scope(fields, CASE_OBJECTS, vocab, calendar)
         rules = self._rules(scope, services_by_id, versions, documents, channels)
         self.out.raise_if_errors()
@@ -267,6 +276,7 @@ class _Builder:
             versions=tuple(versions),
             services=services_by_id,
             case_fields=case_fields,
+            case_field_values=case_field_values,
             facts=facts,
             notes=notes,
             groups=groups,

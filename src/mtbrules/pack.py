@@ -26,6 +26,7 @@ class Pack:
     versions: tuple[Version, ...]
     services: Mapping[str, Service]
     case_fields: Mapping[str, str]
+    case_field_values: Mapping[str, tuple]
     facts: tuple[Fact, ...]
     notes: tuple[Note, ...]
     groups: Mapping[str, Group]
