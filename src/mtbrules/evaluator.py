@@ -27,16 +27,39 @@ RULE_UNDECIDED = "pack:no-outcome"
 _UNIT_WORDS = {"working_days": "working days", "days": "days", "weeks": "weeks", "months": "months", "years": "years"}
 
 
-def evaluate(pack: Pack, data: Any) -> Decision:
-    """Decide one case with `pack` (CONTRACT §3)."""
+def evaluate(pack: Pack, data: Any, trace: Trace | None = None) -> Decision:
+    """Decide one case with `pack` (CONTRACT §3).
+
+    `trace`, when given, is filled with what the evaluation saw (for
+    `mtbrules explain`); it never changes the decision.
+    """
     case = parse_case(data, pack.case_fields, pack.case_field_values)
-    return _Evaluation(pack, case).run()
+    return _Evaluation(pack, case, trace).run()
+
+
+class Trace:
+    """What one evaluation saw: a hook for tools that explain decisions.
+
+    `env` is the environment the rules' conditions read (None when the engine
+    decided before any rule ran); `version` the version in force; `results`
+    maps each rule in scope (service and version) to True, False or UNDEFINED;
+    `suppressed` holds the rules that an applying rule overrides.
+    """
+
+    __slots__ = ("env", "version", "results", "suppressed")
+
+    def __init__(self):
+        self.env: dict | None = None
+        self.version = None
+        self.results: dict = {}
+        self.suppressed: frozenset = frozenset()
 
 
 class _Evaluation:
-    def __init__(self, pack: Pack, case: Case):
+    def __init__(self, pack: Pack, case: Case, trace: Trace | None = None):
         self.pack = pack
         self.case = case
+        self.trace = trace
         self.values = case.values
         self.as_of = case.submitted_on.isoformat()
         self.service = case.service
