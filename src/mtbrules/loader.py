@@ -287,6 +287,7 @@ class _Builder:
             categories=categories,
             rules=tuple(rules),
             calendar=calendar,
+            scope=scope,
         )
 
     def _calendar(self, doc: YamlDoc) -> wd.WorkingCalendar:

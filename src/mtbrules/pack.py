@@ -37,6 +37,9 @@ class Pack:
     categories: Mapping[str, Category]
     rules: tuple[Rule, ...]
     calendar: wd.WorkingCalendar
+    # The names, types and vocabularies the rules were compiled against (compiler.Scope);
+    # tools compile sub-expressions with it (e.g. `mtbrules explain`).
+    scope: Any = attrs.field(default=None, kw_only=True)
 
     # Derived indices, built once.
     disease_index: NameIndex = attrs.field(init=False)
