@@ -385,10 +385,8 @@ class _Compiler:
             raise self.error(node.right, "MTB302", f"'{node.op}' needs a list on its right, got {rt}")
         if not lt.same_kind(rt.item):
             raise self.error(node, "MTB302", f"cannot look for a {lt} in a {rt}")
-        self._check_vocab(node.left, lt, node.right, rt.item)
-        if isinstance(node.right, n.ListLit):
-            for item in node.right.items:
-                self._check_vocab(item, rt.item, node.left, lt)
+        self._check_vocab(node.right, rt, node.left, rt.item)  # "literal" in a catalogue-typed list
+        self._check_vocab(node.left, lt, node.right)  # a catalogue-typed value in ["literal", …]
         negate = node.op == "not in"
 
         def member(env):
