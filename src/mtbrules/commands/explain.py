@@ -1,0 +1,35 @@
+"""Explain a decision: for each rule, the clause, the sub-conditions with the values they saw,
+and, for the rules that did not apply, which sub-condition was false (or missing)."""
+
+from __future__ import annotations
+
+import sys
+
+HELP = "explain why a case's decision holds, rule by rule"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
+    parser.add_argument("--pack", metavar="REF", help="built-in pack id or pack folder (default: the case's `pack`)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text report")
+    parser.add_argument("--depth", type=int, default=4, metavar="N", help="how deep to expand sub-conditions (default 4)")
+    parser.add_argument("--rule", action="append", metavar="ID", help="explain only this rule (repeatable)")
+    parser.add_argument("--only", choices=("applied", "not_applied"), help="text: show only one half")
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    from ..explain import explain
+    from ._case import read_case_and_pack
+    from ._io import write_json
+
+    if args.depth < 1:
+        raise InputError("--depth: must be at least 1")
+    case, pack = read_case_and_pack(args.case, args.pack)
+    x = explain(pack, case, depth=args.depth, rules=args.rule)
+    if args.format == "json":
+        write_json(x.to_dict())
+    else:
+        sys.stdout.write(x.to_text(args.lang, args.only))
+    return 0
