@@ -1,0 +1,34 @@
+"""Evaluate one case with several packs and show the decisions side by side
+(outcome, documents, decision_due, validity, channels)."""
+
+from __future__ import annotations
+
+import sys
+
+HELP = "one case across packs, side by side"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
+    parser.add_argument(
+        "--packs", default="all", metavar="REFS",
+        help="comma-separated pack ids or folders, or 'all' for every built-in pack (default)",
+    )
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh")
+
+
+def run(args) -> int:
+    from .. import compare as cmp
+    from ._io import read_json
+
+    case = read_json(args.case)
+    refs = "all" if args.packs == "all" else [r.strip() for r in args.packs.split(",") if r.strip()]
+    rows = cmp.compare(case, refs)
+    if args.format == "json":
+        sys.stdout.write(cmp.to_json(rows) + "\n")
+    elif args.format == "markdown":
+        sys.stdout.write(cmp.to_markdown(rows, args.lang))
+    else:
+        sys.stdout.write(cmp.to_text(rows, args.lang))
+    return 0
