@@ -1,0 +1,921 @@
+"""`mtbrules check`: everything that can be known about a pack without a case.
+
+A pack is first loaded the way the engine loads it (schema, references,
+DSL syntax and types: MTB1xx–MTB4xx raised by the loader become findings
+here). A pack that loads is then checked further:
+
+* citations: every rule quotes its sentence (MTB410), catalogue entries cite
+  a source (MTB411), every quote is found in the cited source file (MTB412),
+  every source is cited (MTB413);
+* scenario files: schema (MTB110) and the rule/document ids they expect (MTB450);
+* static rule analysis over a finite abstraction of the case (`Domain`):
+  conflicts (MTB430), unreachable rules (MTB431), rules always overridden
+  (MTB432), gaps of a service, disease or category (MTB433–MTB435);
+* unused catalogue entries (MTB440–MTB443).
+
+The analysis never re-implements the DSL: it builds environments the way the
+evaluator does and calls the compiled closures. Finite fields (booleans,
+enumerations, catalogue values, diseases) are enumerated exhaustively; ints,
+numbers and dates take boundary values around the literals the expressions
+compare them with. When a rule reads so many fields that the product is too
+large, the environments are searched with hypothesis (seeded random sampling
+when hypothesis is not installed). Every conflict and gap finding carries a
+counterexample case in contract JSON (CONTRACT §2).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterable
+
+import attrs
+
+from . import nodes as n
+from ._yaml import YamlDoc, load_yaml
+from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, RELATIONS, SCHEMES
+from .compiler import UNDEFINED, Type
+from .diagnostics import ERROR, WARNING, Diagnostic, Location, sort_key
+from .errors import CalendarError, MtbError, PackError
+from .pack import Pack
+
+#: Every code `check` can report, with a title and its default severity.
+#: docs/diagnostics.md documents each one; a test keeps the two in step.
+CODES: dict[str, tuple[str, str]] = {
+    "MTB100": ("unknown pack", ERROR),
+    "MTB101": ("unreadable or missing file", ERROR),
+    "MTB102": ("YAML syntax error", ERROR),
+    "MTB103": ("duplicate YAML key", ERROR),
+    "MTB104": ("YAML alias bomb or recursion", ERROR),
+    "MTB105": ("size limit exceeded", ERROR),
+    "MTB110": ("schema violation", ERROR),
+    "MTB111": ("not a real date", ERROR),
+    "MTB201": ("DSL syntax error", ERROR),
+    "MTB202": ("DSL unexpected end of expression", ERROR),
+    "MTB203": ("DSL unknown character", ERROR),
+    "MTB204": ("DSL expression too long or too deep", ERROR),
+    "MTB205": ("DSL bad literal", ERROR),
+    "MTB301": ("unknown name", ERROR),
+    "MTB302": ("type mismatch", ERROR),
+    "MTB303": ("unknown catalogue value", ERROR),
+    "MTB304": ("unknown function or wrong arity", ERROR),
+    "MTB305": ("object used as a value", ERROR),
+    "MTB306": ("quantifier variable hides a case field", ERROR),
+    "MTB401": ("duplicate id", ERROR),
+    "MTB402": ("unknown reference", ERROR),
+    "MTB403": ("citation names an unknown source", ERROR),
+    "MTB404": ("source file not found", ERROR),
+    "MTB405": ("pack case field clashes with a contract field", ERROR),
+    "MTB406": ("nested alternative document", ERROR),
+    "MTB407": ("rule overrides itself", ERROR),
+    "MTB408": ("deadline kind set twice in one rule", ERROR),
+    "MTB409": ("override cycle", ERROR),
+    "MTB410": ("rule citation without a quote", WARNING),
+    "MTB411": ("catalogue entry without a citation", WARNING),
+    "MTB412": ("quote not found in the cited source", ERROR),
+    "MTB413": ("source never cited", WARNING),
+    "MTB420": ("conflict at run time", ERROR),
+    "MTB430": ("conflict: two rules can set the same output", ERROR),
+    "MTB431": ("unreachable rule", WARNING),
+    "MTB432": ("rule always overridden", WARNING),
+    "MTB433": ("gap: service", WARNING),
+    "MTB434": ("gap: disease", WARNING),
+    "MTB435": ("gap: category", WARNING),
+    "MTB440": ("unused document", WARNING),
+    "MTB441": ("unused channel", WARNING),
+    "MTB442": ("unused disease group", WARNING),
+    "MTB443": ("unused pack case field", WARNING),
+    "MTB450": ("scenario expects an unknown id", ERROR),
+    "MTB501": ("calendar data error", ERROR),
+    "MTB502": ("date outside the calendar", ERROR),
+    "MTB503": ("calendar data error", ERROR),
+    "MTB504": ("bad calendar additions", ERROR),
+}
+
+#: Environments tried exhaustively per rule before switching to a search.
+EXHAUSTIVE_LIMIT = 4000
+#: Environments a search tries per rule when the domain is too large.
+SEARCH_EXAMPLES = 400
+#: Satisfying environments kept per rule (the search stops there).
+SAT_KEEP = 48
+
+ABSENT = object()  # a field the case does not give
+
+
+# ---------------------------------------------------------------- entry points
+
+
+@attrs.frozen
+class PackReport:
+    """The findings for one pack folder."""
+
+    folder: str
+    pack_id: str | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def check_folder(folder: str | Path, analysis: bool = True) -> PackReport:
+    """Every finding for the pack in `folder` (loading errors included)."""
+    from .loader import load_pack_folder
+
+    folder = Path(folder)
+    try:
+        pack = load_pack_folder(folder)
+    except PackError as exc:
+        return PackReport(str(folder), None, tuple(sorted(exc.diagnostics, key=sort_key)))
+    found = _Checker(pack, folder).run(analysis)
+    return PackReport(str(folder), pack.id, tuple(sorted(_unique(found), key=sort_key)))
+
+
+def check_pack(pack: Pack, analysis: bool = True) -> list[Diagnostic]:
+    """The findings for an already loaded pack (no loading errors, by definition)."""
+    return sorted(_unique(_Checker(pack, Path(pack.folder)).run(analysis)), key=sort_key)
+
+
+def _unique(found: list[Diagnostic]) -> list[Diagnostic]:
+    seen, out = set(), []
+    for d in found:
+        key = (d.code, d.message, d.location)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+# ---------------------------------------------------------------- quotes
+
+
+_PINYIN = re.compile(r"\([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ\u0300-\u036f]+\)")
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_quote(text: str, traditional: bool = False) -> str:
+    """The comparison form of a quote or source text: NFKC, no whitespace,
+    and for Traditional texts also converted to Simplified with pinyin glosses like `(shí)` removed."""
+    text = unicodedata.normalize("NFKC", text)
+    if traditional:
+        from .names import simplified
+
+        text = _PINYIN.sub("", text)
+        text = simplified(text)
+        text = _PINYIN.sub("", text)
+    return _SPACE.sub("", text)
+
+
+# ---------------------------------------------------------------- the checker
+
+
+class _Checker:
+    def __init__(self, pack: Pack, folder: Path):
+        self.pack = pack
+        self.folder = folder
+        self.out: list[Diagnostic] = []
+        self.docs: dict[str, YamlDoc | None] = {}
+        self._rule_paths: dict[str, tuple[YamlDoc, tuple]] = {}
+
+    def add(self, code: str, message: str, location: Location | None, hint: str | None = None, example=None):
+        self.out.append(Diagnostic(code, message, location, CODES[code][1], hint, example))
+
+    def run(self, analysis: bool) -> list[Diagnostic]:
+        self._read_docs()
+        self._citations()
+        self._quotes()
+        self._scenarios()
+        self._unused()
+        if analysis and self.pack.rules:
+            _Analysis(self).run()
+        return self.out
+
+    # -- positions
+
+    def _read_docs(self):
+        names = ["pack.yaml", "diseases.yaml", "documents.yaml", "channels.yaml", "categories.yaml"]
+        for name in names:
+            path = self.folder / name
+            self.docs[name] = _safe_yaml(path) if path.is_file() else None
+        rule_dir = self.folder / "rules"
+        for path in sorted(rule_dir.glob("*.yaml")) if rule_dir.is_dir() else []:
+            doc = _safe_yaml(path)
+            if doc is None or not isinstance(doc.value, dict):
+                continue
+            for i, raw in enumerate(doc.value.get("rules") or ()):
+                if isinstance(raw, dict) and "id" in raw:
+                    self._rule_paths.setdefault(raw["id"], (doc, ("rules", i)))
+
+    def entry_location(self, file: str, key: str, ident: str, sub: tuple = ("id",)) -> Location | None:
+        doc = self.docs.get(file)
+        if doc is None:
+            return Location(str(self.folder / file))
+        items = doc.value.get(key) if isinstance(doc.value, dict) else None
+        if isinstance(items, dict):
+            return doc.location((key, ident) + (sub[1:] if sub and sub[0] == "id" else sub))
+        for i, item in enumerate(items or ()):
+            if isinstance(item, dict) and str(item.get("id")) == ident:
+                return doc.location((key, i) + sub)
+        return doc.location((key,))
+
+    def rule_location(self, rule, sub: tuple = ()) -> Location:
+        found = self._rule_paths.get(rule.id)
+        if found is None or not sub:
+            return rule.location
+        doc, path = found
+        return doc.location(path + sub)
+
+    # -- citations
+
+    def _citations(self):
+        pack = self.pack
+        for rule in pack.rules:
+            if not rule.source.quote:
+                self.add("MTB410", f"rule '{rule.id}' cites {rule.source} without quoting the sentence it encodes",
+                         self.rule_location(rule, ("source",)), hint="add `quote:` with the sentence, verbatim from the source")
+        entries = [
+            ("diseases.yaml", "groups", "group", pack.groups.values()),
+            ("diseases.yaml", "diseases", "disease", pack.diseases.values()),
+            ("channels.yaml", "channels", "channel", pack.channels.values()),
+            ("categories.yaml", "categories", "category", pack.categories.values()),
+            ("pack.yaml", "services", "service", pack.services.values()),
+            ("pack.yaml", "versions", "version", pack.versions),
+        ]
+        for file, key, kind, items in entries:
+            for item in items:
+                if item.source is None:
+                    self.add("MTB411", f"{kind} '{item.id}' cites no source", self.entry_location(file, key, item.id),
+                             hint="add `source: {doc: …, clause: …}`")
+        cited = {r.source.doc for r in pack.rules}
+        for items in (pack.groups.values(), pack.diseases.values(), pack.channels.values(), pack.categories.values(),
+                      pack.services.values(), pack.versions, pack.documents.values(), pack.facts, pack.notes):
+            cited |= {i.source.doc for i in items if i.source is not None}
+        for key in pack.sources:
+            if key not in cited:
+                self.add("MTB413", f"source '{key}' is never cited", self.entry_location("pack.yaml", "sources", key, ()),
+                         hint="cite it from a rule, or remove it")
+
+    def _quotes(self):
+        pack = self.pack
+        texts: dict[str, tuple[str, str] | None] = {}
+        for key, src in pack.sources.items():
+            if not src.file:
+                texts[key] = None
+                continue
+            try:
+                raw = (self.folder / src.file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                texts[key] = None
+                continue
+            texts[key] = (normalize_quote(raw), normalize_quote(raw, traditional=True))
+        cites: list[tuple[Any, Location]] = []
+        for rule in pack.rules:
+            cites.append((rule.source, self.rule_location(rule, ("source", "quote"))))
+        for i, fact in enumerate(pack.facts):
+            doc = self.docs.get("pack.yaml")
+            cites.append((fact.source, doc.location(("facts", i, "source", "quote")) if doc else None))
+        for cite, loc in cites:
+            if cite is None or not cite.quote:
+                continue
+            text = texts.get(cite.doc)
+            if text is None:
+                continue
+            plain, simple = text
+            if normalize_quote(cite.quote) in plain or normalize_quote(cite.quote, traditional=True) in simple:
+                continue
+            file = pack.sources[cite.doc].file
+            self.add("MTB412", f"quote not found in {file} ({cite.doc}): \"{_clip(cite.quote)}\"", loc,
+                     hint="quote the source verbatim (whitespace and Traditional/Simplified forms are ignored)")
+
+    # -- scenarios
+
+    def _scenarios(self):
+        from .tester import load_scenarios
+
+        try:
+            scenarios = load_scenarios(self.pack)
+        except PackError as exc:
+            self.out.extend(exc.diagnostics)
+            return
+        pack = self.pack
+        rule_ids = set(pack.rules_by_id) | {"pack:versions", "pack:services", "pack:diseases", "pack:no-outcome"}
+        kinds = {
+            "path": ("rule", rule_ids),
+            "path_includes": ("rule", rule_ids),
+            "reasons": ("rule", rule_ids),
+            "required_documents": ("document", set(pack.documents)),
+            "missing_documents": ("document", set(pack.documents)),
+            "channels": ("channel", set(pack.channels)),
+            "diseases": ("disease", set(pack.diseases)),
+        }
+        docs: dict[str, YamlDoc | None] = {}
+        for sc in scenarios:
+            for key, (kind, known) in kinds.items():
+                for j, value in enumerate(sc.expect.get(key) or ()):
+                    if value in known:
+                        continue
+                    file = sc.location.file
+                    if file not in docs:
+                        docs[file] = _safe_yaml(Path(file))
+                    loc = _scenario_location(docs[file], sc, ("expect", key, j)) or sc.location
+                    from .compiler import _did_you_mean
+
+                    self.add("MTB450", f"scenario '{sc.name}' expects unknown {kind} '{value}' in {key}", loc,
+                             hint=_did_you_mean(str(value), known))
+
+    # -- unused entries
+
+    def _unused(self):
+        pack = self.pack
+        literals: set[str] = set()
+        fields_read: set[str] = set()
+        for rule in pack.rules:
+            for compiled in [rule.when] + [d.date for d in rule.deadlines]:
+                if compiled is None:
+                    continue
+                fields_read |= compiled.fields
+                literals |= {x.value for x in n.walk(compiled.node) if isinstance(x, n.Literal) and isinstance(x.value, str)}
+        used_docs = set()
+        for rule in pack.rules:
+            used_docs |= {q.doc for q in rule.require}
+        for doc_id in list(used_docs):
+            used_docs |= set(pack.documents[doc_id].any_of)
+        used_docs |= literals & set(pack.documents)
+        for doc in pack.documents.values():
+            if doc.id not in used_docs and not (doc.any_of and set(doc.any_of) & used_docs and False):
+                self.add("MTB440", f"document '{doc.id}' is never required by a rule", self.entry_location("documents.yaml", "documents", doc.id),
+                         hint="require it from the rule that encodes its sentence, or remove it")
+        used_channels = {c for r in pack.rules for c in r.channels}
+        for ch in pack.channels.values():
+            if ch.id not in used_channels:
+                self.add("MTB441", f"channel '{ch.id}' is never offered by a rule", self.entry_location("channels.yaml", "channels", ch.id),
+                         hint="list it under a rule's `channels:`, or remove it")
+        for g in pack.groups.values():
+            members = [d.id for d in pack.diseases.values() if g.id in d.groups]
+            if g.id not in literals:
+                self.add("MTB442", f"disease group '{g.id}' is never used by a rule" + ("" if members else " and has no members"),
+                         self.entry_location("diseases.yaml", "groups", g.id),
+                         hint=f'use it in a condition (`"{g.id}" in d.groups`), or remove it')
+        for name in pack.case_fields:
+            if name not in fields_read:
+                self.add("MTB443", f"case field '{name}' is declared but no rule reads it",
+                         self.entry_location("pack.yaml", "case_fields", name, ()), hint="read it in a condition, or remove it")
+
+
+def _safe_yaml(path: Path) -> YamlDoc | None:
+    try:
+        return load_yaml(str(path))
+    except MtbError:
+        return None
+
+
+def _scenario_location(doc: YamlDoc | None, scenario, sub: tuple) -> Location | None:
+    if doc is None or not isinstance(doc.value, dict):
+        return None
+    for i, raw in enumerate(doc.value.get("scenarios") or ()):
+        if doc.location(("scenarios", i, "name")) == scenario.location:
+            return doc.location(("scenarios", i) + sub)
+    return None
+
+
+def _clip(text: str, size: int = 40) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+# ---------------------------------------------------------------- static analysis
+
+
+@attrs.frozen
+class _Scope:
+    service: str
+    version: Any  # model.Version
+    base: _dt.date  # a typical submitted_on inside the version
+
+
+class _Analysis:
+    """Conflicts, unreachable and shadowed rules, gaps: searched over a finite domain."""
+
+    def __init__(self, checker: _Checker):
+        self.c = checker
+        self.pack = checker.pack
+        self.domain = _Domain(self.pack)
+        self.scopes = self._scopes()
+        # (rule id, scope index) -> list of satisfying partial environments
+        self._sat: dict = {}
+
+    def _scopes(self) -> list[_Scope]:
+        out = []
+        cal_years = _known_years(self.pack)
+        for v in self.pack.versions:
+            base = _typical_day(v, cal_years)
+            if base is None:
+                continue
+            for s in self.pack.services:
+                out.append(_Scope(s, v, base))
+        return out
+
+    def in_scope(self, rule, scope: _Scope) -> bool:
+        return (rule.services is None or scope.service in rule.services) and (
+            rule.versions is None or scope.version.id in rule.versions
+        )
+
+    # -- environments
+
+    def sat(self, rule, si: int, fixed: dict | None = None) -> list[dict]:
+        """Partial environments (over the fields `rule` reads, plus `fixed`) in which it applies."""
+        scope = self.scopes[si]
+        if not self.in_scope(rule, scope):
+            return []
+        fixed = fixed or {}
+        reads = rule.when.fields if rule.when is not None else frozenset()
+        relevant = {k: v for k, v in fixed.items() if k in reads}
+        key = (rule.id, si, tuple(sorted(relevant.items(), key=lambda kv: kv[0])))
+        found = self._sat.get(key)
+        if found is None:
+            fields = [f for f in sorted(reads) if f != "service" and f not in relevant]
+            found = list(itertools.islice(
+                self.domain.search(fields, scope, relevant, lambda env: _holds(rule, env)), SAT_KEEP))
+            self._sat[key] = found
+        return [dict(fixed, **p) for p in found]
+
+    def env_of(self, partial: dict, scope: _Scope) -> dict:
+        env = {"service": scope.service, "submitted_on": scope.base, "agent": False,
+               "diseases": (), "materials": frozenset()}
+        for k, v in partial.items():
+            if v is ABSENT:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        if env.get("agent", ABSENT) is ABSENT or "agent" not in env:
+            env["agent"] = False
+        return env
+
+    def effective(self, env: dict, scope: _Scope) -> set[str] | None:
+        """Ids of the rules that take effect in `env` (None: the env is outside the pack's versions)."""
+        version = self.pack.version_on(env["submitted_on"])
+        if version is None or version.id != scope.version.id:
+            return None
+        applying = []
+        for rule in self.pack.rules_by_service.get(scope.service, ()):
+            if rule.versions is not None and version.id not in rule.versions:
+                continue
+            if _holds(rule, env):
+                applying.append(rule.id)
+        suppressed = set()
+        for rid in applying:
+            suppressed |= self.pack.suppresses[rid]
+        return {rid for rid in applying if rid not in suppressed}
+
+    def case_of(self, env: dict) -> dict:
+        return env_to_case(env, self.pack)
+
+    # -- the checks
+
+    def run(self):
+        self._reachability()
+        self._conflicts()
+        self._gaps()
+
+    def _reachability(self):
+        for rule in self.pack.rules:
+            if rule.when is None:
+                continue
+            applies, example = False, None
+            effective = False
+            for si, scope in enumerate(self.scopes):
+                for partial in self.sat(rule, si):
+                    env = self.env_of(partial, scope)
+                    eff = self.effective(env, scope)
+                    if eff is None:
+                        continue
+                    applies = True
+                    if rule.id in eff:
+                        effective = True
+                        break
+                    if example is None:
+                        example = env
+                if effective:
+                    break
+            loc = self.c.rule_location(rule, ("when",))
+            if not applies:
+                self.add_unreachable(rule, loc)
+            elif not effective:
+                over = sorted(r.id for r in self.pack.rules if rule.id in self.pack.suppresses[r.id])
+                self.c.add("MTB432", f"rule '{rule.id}' never takes effect: whenever it applies, {', '.join(over)} overrides it",
+                           loc, hint="narrow the overriding rule's condition, or remove this rule", example=self.case_of(example))
+
+    def add_unreachable(self, rule, loc):
+        scope_services = sorted(rule.services) if rule.services is not None else sorted(self.pack.services)
+        self.c.add("MTB431", f"rule '{rule.id}' can never apply: no case makes its `when` true "
+                   f"(searched {', '.join(scope_services)} cases)", loc,
+                   hint="check the condition for contradictory tests, or a field that no case of this service gives")
+
+    def _conflicts(self):
+        pack = self.pack
+        setters: dict[str, list] = {}
+        for rule in pack.rules:
+            for slot in rule.sets():
+                setters.setdefault(slot, []).append(rule)
+        reported = set()
+        for slot, rules in setters.items():
+            for a, b in itertools.combinations(rules, 2):
+                if a.id in pack.suppresses[b.id] or b.id in pack.suppresses[a.id]:
+                    continue
+                if (a.id, b.id) in reported:
+                    continue
+                env = self._both(a, b)
+                if env is None:
+                    continue
+                reported.add((a.id, b.id))
+                what = "the outcome" if slot == "outcome" else f"deadline '{slot.split(':', 1)[1]}'"
+                self.c.add(
+                    "MTB430",
+                    f"conflict: rules '{a.id}' and '{b.id}' can both apply and both set {what}, and neither overrides the other",
+                    b.location,
+                    hint=f"'{a.id}' is at {a.location}; add `overrides: [{a.id}]` to the more specific rule, or make the conditions exclusive",
+                    example=self.case_of(env),
+                )
+
+    def _both(self, a, b) -> dict | None:
+        """An environment where both rules take effect, or None."""
+        for si, scope in enumerate(self.scopes):
+            if not (self.in_scope(a, scope) and self.in_scope(b, scope)):
+                continue
+            tried = 0
+            for pa in self.sat(a, si):
+                for pb in self.sat(b, si, fixed=pa):
+                    env = self.env_of({**pa, **pb}, scope)
+                    eff = self.effective(env, scope)
+                    if eff is not None and a.id in eff and b.id in eff:
+                        return env
+                    tried += 1
+                    if tried > EXHAUSTIVE_LIMIT:
+                        break
+                if tried > EXHAUSTIVE_LIMIT:
+                    break
+        return None
+
+    def _reachable(self, rules, fixed: dict, scopes=None) -> dict | None:
+        """An environment (with `fixed` fields) in which one of `rules` takes effect."""
+        for si, scope in enumerate(self.scopes):
+            if scopes is not None and si not in scopes:
+                continue
+            for rule in rules:
+                if not self.in_scope(rule, scope):
+                    continue
+                if rule.when is None:
+                    candidates = [dict(fixed)]
+                else:
+                    candidates = (dict(fixed, **p) for p in self.sat(rule, si, fixed=fixed))
+                for partial in candidates:
+                    env = self.env_of(partial, scope)
+                    eff = self.effective(env, scope)
+                    if eff is not None and rule.id in eff:
+                        return env
+        return None
+
+    def _gaps(self):
+        pack = self.pack
+        deciders = [r for r in pack.rules if r.outcome]
+        documents = [r for r in pack.rules if r.require]
+        timed = [r for r in pack.rules if r.deadlines or r.outcome == "instant"]
+        meta = self.c.docs.get("pack.yaml")
+        for service in pack.services:
+            scopes = {i for i, s in enumerate(self.scopes) if s.service == service}
+            loc = self.c.entry_location("pack.yaml", "services", service)
+            example = self.case_of(self.env_of({}, self.scopes[min(scopes)])) if scopes else None
+            for what, rules in (("decides its outcome", deciders), ("requires a document", documents), ("sets a time limit", timed)):
+                if self._reachable(rules, {}, scopes) is None:
+                    self.c.add("MTB433", f"service '{service}': no rule {what} for any case", loc,
+                               hint="encode the sentence that covers it, or remove the service", example=example)
+        disease_rules = any("diseases" in r.when.fields for r in pack.rules if r.when is not None)
+        if disease_rules:
+            checked: dict = {}
+            for d in pack.diseases.values():
+                key = self.domain.disease_class(d)
+                if key not in checked:
+                    checked[key] = [w for w, rules in (("decides its outcome", deciders), ("requires a document", documents),
+                                                       ("sets a time limit", timed))
+                                    if self._reachable(rules, {"diseases": (d,)}) is None]
+                for what in checked[key]:
+                    example = self.case_of(self.env_of({"diseases": (d,)}, self.scopes[0])) if self.scopes else None
+                    self.c.add("MTB434", f"disease '{d.id}': no rule {what} for a case naming it",
+                               self.c.entry_location("diseases.yaml", "diseases", d.id),
+                               hint="cover it by a rule, or say in pack notes that the text is silent", example=example)
+        category_rules = any("category" in r.when.fields for r in pack.rules if r.when is not None)
+        if category_rules:
+            for cat in pack.categories.values():
+                for what, rules in (("decides its outcome", deciders), ("requires a document", documents), ("sets a time limit", timed)):
+                    if self._reachable(rules, {"category": cat.id}) is None:
+                        example = self.case_of(self.env_of({"category": cat.id}, self.scopes[0])) if self.scopes else None
+                        self.c.add("MTB435", f"category '{cat.id}': no rule {what} for a case in it",
+                                   self.c.entry_location("categories.yaml", "categories", cat.id),
+                                   hint="cover it by a rule, or say in pack notes that the text is silent", example=example)
+        del meta
+
+
+def _holds(rule, env) -> bool:
+    if rule.when is None:
+        return True
+    try:
+        return rule.when.fn(env) is True
+    except (CalendarError, OverflowError, ValueError, TypeError, KeyError):
+        return False
+
+
+def _known_years(pack: Pack) -> tuple[int, int] | None:
+    cal = pack.calendar
+    years = getattr(cal, "known_years", None) or getattr(cal, "years", None)
+    try:
+        ys = sorted(years)
+        return ys[0], ys[-1]
+    except Exception:  # noqa: BLE001 - calendar without a year list
+        return None
+
+
+def _typical_day(version, years) -> _dt.date | None:
+    want = _dt.date(2025, 9, 29)
+    start, end = version.effective_from, version.effective_to or _dt.date.max
+    if years is not None:
+        start = max(start, _dt.date(years[0], 1, 1))
+        end = min(end, _dt.date(years[1], 12, 31))
+    if start > end:
+        return None
+    return min(max(want, start), end)
+
+
+def env_to_case(env: dict, pack: Pack) -> dict:
+    """The contract case (CONTRACT §2) that gives exactly the fields of `env`."""
+    case: dict[str, Any] = {"service": env["service"], "submitted_on": env["submitted_on"].isoformat()}
+    for key in sorted(env):
+        value = env[key]
+        if key in ("service", "submitted_on") or key.startswith("$") or value is ABSENT or value is UNDEFINED:
+            continue
+        if key == "agent" and value is False:
+            continue
+        if key == "diseases":
+            if value:
+                case["diseases"] = [d.name for d in value]
+            continue
+        if key == "materials":
+            base = sorted(m for m in value if not pack.documents[m].any_of)
+            if base:
+                case["materials"] = base
+            continue
+        if isinstance(value, _dt.date):
+            value = value.isoformat()
+        if "." in key:
+            obj, sub = key.split(".", 1)
+            case.setdefault(obj, {})[sub] = value
+        else:
+            case[key] = value
+    return case
+
+
+# ---------------------------------------------------------------- the domain
+
+
+class _Domain:
+    """Candidate values of each case field, drawn from the pack's own literals."""
+
+    def __init__(self, pack: Pack):
+        self.pack = pack
+        self.types: dict[str, Type] = dict(CASE_FIELDS)
+        for obj, fields in CASE_OBJECTS.items():
+            for f, t in fields.items():
+                self.types[f"{obj}.{f}"] = t
+        from .case import PACK_FIELD_TYPES
+
+        for name, t in pack.case_fields.items():
+            self.types[name] = PACK_FIELD_TYPES[t]
+        self.field_literals: dict[str, set] = {}
+        self.ints: set = set()
+        self.numbers: set = set()
+        self.dates: set = set()
+        self.offsets: set = {0, 1, -1}
+        self.strings: set = set()
+        self.disease_ids: set = set()
+        self.disease_attrs: set = set()
+        for rule in pack.rules:
+            for compiled in [rule.when] + [d.date for d in rule.deadlines]:
+                if compiled is not None:
+                    self._collect(compiled.node)
+        self._disease_values = self._diseases()
+        self._material_values = self._materials()
+        self._values_cache: dict = {}
+
+    # -- literal harvesting
+
+    def _collect(self, node: n.Node):
+        for x in n.walk(node):
+            if isinstance(x, n.Literal):
+                v = x.value
+                if isinstance(v, bool):
+                    continue
+                if isinstance(v, int):
+                    self.ints.add(v)
+                    self.offsets |= {v, v + 1, v - 1, -v, -v - 1, -v + 1}
+                elif isinstance(v, float):
+                    self.numbers.add(v)
+                elif isinstance(v, str):
+                    self.strings.add(v)
+                    if v in self.pack.diseases:
+                        self.disease_ids.add(v)
+                elif isinstance(v, _dt.date):
+                    self.dates.add(v)
+            elif isinstance(x, n.Duration):
+                days = {"days": 1, "working_days": 1, "weeks": 7, "months": 30, "years": 365}[x.unit] * x.amount
+                extra = {days, days + 1, days - 1}
+                if x.unit == "months":
+                    extra |= {31 * x.amount, 31 * x.amount + 1, 28 * x.amount}
+                if x.unit == "working_days":
+                    extra |= {days * 2, days * 7 // 5 + 10}
+                if x.unit == "years":
+                    extra |= {days + 2}
+                self.offsets |= extra | {-e for e in extra}
+            elif isinstance(x, n.Attr) and not (isinstance(x.operand, n.Name) and x.operand.name in CASE_OBJECTS):
+                self.disease_attrs.add(x.name)
+            elif isinstance(x, n.Compare):
+                for side, other in ((x.left, x.right), (x.right, x.left)):
+                    key = _field_key(side)
+                    if key is None:
+                        continue
+                    lits = set()
+                    if isinstance(other, n.Literal):
+                        lits.add(other.value)
+                    elif isinstance(other, n.ListLit):
+                        lits |= {i.value for i in other.items if isinstance(i, n.Literal)}
+                    self.field_literals.setdefault(key, set()).update(lits)
+
+    def disease_class(self, d) -> tuple:
+        return (
+            d.groups,
+            d.id if (d.id in self.disease_ids or "id" in self.disease_attrs and not self.disease_ids) else None,
+            d.no if "no" in self.disease_attrs else None,
+            d.name if "name" in self.disease_attrs else None,
+        )
+
+    def _diseases(self) -> list:
+        reps: dict = {}
+        for d in self.pack.diseases.values():
+            reps.setdefault(self.disease_class(d), d)
+        singles = [(d,) for d in reps.values()]
+        pairs = [(a, b) for a, b in itertools.combinations(reps.values(), 2)][:60]
+        return [()] + singles + pairs
+
+    def _materials(self) -> list:
+        docs = self.pack.documents
+        named = sorted(s for s in self.strings if s in docs)
+        out = [frozenset()]
+        for doc_id in named:
+            out.append(self._closure({doc_id}))
+        if len(named) > 1:
+            out.append(self._closure(set(named)))
+        return out
+
+    def _closure(self, ids: set) -> frozenset:
+        ids = set(ids)
+        for doc in self.pack.documents.values():
+            if doc.any_of and any(a in ids for a in doc.any_of):
+                ids.add(doc.id)
+        return frozenset(ids)
+
+    # -- values
+
+    def values(self, field: str, scope: _Scope) -> list:
+        key = (field, scope.version.id, scope.base)
+        cached = self._values_cache.get(key)
+        if cached is not None:
+            return cached
+        out = self._values(field, scope)
+        self._values_cache[key] = out
+        return out
+
+    def _values(self, field: str, scope: _Scope) -> list:
+        if field == "diseases":
+            return self._disease_values
+        if field == "materials":
+            return self._material_values
+        if field == "submitted_on":
+            v = scope.version
+            days = {scope.base} | {d + _dt.timedelta(days=k) for d in self.dates for k in (-1, 0, 1)}
+            days |= {v.effective_from, v.effective_from + _dt.timedelta(days=1)}
+            if v.effective_to:
+                days |= {v.effective_to, v.effective_to - _dt.timedelta(days=1)}
+            days |= {_dt.date(scope.base.year, m, 1) for m in (1, 3, 4, 6, 7, 10, 12)}
+            days |= {_dt.date(scope.base.year, m, 28) for m in (3, 6, 9, 12)}
+            return sorted(d for d in days if v.in_force(d))
+        t = self.types.get(field)
+        if t is None:
+            return [ABSENT]
+        out: list = [] if field == "agent" else [ABSENT]
+        lits = self.field_literals.get(field, set())
+        if t.name == "bool":
+            return out + [True, False]
+        if t.name == "string":
+            if t.vocab == "scheme":
+                return out + list(SCHEMES)
+            if t.vocab == "channel":
+                return out + list(CHANNEL_KINDS)
+            if t.vocab == "relation":
+                return out + list(RELATIONS)
+            if t.vocab == "category":
+                return out + sorted(self.pack.categories)
+            if t.vocab == "service":
+                return [scope.service]
+            return out + sorted(x for x in lits if isinstance(x, str)) + ["(其他)"]
+        if t.name in ("int", "number"):
+            base = {x for x in lits if isinstance(x, (int, float)) and not isinstance(x, bool)}
+            if not base:
+                base = set(self.ints) or {0}
+            vals = set()
+            for x in base:
+                vals |= {x - 1, x, x + 1}
+                if t.name == "number":
+                    vals |= {x - 0.5, x + 0.5}
+            vals.add(0)
+            return out + sorted(vals)
+        if t.name == "date":
+            days = {scope.base + _dt.timedelta(days=o) for o in self.offsets}
+            days |= {d + _dt.timedelta(days=k) for d in self.dates for k in (-1, 0, 1)}
+            return out + sorted(days)
+        if t.name == "list":
+            strings = sorted(x for x in lits if isinstance(x, str))
+            return out + [()] + [(s,) for s in strings]
+        return out
+
+    # -- search
+
+    def search(self, fields: list[str], scope: _Scope, fixed: dict, predicate) -> Iterable[dict]:
+        """Partial environments over `fields` (plus `fixed`) for which `predicate(env)` holds."""
+        domains = [self.values(f, scope) for f in fields]
+        size = 1
+        for d in domains:
+            size *= max(len(d), 1)
+        base = {"service": scope.service, "submitted_on": scope.base, "agent": False, "diseases": (), "materials": frozenset()}
+        base.update({k: v for k, v in fixed.items() if v is not ABSENT})
+        for k, v in fixed.items():
+            if v is ABSENT:
+                base.pop(k, None)
+
+        def make(combo) -> dict:
+            env = dict(base)
+            for f, v in zip(fields, combo):
+                if v is ABSENT:
+                    env.pop(f, None)
+                else:
+                    env[f] = v
+            return env
+
+        if size <= EXHAUSTIVE_LIMIT:
+            combos: Iterable = itertools.product(*domains)
+        else:
+            combos = _sampled(domains, SEARCH_EXAMPLES, predicate, make)
+        for combo in combos:
+            env = make(combo)
+            if predicate(env):
+                yield dict(fixed, **dict(zip(fields, combo)))
+
+
+def _sampled(domains, count, predicate, make):
+    """Combinations of values for a domain too large to enumerate: hypothesis when installed."""
+    found: list = []
+    try:
+        from hypothesis import HealthCheck, Phase, given, settings
+        from hypothesis import strategies as st
+    except ImportError:  # pragma: no cover - hypothesis is a test extra
+        import random
+
+        rng = random.Random(0)
+        for _ in range(count):
+            yield tuple(rng.choice(d) for d in domains)
+        return
+
+    strategy = st.tuples(*(st.sampled_from(d) for d in domains))
+
+    class _Enough(Exception):
+        pass
+
+    @settings(max_examples=count, database=None, derandomize=True, deadline=None,
+              phases=(Phase.generate,), suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def probe(combo):
+        if predicate(make(combo)):
+            found.append(combo)
+            if len(found) >= SAT_KEEP:
+                raise _Enough
+
+    try:
+        probe()
+    except _Enough:
+        pass
+    yield from dict.fromkeys(found)
+
+
+def _field_key(node: n.Node) -> str | None:
+    if isinstance(node, n.Name):
+        return node.name
+    if isinstance(node, n.Attr) and isinstance(node.operand, n.Name) and node.operand.name in CASE_OBJECTS:
+        return f"{node.operand.name}.{node.name}"
+    if isinstance(node, n.Call) and node.args:
+        return _field_key(node.args[0]) if node.func in ("year", "month", "day", "quarter") else None
+    return None
