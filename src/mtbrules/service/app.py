@@ -1,0 +1,507 @@
+"""The ASGI application of `mtbrules serve` (Starlette): /v1 endpoints over compiled packs.
+
+Every body in and out is the library's JSON: a case (CONTRACT §2) in, a
+Decision (CONTRACT §3) out. Invalid input is a 4xx whose JSON body carries
+the message `mtbrules eval` prints for the same input and the field it names:
+
+    {"error": {"message": "case field 'age': expected a whole number, got 'x'", "field": "age", "code": null}}
+
+400 the body is not JSON; 404 an unknown pack or path; 405 wrong method;
+413 body or batch too large; 422 a case the library rejects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+from collections import Counter
+from typing import Any
+
+import attrs
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from ..diagnostics import Location
+from ..errors import CaseError, InputError, MtbError
+from .accesslog import AccessLogMiddleware, log_info
+from .openapi import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, build_openapi
+from .packs import PackSet, UnknownPackError, load_pack_set
+
+#: Environment variable through which `mtbrules serve` hands its settings to uvicorn workers.
+CONFIG_ENV = "MTBRULES_SERVE_CONFIG"
+#: When set, POST /v1/admin/reload requires `Authorization: Bearer <this>`.
+TOKEN_ENV = "MTBRULES_ADMIN_TOKEN"
+
+
+@attrs.frozen
+class ServiceConfig:
+    """What to serve and the limits; JSON-able so workers can get it from the environment."""
+
+    packs: tuple[str, ...] = ()  # built-in ids or folders; empty = every built-in pack
+    max_body: int = DEFAULT_MAX_BODY
+    max_batch: int = DEFAULT_MAX_BATCH
+    access_log: bool = True
+    admin: bool = True
+
+    def to_json(self) -> str:
+        return json.dumps(attrs.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServiceConfig:
+        data = json.loads(text)
+        data["packs"] = tuple(data.get("packs") or ())
+        return cls(**data)
+
+    def refs(self) -> tuple[str, ...]:
+        from ..registry import builtin_ids
+
+        return self.packs or tuple(builtin_ids())
+
+
+class HttpError(Exception):
+    """An error answered as `{"error": {...}}` with `status`."""
+
+    def __init__(self, status: int, message: str, field: str | None = None, code: str | None = None, headers=None):
+        super().__init__(message)
+        self.headers = headers
+        self.status = status
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+def error_of(exc: MtbError) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and `error` object for a library error: the CLI's message and the field."""
+    from ..cli import render_error
+
+    if isinstance(exc, UnknownPackError):
+        status = 404
+    elif isinstance(exc, InputError):
+        status = 422
+    else:  # an InternalError: a bug, said as such
+        status = 500
+    code = exc.diagnostics[0].code if exc.diagnostics else None
+    field = getattr(exc, "field", None)
+    return status, {"message": render_error(exc), "field": field, "code": code}
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(_dumps(obj), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(status: int, message: str, field: str | None = None, code: str | None = None, headers=None) -> Response:
+    return json_response({"error": {"message": message, "field": field, "code": code}}, status, headers)
+
+
+class Service:
+    """Holds the current PackSet and answers the endpoints."""
+
+    def __init__(self, config: ServiceConfig, packs: PackSet | None = None):
+        self.config = config
+        self.packs: PackSet = packs if packs is not None else load_pack_set(config.refs())
+        self.ready = True
+        self._reload_lock = asyncio.Lock()
+        self.openapi = _dumps(build_openapi(config.max_body, config.max_batch))
+
+    # -- reading requests -------------------------------------------------
+
+    async def read_json(self, request: Request) -> Any:
+        """The request body as JSON, within the size limit; HttpError 400/413 as the CLI would say it."""
+        limit = self.config.max_body
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    raise HttpError(413, f"request body: larger than {limit} bytes")
+            except ValueError:
+                raise HttpError(400, "request body: Content-Length is not a number") from None
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HttpError(413, f"request body: larger than {limit} bytes")
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            raise HttpError(400, "request body: empty; expected a JSON object")
+        return parse_json(raw, "request body")
+
+    def log(self, request: Request, **fields) -> None:
+        request.scope.setdefault("mtbrules.log", {}).update(fields)
+
+    # -- endpoints ----------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return json_response({"status": "ok", "mtbrules": _version(), "pid": os.getpid()})
+
+    async def ready_(self, request: Request) -> Response:
+        packs = self.packs
+        body = {
+            "status": "ready" if self.ready and packs.packs else "not_ready",
+            "mtbrules": _version(),
+            "pid": os.getpid(),
+            "generation": packs.generation,
+            "loaded_at": packs.loaded_at,
+            "packs": packs.describe(),
+        }
+        return json_response(body, 200 if body["status"] == "ready" else 503)
+
+    async def list_packs(self, request: Request) -> Response:
+        packs = self.packs
+        return json_response(
+            {
+                "generation": packs.generation,
+                "loaded_at": packs.loaded_at,
+                "packs": [_pack_info(packs.packs[pid]) for pid in packs.ids()],
+            }
+        )
+
+    async def get_pack(self, request: Request) -> Response:
+        packs = self.packs
+        pid = request.path_params["pack"]
+        self.log(request, pack=_loggable_pack(pid, packs))
+        return json_response(_pack_info(packs.get(pid)))
+
+    async def evaluate(self, request: Request) -> Response:
+        packs = self.packs  # one set for the whole request, even if a reload swaps it meanwhile
+        url_pack = request.path_params.get("pack")
+        if url_pack is not None:
+            self.log(request, pack=_loggable_pack(url_pack, packs))
+            packs.get(url_pack)
+        case = await self.read_json(request)
+        pack, case = _pick_pack(packs, case, url_pack)
+        self.log(request, pack=pack.id)
+        decision = pack.evaluate(case)
+        self.log(request, outcome=decision.outcome)
+        return json_response(decision.to_dict())
+
+    async def batch(self, request: Request) -> Response:
+        packs = self.packs
+        url_pack = request.path_params.get("pack")
+        if url_pack is not None:
+            self.log(request, pack=_loggable_pack(url_pack, packs))
+            packs.get(url_pack)
+        body = await self.read_json(request)
+        if not isinstance(body, dict):
+            raise HttpError(422, f"batch: expected a JSON object with `cases`, got {_kind(body)}")
+        unknown = sorted(set(body) - {"cases", "pack"})
+        if unknown:
+            raise HttpError(422, f"unknown batch field '{_short(unknown[0])}' (expected: cases, pack)", field=unknown[0])
+        cases = body.get("cases")
+        if not isinstance(cases, list):
+            raise HttpError(422, f"batch field 'cases': expected a list of cases, got {_kind(cases)}", field="cases")
+        if len(cases) > self.config.max_batch:
+            raise HttpError(413, f"batch field 'cases': more than {self.config.max_batch} cases", field="cases")
+        default = body.get("pack")
+        if default is not None:
+            if not isinstance(default, str):
+                raise HttpError(422, f"batch field 'pack': expected text, got {_kind(default)}", field="pack")
+            if url_pack is not None and default != url_pack:
+                raise HttpError(422, f"batch field 'pack': '{_short(default)}' is not the pack in the URL '{url_pack}'", field="pack")
+            packs.get(default)
+        default = url_pack or default
+        results = await asyncio.get_running_loop().run_in_executor(None, _decide_all, packs, cases, default)
+        outcomes = Counter(r["decision"]["outcome"] for r in results if "decision" in r)
+        errors = sum(1 for r in results if "error" in r)
+        self.log(request, pack=default if default in packs.packs else None, cases=len(cases), errors=errors, outcomes=dict(outcomes))
+        summary = {"cases": len(cases), "decided": len(cases) - errors, "errors": errors, "outcomes": dict(sorted(outcomes.items()))}
+        return json_response({"results": results, "summary": summary})
+
+    async def explain(self, request: Request) -> Response:
+        packs = self.packs
+        url_pack = request.path_params["pack"]
+        self.log(request, pack=_loggable_pack(url_pack, packs))
+        packs.get(url_pack)
+        explain = _optional_api("explain")
+        if explain is None:
+            raise HttpError(501, "explain: not available in this version of mtbrules (mtbrules.explain is missing)")
+        case = await self.read_json(request)
+        pack, case = _pick_pack(packs, case, url_pack)
+        result = explain(pack, case)
+        self.log(request, outcome=_outcome_of(result))
+        return json_response(_jsonable(result))
+
+    async def compare(self, request: Request) -> Response:
+        packs = self.packs
+        compare = _optional_api("compare")
+        if compare is None:
+            raise HttpError(501, "compare: not available in this version of mtbrules (mtbrules.compare is missing)")
+        body = await self.read_json(request)
+        if not isinstance(body, dict):
+            raise HttpError(422, f"compare: expected a JSON object with `case`, got {_kind(body)}")
+        unknown = sorted(set(body) - {"case", "packs"})
+        if unknown:
+            raise HttpError(422, f"unknown compare field '{_short(unknown[0])}' (expected: case, packs)", field=unknown[0])
+        if "case" not in body:
+            raise HttpError(422, "compare field 'case': is required", field="case")
+        ids = body.get("packs")
+        if ids is None:
+            ids = packs.ids()
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise HttpError(422, "compare field 'packs': expected a list of pack ids", field="packs")
+        if not ids:
+            raise HttpError(422, "compare field 'packs': must name at least one pack", field="packs")
+        chosen = [packs.get(i).pack for i in ids]
+        case = body["case"]
+        if isinstance(case, dict) and "pack" in case:
+            case = {k: v for k, v in case.items() if k != "pack"}
+        result = compare(chosen, case)
+        return json_response(_jsonable(result))
+
+    async def reload(self, request: Request) -> Response:
+        if not self.config.admin:
+            raise HttpError(404, f"no such path: {request.url.path}")
+        token = os.environ.get(TOKEN_ENV)
+        if token and request.headers.get("authorization") != f"Bearer {token}":
+            raise HttpError(401, "admin: missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+        new, changed = await self.reload_packs()
+        return json_response(
+            {
+                "status": "reloaded",
+                "mtbrules": _version(),
+                "pid": os.getpid(),
+                "generation": new.generation,
+                "loaded_at": new.loaded_at,
+                "packs": new.describe(),
+                "changed": changed,
+            }
+        )
+
+    async def reload_packs(self) -> tuple[PackSet, list[str]]:
+        """Compile the packs again off the event loop and swap them in; PackError keeps the old set."""
+        async with self._reload_lock:
+            old = self.packs
+            loop = asyncio.get_running_loop()
+            new = await loop.run_in_executor(None, load_pack_set, old.refs, old.generation + 1)
+            self.packs = new  # the one atomic swap
+            changed = sorted(
+                pid for pid in set(old.packs) | set(new.packs)
+                if pid not in old.packs or pid not in new.packs or old.packs[pid].fingerprint != new.packs[pid].fingerprint
+            )
+            log_info("reload", generation=new.generation, changed=changed, packs=new.describe())
+            return new, changed
+
+    async def on_sighup(self) -> None:
+        try:
+            await self.reload_packs()
+        except MtbError as exc:
+            _, err = error_of(exc)
+            log_info("reload_failed", message=err["message"], code=err["code"])
+
+    async def openapi_doc(self, request: Request) -> Response:
+        return Response(self.openapi, media_type="application/json")
+
+
+def _decide_all(packs: PackSet, cases: list, default: str | None) -> list[dict[str, Any]]:
+    results = []
+    for i, case in enumerate(cases):
+        try:
+            pack, case = _pick_pack(packs, case, default, batch=True)
+            results.append({"index": i, "status": 200, "decision": pack.evaluate(case).to_dict()})
+        except HttpError as exc:
+            results.append({"index": i, "status": exc.status, "error": {"message": exc.message, "field": exc.field, "code": exc.code}})
+        except MtbError as exc:
+            status, err = error_of(exc)
+            results.append({"index": i, "status": status, "error": err})
+    return results
+
+
+def _pick_pack(packs: PackSet, case: Any, url_pack: str | None, batch: bool = False):
+    """The served pack for `case` (URL or default first, then the case's own `pack`) and the case to evaluate."""
+    if not isinstance(case, dict):
+        raise CaseError(f"case: a case must be a JSON object, got {_kind(case)}")
+    named = case.get("pack")
+    if url_pack is not None:
+        if named is not None and named != url_pack:
+            where = "the batch" if batch else "the URL"
+            shown = _short(named) if isinstance(named, str) else _kind(named)
+            raise CaseError(f"case field 'pack': '{shown}' is not the pack of {where} '{url_pack}'", field="pack")
+        served = packs.get(url_pack)
+    else:
+        if named is None:
+            raise CaseError("case field 'pack': is required here (or POST to /v1/packs/{pack}/evaluate)", field="pack")
+        if not isinstance(named, str):
+            raise CaseError(f"case field 'pack': expected text, got {_kind(named)}", field="pack")
+        served = packs.get(named)
+    if "pack" in case:
+        case = {k: v for k, v in case.items() if k != "pack"}
+    return served.pack, case
+
+
+def parse_json(raw: bytes, name: str) -> Any:
+    """JSON from bytes, with the errors `mtbrules eval` gives for a file (line:column)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HttpError(400, f"{name}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise HttpError(400, f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise HttpError(400, f"{name}: JSON nested too deeply") from None
+    except ValueError as exc:
+        raise HttpError(400, f"{name}: invalid JSON: {exc}") from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _loggable_pack(pid: str, packs: PackSet) -> str | None:
+    """A pack id is logged only if it is one the server serves (never free text from a request)."""
+    return pid if pid in packs.packs else None
+
+
+def _pack_info(served) -> dict[str, Any]:
+    info = served.summary()
+    info["case_fields"] = dict(served.pack.case_fields)
+    return info
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _optional_api(name: str):
+    """The library's explain(pack, case) or compare(packs, case), or None while it does not exist."""
+    from . import _bridge
+
+    return _bridge.api(name)
+
+
+def _outcome_of(result: Any) -> str | None:
+    if isinstance(result, dict):
+        inner = result.get("decision")
+        if isinstance(inner, dict):
+            return inner.get("outcome")
+        return result.get("outcome")
+    return getattr(getattr(result, "decision", None), "outcome", None)
+
+
+def _jsonable(result: Any) -> Any:
+    to_dict = getattr(result, "to_dict", None)
+    return to_dict() if callable(to_dict) else result
+
+
+# -- the application ----------------------------------------------------------
+
+
+def create_app(config: ServiceConfig | None = None, packs: PackSet | None = None) -> Starlette:
+    """The ASGI app; compiles the packs now (PackError if one does not compile)."""
+    config = config or ServiceConfig()
+    service = Service(config, packs)
+
+    def route(path: str, method, verb: str) -> Route:
+        async def handle(request: Request) -> Response:
+            notes = request.scope.setdefault("mtbrules.log", {})
+            notes["route"] = path
+            try:
+                return await method(request)
+            except HttpError as exc:
+                return error_response(exc.status, exc.message, exc.field, exc.code, exc.headers)
+            except MtbError as exc:
+                status, err = error_of(exc)
+                notes["error"] = err["code"] or type(exc).__name__
+                return json_response({"error": err}, status)
+
+        return Route(path, handle, methods=[verb])
+
+    s = service
+    routes = [
+        route("/v1/health", s.health, "GET"),
+        route("/v1/ready", s.ready_, "GET"),
+        route("/v1/packs", s.list_packs, "GET"),
+        route("/v1/packs/{pack}", s.get_pack, "GET"),
+        route("/v1/evaluate", s.evaluate, "POST"),
+        route("/v1/packs/{pack}/evaluate", s.evaluate, "POST"),
+        route("/v1/batch", s.batch, "POST"),
+        route("/v1/packs/{pack}/batch", s.batch, "POST"),
+        route("/v1/packs/{pack}/explain", s.explain, "POST"),
+        route("/v1/compare", s.compare, "POST"),
+        route("/v1/admin/reload", s.reload, "POST"),
+        route("/v1/openapi.json", s.openapi_doc, "GET"),
+    ]
+
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        message = {404: f"no such path: {_short(request.url.path)}", 405: f"method {request.method} not allowed here"}.get(
+            exc.status_code, exc.detail
+        )
+        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    async def any_error(request: Request, exc: Exception) -> Response:
+        # A bug. Say so without a traceback or any of the request in the body.
+        return error_response(500, f"internal error (this is a bug): {type(exc).__name__}")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        loop = asyncio.get_running_loop()
+        hup = False
+        if hasattr(signal, "SIGHUP"):
+            try:
+                loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(service.on_sighup()))
+                hup = True
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread (tests) or no signals here
+        log_info("start", pid=os.getpid(), generation=service.packs.generation, packs=service.packs.describe())
+        try:
+            yield
+        finally:
+            service.ready = False
+            if hup:
+                loop.remove_signal_handler(signal.SIGHUP)
+
+    middleware = [Middleware(AccessLogMiddleware)] if config.access_log else []
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: http_error, Exception: any_error},
+        lifespan=lifespan,
+        middleware=middleware,
+    )
+    app.state.service = service
+    return app
+
+
+def app_from_env():
+    """Factory for uvicorn workers: the settings `mtbrules serve` put in MTBRULES_SERVE_CONFIG."""
+    text = os.environ.get(CONFIG_ENV)
+    config = ServiceConfig.from_json(text) if text else ServiceConfig()
+    if config.access_log:
+        from . import accesslog
+
+        accesslog.configure()
+    return create_app(config)

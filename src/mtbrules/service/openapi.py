@@ -1,0 +1,535 @@
+"""The service's OpenAPI 3.1 document, built from the library's own JSON schemas.
+
+The case and decision bodies are `schemas/case.schema.json` and
+`schemas/decision.schema.json`, the files the library ships for other tools
+(their `$defs` are lifted into `components/schemas` with a prefix, and their
+internal `$ref`s rewritten to match). While a file is absent, the schema
+below, written from CONTRACT §2 and §3, stands in for it.
+
+`docs/openapi.json` is this document, checked in; a test keeps the two equal.
+Regenerate it with `mtbrules serve --print-openapi > docs/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from typing import Any
+
+#: Default limits; `mtbrules serve` can change them and the document says what the server enforces.
+DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_MAX_BATCH = 500
+
+_DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 1000}
+
+#: Stand-in for schemas/case.schema.json (CONTRACT §2), used only while that file is absent.
+FALLBACK_CASE: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "mtbrules case (CONTRACT §2)",
+    "description": (
+        "A case. Unknown top-level fields are an input error, except the extra fields the pack declares "
+        "(listed as `case_fields` by GET /v1/packs/{pack}). `null` is the same as leaving a field out."
+    ),
+    "type": "object",
+    "properties": {
+        "pack": {"type": "string", "minLength": 1, "maxLength": 1000, "description": "pack id"},
+        "service": {"type": "string", "minLength": 1, "maxLength": 1000},
+        "submitted_on": _DATE,
+        "scheme": {"enum": ["employee", "resident"]},
+        "retired": {"type": "boolean"},
+        "age": {"type": "integer"},
+        "diseases": {"type": "array", "items": _TEXT, "maxItems": 200},
+        "category": _TEXT,
+        "first_application": {"type": "boolean"},
+        "hospitalized": {"type": "boolean"},
+        "hospital_level": {"type": "integer"},
+        "outpatient_years": {"type": "number"},
+        "district": _TEXT,
+        "channel": {"enum": ["window", "app", "hospital", "phone", "online"]},
+        "agent": {"type": "boolean"},
+        "materials": {"type": "array", "items": {"$ref": "#/$defs/material"}, "maxItems": 200},
+        "offsite": {"$ref": "#/$defs/offsite"},
+        "prior": {"$ref": "#/$defs/prior"},
+        "in_catalog": {"type": "boolean"},
+        "admitted_on": _DATE,
+        "discharged_on": _DATE,
+    },
+    "required": ["service", "submitted_on"],
+    "additionalProperties": {
+        "description": "a field the pack declares in its case_fields",
+        "type": ["boolean", "integer", "number", "string", "array"],
+        "items": {"type": "string"},
+    },
+    "$defs": {
+        "material": {
+            "oneOf": [
+                _TEXT,
+                {
+                    "type": "object",
+                    "properties": {"name": _TEXT, "issued_on": _DATE},
+                    "required": ["name"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "offsite": {
+            "type": "object",
+            "properties": {
+                "settled": {"type": "boolean"},
+                "hukou_moved": {"type": "boolean"},
+                "owns_property": {"type": "boolean"},
+                "residence_permit": {"type": "boolean"},
+                "relation": {"enum": ["spouse", "child", "child_spouse", "guardian"]},
+                "dispatched_months": {"type": "integer"},
+                "working_offsite": {"type": "boolean"},
+                "cross_province": {"type": "boolean"},
+            },
+            "additionalProperties": False,
+        },
+        "prior": {
+            "type": "object",
+            "properties": {
+                "issued_on": _DATE,
+                "valid_until": _DATE,
+                "changes_this_year": {"type": "integer"},
+            },
+            "additionalProperties": False,
+        },
+    },
+}
+
+_STR = {"type": "string"}
+_STR_OR_NULL = {"type": ["string", "null"]}
+
+#: Stand-in for schemas/decision.schema.json (CONTRACT §3 and the extensions of decision.py).
+FALLBACK_DECISION: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "mtbrules decision (CONTRACT §3)",
+    "type": "object",
+    "properties": {
+        "pack": _STR,
+        "pack_version": _STR_OR_NULL,
+        "service": _STR,
+        "as_of": _DATE,
+        "outcome": {"enum": ["instant", "review", "ineligible", "not_covered"]},
+        "complete": {"type": "boolean"},
+        "diseases": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"id": _STR, "name": _STR, "groups": {"type": "array", "items": _STR}},
+                "required": ["id", "name", "groups"],
+            },
+        },
+        "required_documents": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": _STR,
+                    "name": _STR,
+                    "name_en": _STR,
+                    "provided": {"type": "boolean"},
+                    "rule": _STR,
+                    "source": _STR,
+                    "alternatives": {"type": "array", "items": _STR},
+                    "issued_within": _STR,
+                },
+                "required": ["id", "name", "name_en", "provided", "rule", "source"],
+            },
+        },
+        "missing_documents": {"type": "array", "items": _STR},
+        "channels": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"id": _STR, "name": _STR, "kind": _STR, "name_en": _STR},
+                "required": ["id", "name"],
+            },
+        },
+        "path": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"rule": _STR, "title": _STR, "source": _STR, "quote": _STR},
+                "required": ["rule", "title", "source"],
+            },
+        },
+        "deadlines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"kind": _STR, "date": _DATE, "basis": _STR, "rule": _STR, "source": _STR},
+                "required": ["kind", "date", "basis", "rule", "source"],
+            },
+        },
+        "reasons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"rule": _STR, "text": _STR, "source": _STR},
+                "required": ["rule", "text", "source"],
+            },
+        },
+        "warnings": {"type": "array", "items": _STR},
+    },
+    "required": [
+        "pack",
+        "pack_version",
+        "service",
+        "as_of",
+        "outcome",
+        "complete",
+        "diseases",
+        "required_documents",
+        "missing_documents",
+        "channels",
+        "path",
+        "deadlines",
+        "reasons",
+        "warnings",
+    ],
+}
+
+
+def library_schema(name: str) -> tuple[dict[str, Any], bool]:
+    """The library's schema file `name` (e.g. "case.schema.json") and True, or the stand-in and False."""
+    try:
+        text = resources.files("mtbrules").joinpath("schemas", name).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        fallback = {"case.schema.json": FALLBACK_CASE, "decision.schema.json": FALLBACK_DECISION}[name]
+        return copy.deepcopy(fallback), False
+    return json.loads(text), True
+
+
+def _lift(schema: dict[str, Any], name: str, components: dict[str, Any]) -> None:
+    """Put `schema` into components as `name`, its $defs as `name_<def>`, refs rewritten."""
+    schema = copy.deepcopy(schema)
+    defs = schema.pop("$defs", {})
+    for key in ("$schema", "$id"):
+        schema.pop(key, None)
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k == "$ref" and isinstance(v, str):
+                    if v.startswith("#/$defs/"):
+                        v = f"#/components/schemas/{name}_{v[len('#/$defs/'):]}"
+                    elif v == "#":
+                        v = f"#/components/schemas/{name}"
+                out[k] = rewrite(v)
+            return out
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    components[name] = rewrite(schema)
+    for key, sub in defs.items():
+        components[f"{name}_{key}"] = rewrite(sub)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_body(schema: dict, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "The body is not JSON (the message gives line and column).",
+        401: "The admin token is missing or wrong.",
+        404: "Unknown pack (or path).",
+        413: "The body or the batch is larger than the server accepts.",
+        422: "The case is invalid; `field` names the field (the same message as `mtbrules eval`).",
+        501: "This server does not offer this yet.",
+    }
+    return {str(c): _json_body(_ref("Error"), text[c]) for c in codes}
+
+
+def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX_BATCH) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the /v1 service."""
+    from .. import __version__
+
+    case, case_is_library = library_schema("case.schema.json")
+    decision, decision_is_library = library_schema("decision.schema.json")
+    components: dict[str, Any] = {}
+    _lift(case, "Case", components)
+    _lift(decision, "Decision", components)
+    components["Error"] = {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "message": {"type": "string", "description": "the message `mtbrules eval` prints for the same input"},
+                    "field": {"type": ["string", "null"], "description": "the offending case field (dotted path), if any"},
+                    "code": {"type": ["string", "null"], "description": "diagnostic code such as MTB100, if any"},
+                },
+                "required": ["message", "field"],
+            }
+        },
+        "required": ["error"],
+    }
+    components["BatchRequest"] = {
+        "type": "object",
+        "properties": {
+            "pack": {"type": "string", "description": "pack id for the cases that do not name one"},
+            "cases": {"type": "array", "items": {"type": "object"}, "maxItems": max_batch},
+        },
+        "required": ["cases"],
+        "additionalProperties": False,
+        "description": (
+            "Cases to decide, in order. Each item is a Case; an invalid item gives an error in its slot "
+            "of the result and does not stop the others."
+        ),
+    }
+    components["BatchItem"] = {
+        "type": "object",
+        "properties": {
+            "index": {"type": "integer"},
+            "status": {"type": "integer", "description": "the HTTP status this case alone would have had"},
+            "decision": _ref("Decision"),
+            "error": components["Error"]["properties"]["error"],
+        },
+        "required": ["index", "status"],
+    }
+    components["BatchResponse"] = {
+        "type": "object",
+        "properties": {
+            "results": {"type": "array", "items": _ref("BatchItem")},
+            "summary": {
+                "type": "object",
+                "properties": {
+                    "cases": {"type": "integer"},
+                    "decided": {"type": "integer"},
+                    "errors": {"type": "integer"},
+                    "outcomes": {"type": "object", "additionalProperties": {"type": "integer"}},
+                },
+                "required": ["cases", "decided", "errors", "outcomes"],
+            },
+        },
+        "required": ["results", "summary"],
+    }
+    components["ServedPack"] = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "versions": {"type": "array", "items": {"type": "string"}},
+            "fingerprint": {"type": "string", "description": "sha256 of the pack's files, scenarios left out"},
+            "ref": {"type": "string"},
+        },
+        "required": ["id", "versions", "fingerprint"],
+    }
+    components["PackInfo"] = {
+        "type": "object",
+        "description": "A pack as `mtbrules packs --format json` describes it, with its fingerprint and case fields.",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "name_en": {"type": ["string", "null"]},
+            "city": {"type": "string"},
+            "province": {"type": ["string", "null"]},
+            "versions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "effective_from": _DATE,
+                        "effective_to": {"type": ["string", "null"]},
+                    },
+                    "required": ["id", "effective_from", "effective_to"],
+                },
+            },
+            "services": {"type": "array", "items": {"type": "string"}},
+            "case_fields": {"type": "object", "description": "the pack's extra case fields and their types"},
+            "fingerprint": {"type": "string"},
+        },
+        "required": ["id", "name", "city", "versions", "services", "fingerprint"],
+    }
+    components["PackList"] = {
+        "type": "object",
+        "properties": {
+            "generation": {"type": "integer"},
+            "loaded_at": {"type": "string"},
+            "packs": {"type": "array", "items": _ref("PackInfo")},
+        },
+        "required": ["generation", "loaded_at", "packs"],
+    }
+    components["Status"] = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string"},
+            "mtbrules": {"type": "string"},
+            "pid": {"type": "integer"},
+            "generation": {"type": "integer"},
+            "loaded_at": {"type": "string"},
+            "packs": {"type": "array", "items": _ref("ServedPack")},
+            "changed": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["status"],
+    }
+    components["CompareRequest"] = {
+        "type": "object",
+        "properties": {
+            "case": _ref("Case"),
+            "packs": {"type": "array", "items": {"type": "string"}, "description": "pack ids; all served packs when left out"},
+        },
+        "required": ["case"],
+        "additionalProperties": False,
+    }
+    components["Explanation"] = {"type": "object", "description": "what `mtbrules explain --format json` prints"}
+    components["Comparison"] = {"type": "object", "description": "what `mtbrules compare --format json` prints"}
+
+    pack_param = {
+        "name": "pack",
+        "in": "path",
+        "required": True,
+        "description": "a served pack id (GET /v1/packs lists them)",
+        "schema": {"type": "string"},
+    }
+    case_body = {"required": True, **_json_body(_ref("Case"), "a case (CONTRACT §2)")}
+    paths: dict[str, Any] = {
+        "/v1/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Liveness: the process answers.",
+                "responses": {"200": _json_body(_ref("Status"), "alive")},
+            }
+        },
+        "/v1/ready": {
+            "get": {
+                "operationId": "ready",
+                "summary": "Readiness: packs are compiled; which pack versions are served.",
+                "responses": {
+                    "200": _json_body(_ref("Status"), "ready, with the packs served"),
+                    "503": _json_body(_ref("Status"), "not ready (starting or shutting down)"),
+                },
+            }
+        },
+        "/v1/packs": {
+            "get": {
+                "operationId": "listPacks",
+                "summary": "The packs served, their versions, services, sources and fingerprints.",
+                "responses": {"200": _json_body(_ref("PackList"), "served packs")},
+            }
+        },
+        "/v1/packs/{pack}": {
+            "get": {
+                "operationId": "getPack",
+                "summary": "One served pack.",
+                "parameters": [pack_param],
+                "responses": {"200": _json_body(_ref("PackInfo"), "the pack"), **_errors(404)},
+            }
+        },
+        "/v1/evaluate": {
+            "post": {
+                "operationId": "evaluate",
+                "summary": "Decide one case; the case names its pack in `pack`.",
+                "requestBody": case_body,
+                "responses": {"200": _json_body(_ref("Decision"), "the decision (CONTRACT §3)"), **_errors(400, 404, 413, 422)},
+            }
+        },
+        "/v1/packs/{pack}/evaluate": {
+            "post": {
+                "operationId": "evaluateWithPack",
+                "summary": "Decide one case with the pack in the URL (a `pack` in the case, if any, must be the same).",
+                "parameters": [pack_param],
+                "requestBody": case_body,
+                "responses": {"200": _json_body(_ref("Decision"), "the decision (CONTRACT §3)"), **_errors(400, 404, 413, 422)},
+            }
+        },
+        "/v1/batch": {
+            "post": {
+                "operationId": "batch",
+                "summary": f"Decide up to {max_batch} cases; each names its pack, or `pack` gives it for all.",
+                "requestBody": {"required": True, **_json_body(_ref("BatchRequest"), "the cases")},
+                "responses": {"200": _json_body(_ref("BatchResponse"), "one result per case, in order"), **_errors(400, 413, 422)},
+            }
+        },
+        "/v1/packs/{pack}/batch": {
+            "post": {
+                "operationId": "batchWithPack",
+                "summary": f"Decide up to {max_batch} cases with the pack in the URL.",
+                "parameters": [pack_param],
+                "requestBody": {"required": True, **_json_body(_ref("BatchRequest"), "the cases")},
+                "responses": {
+                    "200": _json_body(_ref("BatchResponse"), "one result per case, in order"),
+                    **_errors(400, 404, 413, 422),
+                },
+            }
+        },
+        "/v1/packs/{pack}/explain": {
+            "post": {
+                "operationId": "explain",
+                "summary": "Decide one case and say, rule by rule, why each applied or did not.",
+                "parameters": [pack_param],
+                "requestBody": case_body,
+                "responses": {
+                    "200": _json_body(_ref("Explanation"), "the explanation"),
+                    **_errors(400, 404, 413, 422, 501),
+                },
+            }
+        },
+        "/v1/compare": {
+            "post": {
+                "operationId": "compare",
+                "summary": "Decide one case under several packs and set the decisions side by side.",
+                "requestBody": {"required": True, **_json_body(_ref("CompareRequest"), "the case and the packs")},
+                "responses": {
+                    "200": _json_body(_ref("Comparison"), "the comparison"),
+                    **_errors(400, 404, 413, 422, 501),
+                },
+            }
+        },
+        "/v1/admin/reload": {
+            "post": {
+                "operationId": "reload",
+                "summary": "Compile the packs again from their folders and swap them in without dropping requests.",
+                "description": (
+                    "Requires `Authorization: Bearer <token>` when the server was started with MTBRULES_ADMIN_TOKEN set. "
+                    "With several workers this reaches one worker only: send SIGHUP to the main process instead."
+                ),
+                "responses": {
+                    "200": _json_body(_ref("Status"), "reloaded; `changed` lists packs whose fingerprint changed"),
+                    **_errors(401, 422),
+                },
+            }
+        },
+        "/v1/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document.",
+                "responses": {"200": {"description": "the OpenAPI document", "content": {"application/json": {}}}},
+            }
+        },
+    }
+    sources = {
+        "Case": "src/mtbrules/schemas/case.schema.json" if case_is_library else "CONTRACT §2 (stand-in)",
+        "Decision": "src/mtbrules/schemas/decision.schema.json" if decision_is_library else "CONTRACT §3 (stand-in)",
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mtbrules",
+            "version": __version__,
+            "description": (
+                "Outpatient chronic and special disease insurance policy packs over HTTP. Bodies are the "
+                "library's case and decision JSON (CONTRACT §2, §3). Limits: request body at most "
+                f"{max_body} bytes; a batch at most {max_batch} cases. Case schema from {sources['Case']}; "
+                f"decision schema from {sources['Decision']}."
+            ),
+        },
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+
+
+def openapi_text(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX_BATCH) -> str:
+    """The document as checked into docs/openapi.json."""
+    return json.dumps(build_openapi(max_body, max_batch), ensure_ascii=False, indent=2) + "\n"
