@@ -125,6 +125,8 @@ class Compiled:
     fn: Closure
     fields: frozenset
     node: n.Node
+    # Fields whose absence can leave the value undefined (reads guarded by `defined(x) and …` excluded).
+    needs: frozenset = frozenset()
     # id(If node) -> its condition's closure, so a deadline's basis can name the branch taken.
     conditions: dict = attrs.field(factory=dict, eq=False, repr=False)
 
@@ -138,7 +140,7 @@ def compile_expression(node: n.Node, scope: Scope, locate: Locate, expect: Type 
     type_, fn = comp.compile(node)
     if expect is not None and not expect.same_kind(type_):
         raise comp.error(node, "MTB302", f"expected a {expect} expression, got {type_}")
-    return Compiled(type_, fn, frozenset(comp.fields_read), node, comp.conditions)
+    return Compiled(type_, fn, frozenset(comp.fields_read), node, frozenset(comp.needs), comp.conditions)
 
 
 # ---------------------------------------------------------------- functions
@@ -200,6 +202,7 @@ class _Compiler:
         self.scope = scope
         self.locate = locate
         self.fields_read: set[str] = set()
+        self.needs: set[str] = set()
         self.conditions: dict = {}
 
     def error(self, node: n.Node, code: str, message: str, hint: str | None = None) -> PackError:
@@ -235,6 +238,7 @@ class _Compiler:
             return self.scope.locals[name], (lambda env: env[key])
         if name in self.scope.fields:
             self.fields_read.add(name)
+            self.needs.add(name)
             return self.scope.fields[name], (lambda env: env.get(name, UNDEFINED))
         if name in self.scope.objects:
             raise self.error(
@@ -254,6 +258,7 @@ class _Compiler:
                 raise self.error(node, "MTB301", f"unknown field '{obj}.{node.name}'", hint=_did_you_mean(node.name, fields))
             key = f"{obj}.{node.name}"
             self.fields_read.add(key)
+            self.needs.add(key)
             return fields[node.name], (lambda env: env.get(key, UNDEFINED))
         t, fn = self.compile(node.operand)
         if t != DISEASE:
@@ -309,7 +314,12 @@ class _Compiler:
 
     def _BoolOp(self, node: n.BoolOp):
         lt, lf = self.compile(node.left)
+        needs_before = set(self.needs)
         rt, rf = self.compile(node.right)
+        guard = _defined_key(node.left, self.scope) if node.op == "and" else None
+        if guard is not None and guard not in needs_before:
+            # `defined(x) and … x …`: a missing x makes the whole false, not undefined.
+            self.needs.discard(guard)
         self._want(node.left, lt, BOOL, node.op)
         self._want(node.right, rt, BOOL, node.op)
         if node.op == "and":
@@ -448,10 +458,14 @@ class _Compiler:
         inner = _Compiler(self.scope.with_local(node.var, st.item), self.locate)
         bt, bf = inner.compile(node.body)
         self.fields_read |= inner.fields_read
+        self.needs |= inner.needs
         self.conditions.update(inner.conditions)
         self._want(node.body, bt, BOOL, node.kind)
         key = "$" + node.var
         want_any = node.kind == "any"
+        fast = _disease_shortcut(node) if want_any else None
+        if fast is not None:
+            return BOOL, fast
 
         def quantify(env):
             seq = sf(env)
@@ -561,6 +575,67 @@ class _Compiler:
                     lit, "MTB303", f"unknown {vocab_type.vocab} '{lit.value}'",
                     hint=_did_you_mean(lit.value, allowed) or "allowed: " + ", ".join(sorted(allowed)[:12]),
                 )
+
+
+def _defined_key(node: n.Node, scope: Scope) -> str | None:
+    """The field key `x` when `node` is `defined(x)`."""
+    if not (isinstance(node, n.Call) and node.func == "defined" and len(node.args) == 1):
+        return None
+    arg = node.args[0]
+    if isinstance(arg, n.Name) and arg.name not in scope.locals:
+        return arg.name
+    if isinstance(arg, n.Attr) and isinstance(arg.operand, n.Name):
+        return f"{arg.operand.name}.{arg.name}"
+    return None
+
+
+def _disease_shortcut(node: n.Quantifier) -> Closure | None:
+    """`any d in diseases: "g" in d.groups` (or `d.id == "x"`, `d.id in [...]`) as one set lookup.
+
+    These are most rules' conditions; the generic quantifier costs a closure
+    call per disease, the set of the case's groups or ids is built once per case.
+    """
+    if not (isinstance(node.seq, n.Name) and node.seq.name == "diseases"):
+        return None
+    body, var = node.body, node.var
+
+    def is_field(x, field):
+        return isinstance(x, n.Attr) and x.name == field and isinstance(x.operand, n.Name) and x.operand.name == var
+
+    def const(x):
+        return isinstance(x, n.Literal) and isinstance(x.value, str)
+
+    if not isinstance(body, n.Compare):
+        return None
+    if body.op == "in" and const(body.left) and is_field(body.right, "groups"):
+        group = body.left.value
+        return lambda env: group in _case_groups(env)
+    if body.op == "==" and is_field(body.left, "id") and const(body.right):
+        ident = body.right.value
+        return lambda env: ident in _case_ids(env)
+    if body.op == "==" and const(body.left) and is_field(body.right, "id"):
+        ident = body.left.value
+        return lambda env: ident in _case_ids(env)
+    if body.op == "in" and is_field(body.left, "id") and isinstance(body.right, n.ListLit) and all(const(i) for i in body.right.items):
+        idents = frozenset(i.value for i in body.right.items)
+        return lambda env: not idents.isdisjoint(_case_ids(env))
+    return None
+
+
+def _case_groups(env: dict) -> frozenset:
+    groups = env.get("$$groups")
+    if groups is None:
+        groups = frozenset().union(*(d.groups for d in env.get("diseases", ())))
+        env["$$groups"] = groups
+    return groups
+
+
+def _case_ids(env: dict) -> frozenset:
+    ids = env.get("$$ids")
+    if ids is None:
+        ids = frozenset(d.id for d in env.get("diseases", ()))
+        env["$$ids"] = ids
+    return ids
 
 
 def _did_you_mean(name: str, choices) -> str | None:

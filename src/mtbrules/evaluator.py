@@ -119,7 +119,7 @@ class _Evaluation:
 
         effective, undecided = self._applying_rules(version, env)
         for rule in undecided:
-            missing = sorted(f for f in rule.when.fields if f not in env)
+            missing = sorted(f for f in rule.when.needs if f not in env)
             if missing:
                 self.warnings.append(
                     f"rule {rule.id} could not be decided: the case does not give {', '.join(missing)}"
@@ -220,10 +220,14 @@ class _Evaluation:
         return provided
 
     def _provided_ids(self, provided) -> frozenset:
+        if not provided:
+            return frozenset()
         ids = set(provided)
-        for doc in self.pack.documents.values():
-            if doc.any_of and any(a in ids for a in doc.any_of):
-                ids.add(doc.id)
+        for doc_id, any_of in self.pack.alternative_documents:
+            for alt in any_of:
+                if alt in ids:
+                    ids.add(doc_id)
+                    break
         return frozenset(ids)
 
     # -- rules
@@ -259,7 +263,7 @@ class _Evaluation:
     def _setters(self, effective) -> dict:
         setters: dict = {}
         for rule in effective:
-            for slot in rule.sets():
+            for slot in rule.slots:
                 other = setters.get(slot)
                 if other is not None:
                     what = "the outcome" if slot == "outcome" else f"deadline '{slot.split(':', 1)[1]}'"
@@ -276,39 +280,27 @@ class _Evaluation:
         return setters
 
     def _path(self, rules) -> tuple[PathStep, ...]:
-        return tuple(PathStep(r.id, r.title, str(r.source), r.source.quote) for r in rules)
+        steps = self.pack.path_steps
+        return tuple(steps[r.id] for r in rules)
 
     def _reasons(self, rules) -> tuple[Reason, ...]:
-        out = []
+        out: tuple = ()
+        reasons = self.pack.rule_reasons
         for r in rules:
-            if r.reject:
-                out.append(Reason(r.id, r.reject, str(r.source)))
-            if r.reason:
-                out.append(Reason(r.id, r.reason, str(r.source)))
-        return tuple(out)
+            rejected, informed = reasons[r.id]
+            out += rejected + informed
+        return out
 
     def _required_documents(self, effective, provided) -> tuple[RequiredDocument, ...]:
         docs = self.pack.documents
+        entries = self.pack.requirement_entries
         listed: dict[str, RequiredDocument] = {}
         for rule in effective:
             for req in rule.require:
                 if req.doc in listed:
                     continue
-                doc = docs[req.doc]
-                within = None
-                if req.issued_within:
-                    amount, unit = req.issued_within
-                    within = f"{amount} {_UNIT_WORDS[unit]}"
-                listed[req.doc] = RequiredDocument(
-                    id=doc.id,
-                    name=doc.name,
-                    name_en=doc.name_en,
-                    provided=self._is_provided(doc, req, provided),
-                    rule=rule.id,
-                    source=str(rule.source),
-                    alternatives=doc.any_of,
-                    issued_within=within,
-                )
+                is_provided = self._is_provided(docs[req.doc], req, provided)
+                listed[req.doc] = entries[(rule.id, req.doc)][is_provided]
         return tuple(listed.values())
 
     def _is_provided(self, doc, req, provided) -> bool:
@@ -345,7 +337,7 @@ class _Evaluation:
                 except (OverflowError, ValueError) as exc:
                     raise CaseError(f"rule {rule.id}, deadline {spec.kind}: {exc}") from None
                 if value is UNDEFINED:
-                    missing = sorted(f for f in spec.date.fields if f not in env)
+                    missing = sorted(f for f in spec.date.needs if f not in env)
                     self.warnings.append(
                         f"deadline {spec.kind} of rule {rule.id} cannot be computed: the case does not give {', '.join(missing)}"
                     )
@@ -356,12 +348,11 @@ class _Evaluation:
 
     def _channels(self, effective) -> tuple[ChannelRef, ...]:
         seen: dict[str, ChannelRef] = {}
-        channels = self.pack.channels
+        refs = self.pack.channel_refs
         for rule in effective:
             for cid in rule.channels:
                 if cid not in seen:
-                    c = channels[cid]
-                    seen[cid] = ChannelRef(c.id, c.name, c.kind, c.name_en)
+                    seen[cid] = refs[cid]
         return tuple(seen.values())
 
 

@@ -167,11 +167,16 @@ class Rule:
     reason: str | None = None
     warn: str | None = None
     file: str = ""
+    # The single-valued outputs this rule sets, computed once (conflict detection).
+    slots: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self):
+        out = tuple(f"deadline:{d.kind}" for d in self.deadlines)
+        object.__setattr__(self, "slots", (("outcome",) if self.outcome else ()) + out)
 
     def sets(self) -> tuple[str, ...]:
         """The single-valued outputs this rule sets (for conflict detection)."""
-        out = tuple(f"deadline:{d.kind}" for d in self.deadlines)
-        return (("outcome",) if self.outcome else ()) + out
+        return self.slots
 
 
 @attrs.frozen

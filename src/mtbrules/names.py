@@ -12,6 +12,7 @@ import functools
 import threading
 import unicodedata
 
+_SEEN_LIMIT = 50_000
 _QUOTES = str.maketrans("", "", "《》〈〉“”‘’\"'「」『』 \t\r\n\u3000")
 _lock = threading.Lock()
 _converter = None
@@ -50,8 +51,21 @@ class NameIndex:
             self._names.setdefault(name, ident)
         # Suggestions come from the display names (not ids or aliases) when given.
         self._display = list(display) if display is not None else list(self._names)
+        self._display_keys = [(name, fold(name)) for name in self._display]
+        # Names as written → id (or None); callers send the same few names over and over.
+        self._seen: dict[str, str | None] = {}
 
     def lookup(self, text: str) -> str | None:
+        try:
+            return self._seen[text]
+        except KeyError:
+            pass
+        ident = self._lookup(text)
+        if len(self._seen) < _SEEN_LIMIT:
+            self._seen[text] = ident
+        return ident
+
+    def _lookup(self, text: str) -> str | None:
         key = fold(text)
         hit = self._by_key.get(key)
         if hit is not None:
@@ -63,11 +77,20 @@ class NameIndex:
 
     def closest(self, text: str, n: int = 3) -> list[str]:
         """Up to `n` catalogue names closest to `text`, best first."""
+        return list(self._closest(text, n))
+
+    @functools.lru_cache(maxsize=1024)
+    def _closest(self, text: str, n: int) -> tuple[str, ...]:
         key = fold(simplified(text)) if not text.isascii() else fold(text)
+        matcher = difflib.SequenceMatcher(None, "", key, autojunk=False)
         scored = []
-        for name in self._display:
-            ratio = difflib.SequenceMatcher(None, key, fold(name)).ratio()
+        for name, folded in self._display_keys:
+            matcher.set_seq1(folded)
+            # The cheap upper bounds first: most names are nowhere near.
+            if matcher.real_quick_ratio() < 0.3 or matcher.quick_ratio() < 0.3:
+                continue
+            ratio = matcher.ratio()
             if ratio >= 0.3:
                 scored.append((-ratio, name))
         scored.sort()
-        return [name for _, name in scored[:n]]
+        return tuple(name for _, name in scored[:n])

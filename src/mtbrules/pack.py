@@ -48,6 +48,12 @@ class Pack:
     rules_by_service: Mapping[str, tuple[Rule, ...]] = attrs.field(init=False)
     rules_by_id: Mapping[str, Rule] = attrs.field(init=False)
     suppresses: Mapping[str, frozenset] = attrs.field(init=False)
+    # Parts of decisions that depend only on the pack, built once (evaluation's hot path).
+    path_steps: Mapping[str, Any] = attrs.field(init=False, repr=False)
+    rule_reasons: Mapping[str, tuple] = attrs.field(init=False, repr=False)
+    requirement_entries: Mapping[tuple, tuple] = attrs.field(init=False, repr=False)
+    channel_refs: Mapping[str, Any] = attrs.field(init=False, repr=False)
+    alternative_documents: tuple = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self):
         def names(items, with_aliases=True):
@@ -71,6 +77,32 @@ class Pack:
         )
         setter(self, "rules_by_id", {r.id: r for r in self.rules})
         setter(self, "suppresses", _override_closure(self.rules))
+        self._build_decision_parts(setter)
+
+    def _build_decision_parts(self, setter):
+        from .decision import ChannelRef, PathStep, Reason, RequiredDocument
+
+        units = {"working_days": "working days", "days": "days", "weeks": "weeks", "months": "months", "years": "years"}
+        steps, reasons, entries = {}, {}, {}
+        for r in self.rules:
+            source = str(r.source)
+            steps[r.id] = PathStep(r.id, r.title, source, r.source.quote)
+            reasons[r.id] = (
+                (Reason(r.id, r.reject, source),) if r.reject else (),
+                (Reason(r.id, r.reason, source),) if r.reason else (),
+            )
+            for req in r.require:
+                doc = self.documents[req.doc]
+                within = f"{req.issued_within[0]} {units[req.issued_within[1]]}" if req.issued_within else None
+                entries[(r.id, req.doc)] = tuple(
+                    RequiredDocument(doc.id, doc.name, doc.name_en, provided, r.id, source, doc.any_of, within)
+                    for provided in (False, True)
+                )
+        setter(self, "path_steps", steps)
+        setter(self, "rule_reasons", reasons)
+        setter(self, "requirement_entries", entries)
+        setter(self, "channel_refs", {c.id: ChannelRef(c.id, c.name, c.kind, c.name_en) for c in self.channels.values()})
+        setter(self, "alternative_documents", tuple((d.id, d.any_of) for d in self.documents.values() if d.any_of))
 
     def version_on(self, day: _dt.date) -> Version | None:
         """The version in force on `day` (the latest that starts on or before it)."""
