@@ -77,6 +77,7 @@ CODES: dict[str, tuple[str, str]] = {
     "MTB411": ("catalogue entry without a citation", WARNING),
     "MTB412": ("quote not found in the cited source", ERROR),
     "MTB413": ("source never cited", WARNING),
+    "MTB414": ("acknowledgement that matches no warning", WARNING),
     "MTB420": ("conflict at run time", ERROR),
     "MTB430": ("conflict: two rules can set the same output", ERROR),
     "MTB431": ("unreachable rule", WARNING),
@@ -173,11 +174,16 @@ class _Checker:
         self.pack = pack
         self.folder = folder
         self.out: list[Diagnostic] = []
+        self.subjects: dict[int, str] = {}  # id(diagnostic) -> the entry it is about
         self.docs: dict[str, YamlDoc | None] = {}
         self._rule_paths: dict[str, tuple[YamlDoc, tuple]] = {}
 
-    def add(self, code: str, message: str, location: Location | None, hint: str | None = None, example=None):
-        self.out.append(Diagnostic(code, message, location, CODES[code][1], hint, example))
+    def add(self, code: str, message: str, location: Location | None, hint: str | None = None, example=None,
+            subject: str | None = None):
+        diag = Diagnostic(code, message, location, CODES[code][1], hint, example)
+        self.out.append(diag)
+        if subject is not None:
+            self.subjects[id(diag)] = subject
 
     def run(self, analysis: bool) -> list[Diagnostic]:
         self._read_docs()
@@ -187,7 +193,45 @@ class _Checker:
         self._unused()
         if analysis and self.pack.rules:
             _Analysis(self).run()
+        self._acknowledged()
         return self.out
+
+    # -- acknowledgements: a pack note may say a warning is the text's own silence
+
+    def _acknowledged(self):
+        doc = self.docs.get("pack.yaml")
+        notes = doc.value.get("notes") if doc is not None and isinstance(doc.value, dict) else None
+        acks = []
+        for i, note in enumerate(notes or ()):
+            for j, entry in enumerate(note.get("acknowledges") or ()) if isinstance(note, dict) else ():
+                acks.append((str(entry), doc.location(("notes", i, "acknowledges", j)), note.get("id")))
+        if not acks:
+            return
+        used = set()
+        kept = []
+        for diag in self.out:
+            subject = self.subjects.get(id(diag))
+            hit = None
+            for k, (entry, _loc, _note) in enumerate(acks):
+                code, _, subj = entry.partition(":")
+                if code == diag.code and diag.severity == WARNING and (
+                    not subj or subj == subject or (subject or "").startswith(subj + ":")
+                ):
+                    hit = k
+                    break
+            if hit is None:
+                kept.append(diag)
+            else:
+                used.add(hit)
+        for k, (entry, loc, note) in enumerate(acks):
+            code = entry.partition(":")[0]
+            if CODES.get(code, ("", ERROR))[1] != WARNING:
+                kept.append(Diagnostic("MTB414", f"note '{note}' acknowledges {entry}, but only warnings can be acknowledged",
+                                       loc, ERROR, "fix the error instead"))
+            elif k not in used:
+                kept.append(Diagnostic("MTB414", f"note '{note}' acknowledges {entry}, but check finds no such warning",
+                                       loc, WARNING, "remove the stale acknowledgement"))
+        self.out = kept
 
     # -- positions
 
@@ -222,6 +266,8 @@ class _Checker:
         if found is None or not sub:
             return rule.location
         doc, path = found
+        if sub[-1] == "when" or (len(sub) > 1 and sub[-2] == "deadlines"):
+            return doc.expression_location(path + sub, 1, 1)
         return doc.location(path + sub)
 
     # -- citations
@@ -231,7 +277,7 @@ class _Checker:
         for rule in pack.rules:
             if not rule.source.quote:
                 self.add("MTB410", f"rule '{rule.id}' cites {rule.source} without quoting the sentence it encodes",
-                         self.rule_location(rule, ("source",)), hint="add `quote:` with the sentence, verbatim from the source")
+                         self.rule_location(rule, ("source",)), hint="add `quote:` with the sentence, verbatim from the source", subject=rule.id)
         entries = [
             ("diseases.yaml", "groups", "group", pack.groups.values()),
             ("diseases.yaml", "diseases", "disease", pack.diseases.values()),
@@ -244,7 +290,7 @@ class _Checker:
             for item in items:
                 if item.source is None:
                     self.add("MTB411", f"{kind} '{item.id}' cites no source", self.entry_location(file, key, item.id),
-                             hint="add `source: {doc: …, clause: …}`")
+                             hint="add `source: {doc: …, clause: …}`", subject=item.id)
         cited = {r.source.doc for r in pack.rules}
         for items in (pack.groups.values(), pack.diseases.values(), pack.channels.values(), pack.categories.values(),
                       pack.services.values(), pack.versions, pack.documents.values(), pack.facts, pack.notes):
@@ -252,7 +298,7 @@ class _Checker:
         for key in pack.sources:
             if key not in cited:
                 self.add("MTB413", f"source '{key}' is never cited", self.entry_location("pack.yaml", "sources", key, ()),
-                         hint="cite it from a rule, or remove it")
+                         hint="cite it from a rule, or remove it", subject=key)
 
     def _quotes(self):
         pack = self.pack
@@ -343,22 +389,22 @@ class _Checker:
         for doc in pack.documents.values():
             if doc.id not in used_docs and not (doc.any_of and set(doc.any_of) & used_docs and False):
                 self.add("MTB440", f"document '{doc.id}' is never required by a rule", self.entry_location("documents.yaml", "documents", doc.id),
-                         hint="require it from the rule that encodes its sentence, or remove it")
+                         hint="require it from the rule that encodes its sentence, or remove it", subject=doc.id)
         used_channels = {c for r in pack.rules for c in r.channels}
         for ch in pack.channels.values():
             if ch.id not in used_channels:
                 self.add("MTB441", f"channel '{ch.id}' is never offered by a rule", self.entry_location("channels.yaml", "channels", ch.id),
-                         hint="list it under a rule's `channels:`, or remove it")
+                         hint="list it under a rule's `channels:`, or remove it", subject=ch.id)
         for g in pack.groups.values():
             members = [d.id for d in pack.diseases.values() if g.id in d.groups]
             if g.id not in literals:
                 self.add("MTB442", f"disease group '{g.id}' is never used by a rule" + ("" if members else " and has no members"),
                          self.entry_location("diseases.yaml", "groups", g.id),
-                         hint=f'use it in a condition (`"{g.id}" in d.groups`), or remove it')
+                         hint=f'use it in a condition (`"{g.id}" in d.groups`), or remove it', subject=g.id)
         for name in pack.case_fields:
             if name not in fields_read:
                 self.add("MTB443", f"case field '{name}' is declared but no rule reads it",
-                         self.entry_location("pack.yaml", "case_fields", name, ()), hint="read it in a condition, or remove it")
+                         self.entry_location("pack.yaml", "case_fields", name, ()), hint="read it in a condition, or remove it", subject=name)
 
 
 def _safe_yaml(path: Path) -> YamlDoc | None:
@@ -501,13 +547,15 @@ class _Analysis:
             elif not effective:
                 over = sorted(r.id for r in self.pack.rules if rule.id in self.pack.suppresses[r.id])
                 self.c.add("MTB432", f"rule '{rule.id}' never takes effect: whenever it applies, {', '.join(over)} overrides it",
-                           loc, hint="narrow the overriding rule's condition, or remove this rule", example=self.case_of(example))
+                           loc, hint="narrow the overriding rule's condition, or remove this rule", example=self.case_of(example),
+                           subject=rule.id)
 
     def add_unreachable(self, rule, loc):
         scope_services = sorted(rule.services) if rule.services is not None else sorted(self.pack.services)
         self.c.add("MTB431", f"rule '{rule.id}' can never apply: no case makes its `when` true "
                    f"(searched {', '.join(scope_services)} cases)", loc,
-                   hint="check the condition for contradictory tests, or a field that no case of this service gives")
+                   hint="check the condition for contradictory tests, or a field that no case of this service gives",
+                   subject=rule.id)
 
     def _conflicts(self):
         pack = self.pack
@@ -575,42 +623,43 @@ class _Analysis:
 
     def _gaps(self):
         pack = self.pack
-        deciders = [r for r in pack.rules if r.outcome]
-        documents = [r for r in pack.rules if r.require]
-        timed = [r for r in pack.rules if r.deadlines or r.outcome == "instant"]
-        meta = self.c.docs.get("pack.yaml")
+        kinds = (
+            ("decides its outcome", [r for r in pack.rules if r.outcome], "outcome"),
+            ("requires a document", [r for r in pack.rules if r.require], "documents"),
+            ("sets a time limit", [r for r in pack.rules if r.deadlines or r.outcome == "instant"], "time_limit"),
+        )
+        hint = "encode the sentence that covers it; if the text is silent, acknowledge it in a pack note"
         for service in pack.services:
             scopes = {i for i, s in enumerate(self.scopes) if s.service == service}
+            if not scopes:
+                continue
             loc = self.c.entry_location("pack.yaml", "services", service)
-            example = self.case_of(self.env_of({}, self.scopes[min(scopes)])) if scopes else None
-            for what, rules in (("decides its outcome", deciders), ("requires a document", documents), ("sets a time limit", timed)):
+            example = self.case_of(self.env_of({}, self.scopes[min(scopes)]))
+            for what, rules, tag in kinds:
                 if self._reachable(rules, {}, scopes) is None:
                     self.c.add("MTB433", f"service '{service}': no rule {what} for any case", loc,
-                               hint="encode the sentence that covers it, or remove the service", example=example)
-        disease_rules = any("diseases" in r.when.fields for r in pack.rules if r.when is not None)
-        if disease_rules:
+                               hint=hint, example=example, subject=f"{service}:{tag}")
+        reads = set()
+        for r in pack.rules:
+            if r.when is not None:
+                reads |= r.when.fields
+        if "diseases" in reads and self.scopes:
             checked: dict = {}
             for d in pack.diseases.values():
                 key = self.domain.disease_class(d)
                 if key not in checked:
-                    checked[key] = [w for w, rules in (("decides its outcome", deciders), ("requires a document", documents),
-                                                       ("sets a time limit", timed))
-                                    if self._reachable(rules, {"diseases": (d,)}) is None]
-                for what in checked[key]:
-                    example = self.case_of(self.env_of({"diseases": (d,)}, self.scopes[0])) if self.scopes else None
+                    checked[key] = [(what, tag) for what, rules, tag in kinds if self._reachable(rules, {"diseases": (d,)}) is None]
+                for what, tag in checked[key]:
                     self.c.add("MTB434", f"disease '{d.id}': no rule {what} for a case naming it",
-                               self.c.entry_location("diseases.yaml", "diseases", d.id),
-                               hint="cover it by a rule, or say in pack notes that the text is silent", example=example)
-        category_rules = any("category" in r.when.fields for r in pack.rules if r.when is not None)
-        if category_rules:
+                               self.c.entry_location("diseases.yaml", "diseases", d.id), hint=hint,
+                               example=self.case_of(self.env_of({"diseases": (d,)}, self.scopes[0])), subject=f"{d.id}:{tag}")
+        if "category" in reads and self.scopes:
             for cat in pack.categories.values():
-                for what, rules in (("decides its outcome", deciders), ("requires a document", documents), ("sets a time limit", timed)):
+                for what, rules, tag in kinds:
                     if self._reachable(rules, {"category": cat.id}) is None:
-                        example = self.case_of(self.env_of({"category": cat.id}, self.scopes[0])) if self.scopes else None
                         self.c.add("MTB435", f"category '{cat.id}': no rule {what} for a case in it",
-                                   self.c.entry_location("categories.yaml", "categories", cat.id),
-                                   hint="cover it by a rule, or say in pack notes that the text is silent", example=example)
-        del meta
+                                   self.c.entry_location("categories.yaml", "categories", cat.id), hint=hint,
+                                   example=self.case_of(self.env_of({"category": cat.id}, self.scopes[0])), subject=f"{cat.id}:{tag}")
 
 
 def _holds(rule, env) -> bool:
@@ -822,6 +871,8 @@ class _Domain:
                 return out + sorted(self.pack.categories)
             if t.vocab == "service":
                 return [scope.service]
+            if t.vocab and t.vocab.startswith("field:"):
+                return out + list(self.pack.case_field_values.get(t.vocab[6:], ()))
             return out + sorted(x for x in lits if isinstance(x, str)) + ["(其他)"]
         if t.name in ("int", "number"):
             base = {x for x in lits if isinstance(x, (int, float)) and not isinstance(x, bool)}
@@ -839,6 +890,8 @@ class _Domain:
             days |= {d + _dt.timedelta(days=k) for d in self.dates for k in (-1, 0, 1)}
             return out + sorted(days)
         if t.name == "list":
+            if t.item is not None and t.item.vocab and t.item.vocab.startswith("field:"):
+                lits = set(lits) | set(self.pack.case_field_values.get(t.item.vocab[6:], ()))
             strings = sorted(x for x in lits if isinstance(x, str))
             return out + [()] + [(s,) for s in strings]
         return out
@@ -919,3 +972,162 @@ def _field_key(node: n.Node) -> str | None:
     if isinstance(node, n.Call) and node.args:
         return _field_key(node.args[0]) if node.func in ("year", "month", "day", "quarter") else None
     return None
+
+
+# ---------------------------------------------------------------- output formats
+
+
+def display_path(path: str) -> str:
+    """`path` relative to the working directory when it is below it, with forward slashes."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path.replace(os.sep, "/")
+    if rel.startswith(".."):
+        return path.replace(os.sep, "/")
+    return rel.replace(os.sep, "/")
+
+
+def _relocated(d: Diagnostic) -> Diagnostic:
+    if d.location is None:
+        return d
+    return attrs.evolve(d, location=attrs.evolve(d.location, file=display_path(d.location.file)))
+
+
+def strict(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Warnings promoted to errors (`--strict`)."""
+    return [attrs.evolve(d, severity=ERROR) if d.severity == WARNING else d for d in diagnostics]
+
+
+def render_text(reports: list[PackReport]) -> str:
+    import json
+
+    lines = []
+    for rep in reports:
+        for d in rep.diagnostics:
+            text = d.render()
+            loc = d.location
+            if loc is not None:
+                shown = _relocated(d)
+                text = shown.render(_lines(loc.file))
+            lines.append(f"{d.severity}: {text}")
+            if d.example is not None:
+                lines.append("    example case: " + json.dumps(d.example, ensure_ascii=False))
+        errors = sum(d.severity == ERROR for d in rep.diagnostics)
+        warnings = sum(d.severity == WARNING for d in rep.diagnostics)
+        name = rep.pack_id or display_path(rep.folder)
+        lines.append(f"{name}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+    return "\n".join(lines) + "\n"
+
+
+def _lines(path: str) -> list[str] | None:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def render_json(reports: list[PackReport]) -> str:
+    import json
+
+    out = []
+    for rep in reports:
+        out.append({
+            "pack": rep.pack_id,
+            "folder": display_path(rep.folder),
+            "errors": sum(d.severity == ERROR for d in rep.diagnostics),
+            "warnings": sum(d.severity == WARNING for d in rep.diagnostics),
+            "diagnostics": [_relocated(d).to_dict() for d in rep.diagnostics],
+        })
+    return json.dumps(out, ensure_ascii=False, indent=2) + "\n"
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(reports: list[PackReport]) -> str:
+    """GitHub Actions workflow commands: one `::error` / `::warning` line per finding."""
+    import json
+
+    lines = []
+    for rep in reports:
+        for d in rep.diagnostics:
+            level = "error" if d.severity == ERROR else "warning"
+            props = []
+            if d.location is not None:
+                props.append(f"file={_gh_escape(display_path(d.location.file), True)}")
+                if d.location.line:
+                    props.append(f"line={d.location.line}")
+                    props.append(f"col={max(d.location.col, 1)}")
+            props.append(f"title={_gh_escape(d.code + ' ' + CODES.get(d.code, ('', ''))[0], True)}")
+            message = f"{d.code} {d.message}"
+            if d.hint:
+                message += f" ({d.hint})"
+            if d.example is not None:
+                message += "\nexample case: " + json.dumps(d.example, ensure_ascii=False)
+            lines.append(f"::{level} {','.join(props)}::{_gh_escape(message)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def render_sarif(reports: list[PackReport]) -> str:
+    """SARIF 2.1.0, for code scanning (one run, one result per finding)."""
+    import json
+
+    from . import __version__
+
+    used = sorted({d.code for rep in reports for d in rep.diagnostics} | set(CODES))
+    index = {code: i for i, code in enumerate(used)}
+    rules = []
+    for code in used:
+        title, severity = CODES.get(code, (code, ERROR))
+        rules.append({
+            "id": code,
+            "name": title.replace(" ", "-").replace(":", ""),
+            "shortDescription": {"text": title},
+            "helpUri": f"https://mtbrules.invalid/docs/diagnostics#{code.lower()}",
+            "defaultConfiguration": {"level": "error" if severity == ERROR else "warning"},
+        })
+    results = []
+    for rep in reports:
+        for d in rep.diagnostics:
+            text = d.message + (f" ({d.hint})" if d.hint else "")
+            result: dict[str, Any] = {
+                "ruleId": d.code,
+                "ruleIndex": index[d.code],
+                "level": "error" if d.severity == ERROR else "warning",
+                "message": {"text": text},
+            }
+            if d.location is not None:
+                physical: dict[str, Any] = {"artifactLocation": {"uri": display_path(d.location.file)}}
+                if d.location.line:
+                    physical["region"] = {"startLine": d.location.line, "startColumn": max(d.location.col, 1)}
+                result["locations"] = [{"physicalLocation": physical}]
+            if d.example is not None:
+                result["properties"] = {"exampleCase": d.example}
+            results.append(result)
+    sarif = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "mtbrules",
+                "version": __version__,
+                "informationUri": "https://mtbrules.invalid/docs/diagnostics",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    }
+    return json.dumps(sarif, ensure_ascii=False, indent=2) + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json, "github": render_github, "sarif": render_sarif}

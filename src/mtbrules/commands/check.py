@@ -1,0 +1,40 @@
+"""Check policy packs without a case: schema, DSL, references, citations and quotes,
+scenario ids, and static rule analysis (conflicts, gaps, unreachable rules, unused
+entries). Exit 0 clean, 1 findings, 2 unusable input (docs/diagnostics.md)."""
+
+from __future__ import annotations
+
+import sys
+
+HELP = "check packs: schema, DSL, references, citations, conflicts, gaps"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="pack folders or built-in ids (default: every built-in pack)")
+    parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    parser.add_argument("--no-analysis", action="store_true", help="skip the static rule analysis (conflicts, gaps, reachability)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+
+
+def run(args) -> int:
+    from ..checker import RENDERERS, PackReport, check_folder, strict
+    from ..diagnostics import ERROR
+    from ..registry import builtin_ids, resolve
+
+    refs = args.paths or builtin_ids()
+    folders = [resolve(ref) for ref in refs]  # MTB100 (exit 2) before any work
+    reports = []
+    for folder in folders:
+        rep = check_folder(folder, analysis=not args.no_analysis)
+        if args.strict:
+            rep = PackReport(rep.folder, rep.pack_id, tuple(strict(rep.diagnostics)))
+        reports.append(rep)
+    text = RENDERERS[args.format](reports)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    failed = any(d.severity == ERROR for rep in reports for d in rep.diagnostics)
+    return 1 if failed else 0
