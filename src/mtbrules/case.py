@@ -137,7 +137,7 @@ def parse_case(
     pack = None
     for key, raw in data.items():
         if not isinstance(key, str):
-            raise _err(str(key), "field names must be text")
+            raise _err("", f"field names must be text, got {_kind(key)}")
         if key == "pack":
             pack = _string(key, raw)
         elif key == "diseases":
@@ -151,6 +151,8 @@ def parse_case(
                 raise _err(key, f"expected an object, got {_kind(raw)}")
             fields = CASE_OBJECTS[key]
             for sub, sub_raw in raw.items():
+                if not isinstance(sub, str):
+                    raise _err(key, f"field names must be text, got {_kind(sub)}")
                 path = f"{key}.{sub}"
                 if sub not in fields:
                     raise _unknown(path, sub, fields, prefix=f"{key}.")
@@ -187,6 +189,8 @@ def _err(field: str, message: str) -> CaseError:
 
 
 def _unknown(path: str, name: str, known, prefix: str = "") -> CaseError:
+    if len(path) > 80:
+        return CaseError(f"unknown case field '{path[:60]}…' ({len(path)} characters)", field=path)
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
     return CaseError(f"unknown case field '{path}'{hint}", field=path)
@@ -209,6 +213,9 @@ def _kind(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
+    """A value for an error message: never repr() of arbitrary objects or huge numbers."""
+    if type(value) not in (str, int, float) or (type(value) is int and abs(value) >= 10**40):
+        return _kind(value)
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -220,6 +227,10 @@ def _string(field: str, raw: Any) -> str:
         raise _err(field, f"text longer than {MAX_STRING} characters")
     if not raw.strip():
         raise _err(field, "must not be empty")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _err(field, f"not valid Unicode text (character {exc.start + 1} is a lone surrogate)") from None
     return raw
 
 
@@ -279,9 +290,12 @@ def _material(field: str, raw: Any) -> Material:
     if isinstance(raw, str):
         return Material(_string(field, raw))
     if isinstance(raw, Mapping):
+        for key in raw:
+            if not isinstance(key, str):
+                raise _err(field, f"field names must be text, got {_kind(key)}")
         unknown = set(raw) - {"name", "issued_on"}
         if unknown:
-            key = sorted(map(str, unknown))[0]
+            key = sorted(unknown)[0]
             raise _unknown(f"{field}.{key}", key, ["name", "issued_on"])
         if "name" not in raw:
             raise _err(f"{field}.name", "is required")

@@ -1,0 +1,94 @@
+"""Inputs the fuzzers found, kept so the bugs they showed stay fixed.
+
+Each test names the fuzzer that found the input and the fix (docs/reliability.md
+lists them all). Add new ones at the end, smallest reproducing input first.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import mtbrules
+from mtbrules.case import parse_case
+
+BASE = {"service": "certificate", "submitted_on": "2025-09-29"}
+
+
+def _case_error(case) -> mtbrules.CaseError:
+    with pytest.raises(mtbrules.CaseError) as info:
+        parse_case(case)
+    return info.value
+
+
+# -- test_fuzz_case: non-text keys reached difflib (TypeError) or str() of the key
+
+
+@pytest.mark.parametrize("key", [None, 362880, True, 1.5, (1, 2)])
+def test_non_text_key_in_offsite_or_prior(key):
+    for obj in ("offsite", "prior"):
+        err = _case_error({**BASE, obj: {key: True}})
+        assert err.field == obj
+        assert "field names must be text" in str(err)
+
+
+def test_non_text_key_in_material_object():
+    err = _case_error({**BASE, "materials": [{"name": "身份证", 3: "x"}]})
+    assert err.field == "materials[0]"
+
+
+def test_non_text_top_level_key_is_not_str_formatted():
+    class Hostile:
+        def __str__(self):
+            raise RuntimeError("str() called on input")
+
+        __format__ = __str__
+        __repr__ = __str__
+
+    err = _case_error({Hostile(): 1})
+    assert "field names must be text" in str(err)
+
+
+def test_huge_int_is_not_converted_to_text():
+    # repr(10**5000) raises ValueError (int max str digits); the message names the kind instead.
+    err = _case_error({**BASE, "age": 10**5000})
+    assert err.field == "age" and "out of range" in str(err)
+
+
+def test_odd_object_in_number_field_is_not_repr_formatted():
+    class Hostile:
+        def __repr__(self):
+            raise RuntimeError("repr() called on input")
+
+    err = _case_error({**BASE, "outpatient_years": Hostile()})
+    assert err.field == "outpatient_years"
+
+
+def test_giant_unknown_field_name_is_cut():
+    err = _case_error({**BASE, "x" * 100_000: 1})
+    assert len(str(err)) < 200
+
+
+# -- test_fuzz_case (CLI): a lone surrogate in a name crashed JSON output with exit 3
+
+
+def test_lone_surrogate_is_a_case_error():
+    err = _case_error({**BASE, "materials": ["\ud800"]})
+    assert err.field == "materials[0]" and "surrogate" in str(err)
+    err = _case_error({**BASE, "diseases": ["恶性\udfff肿瘤"]})
+    assert err.field == "diseases[0]"
+
+
+def test_lone_surrogate_via_cli_exits_2(tmp_path):
+    case = tmp_path / "case.json"
+    # JSON escapes can spell a lone surrogate; json.loads accepts it.
+    case.write_text(json.dumps({**BASE, "pack": "qingdao", "materials": ["\ud800"]}), encoding="ascii")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mtbrules", "eval", str(case), "--format", "json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
