@@ -21,6 +21,8 @@ def run(args) -> int:
     from ._io import read_json, write_json
 
     case = read_json(args.case)
+    if not isinstance(case, dict):
+        raise CaseError(f"{args.case}: a case must be a JSON object, got {type(case).__name__}")
     ref = args.pack
     if ref is None:
         ref = case.get("pack") if isinstance(case, dict) else None
