@@ -15,7 +15,9 @@ from .errors import DslSyntaxError
 
 #: Longest expression accepted, in characters.
 MAX_EXPRESSION_LENGTH = 4000
-#: Deepest nesting of brackets and operators accepted.
+#: Deepest nesting accepted: of brackets, and of the syntax tree (operators, calls,
+#: quantifiers, chains of `and`/`or`/`+`). Compiling and evaluating recurse once
+#: per level, so this bound keeps them far from Python's recursion limit.
 MAX_DEPTH = 64
 
 _UNITS = {
@@ -97,6 +99,9 @@ def parse_expression(text: str, locate=None) -> n.Node:
         raise _error("MTB203", "unexpected end of expression", line, col, location)
     except RecursionError:
         raise _error("MTB205", "expression nested too deeply", 1, 1, location)
+    if _tree_depth(tree) > MAX_DEPTH:
+        raise _error("MTB205", f"expression nested deeper than {MAX_DEPTH} levels", 1, 1, location,
+                     "long chains of and/or count as nesting too; a list with `in [...]` is flatter")
     try:
         return _ToNodes().transform(tree)
     except lark.exceptions.VisitError as exc:
@@ -117,15 +122,39 @@ def _relocate(err: DslSyntaxError, location: Location) -> DslSyntaxError:
 
 
 def _bracket_depth(text: str) -> int:
+    """Deepest bracket nesting outside string literals (checked before parsing)."""
     depth = deepest = 0
+    quote = None
+    escaped = False
     for ch in text:
-        if ch in "([":
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote or ch == "\n":
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([":
             depth += 1
             deepest = max(deepest, depth)
         elif ch in ")]":
             depth -= 1
-    # Operators nest too: a long chain of `not not not …` or `- - -`.
-    return max(deepest, text.count("not ") + text.count("-"))  if len(text) > 200 else deepest
+    return deepest
+
+
+def _tree_depth(tree) -> int:
+    """Depth of a Lark tree, without recursion (LALR parsing itself does not recurse)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for child in node.children:
+            if isinstance(child, lark.Tree):
+                stack.append((child, depth + 1))
+    return deepest
 
 
 def _end_position(text: str) -> tuple[int, int]:

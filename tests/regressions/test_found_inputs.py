@@ -92,3 +92,42 @@ def test_lone_surrogate_via_cli_exits_2(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# -- test_limits / test_fuzz_dsl: the nesting check counted every '-' and 'not ' in
+#    expressions over 200 characters, so long expressions with dates were refused,
+#    and brackets inside string literals counted as nesting.
+
+
+def test_long_expression_with_many_dates_parses():
+    from mtbrules.parser import parse_expression
+
+    text = " or ".join(f"submitted_on == 2024-{m:02d}-{d:02d}" for m in range(1, 13) for d in (1, 15, 28))
+    assert len(text) > 200 and text.count("-") > 64
+    parse_expression(text)
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    from mtbrules.parser import parse_expression
+
+    parse_expression('district == "' + "(" * 70 + '"')
+    parse_expression("district == '" + "[" * 70 + "'")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "any x in diseases: " * 70 + "true",
+        "if true then " * 70 + "1" + " else 2" * 70,
+        " or ".join(["true"] * 70),
+        " + ".join(["1"] * 1000),
+        "x" + ".y" * 1900,
+    ],
+    ids=["any-70", "if-70", "or-70", "plus-1000", "attr-1900"],
+)
+def test_deep_syntax_trees_are_mtb205(text):
+    from mtbrules.parser import parse_expression
+
+    with pytest.raises(mtbrules.DslSyntaxError) as info:
+        parse_expression(text)
+    assert info.value.diagnostics[0].code == "MTB205"
