@@ -1,0 +1,57 @@
+"""Rewrite pack YAML files in canonical form (indentation, modeline, DSL spacing),
+comments preserved. `--check` changes nothing and exits 1 when a file would change."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+HELP = "format pack YAML and DSL expressions canonically (--check for CI)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="pack folders, built-in ids or YAML files (default: every built-in pack)")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is not formatted")
+    parser.add_argument("--diff", action="store_true", help="print the changes as a unified diff")
+
+
+def run(args) -> int:
+    from ..checker import display_path
+    from ..errors import InputError
+    from ..formatter import format_text, pack_files
+    from ..registry import builtin_ids, resolve
+
+    files: list[Path] = []
+    for ref in args.paths or builtin_ids():
+        path = Path(ref)
+        if path.is_file() and path.suffix in (".yaml", ".yml"):
+            files.append(path)
+        else:
+            files.extend(pack_files(resolve(ref)))
+    changed = 0
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot read: {exc}") from None
+        try:
+            new = format_text(text, path)
+        except Exception as exc:  # ruamel's parser errors carry their own position
+            raise InputError(f"{display_path(str(path))}: cannot parse YAML: {exc}") from None
+        if new == text:
+            continue
+        changed += 1
+        if args.diff or args.check:
+            sys.stdout.writelines(difflib.unified_diff(
+                text.splitlines(True), new.splitlines(True), display_path(str(path)), display_path(str(path)) + " (formatted)"))
+        if args.check:
+            print(f"would reformat {display_path(str(path))}", file=sys.stderr)
+        else:
+            path.write_text(new, encoding="utf-8")
+            print(f"reformatted {display_path(str(path))}", file=sys.stderr)
+    if args.check and changed:
+        print(f"{changed} file{'s' * (changed != 1)} would be reformatted", file=sys.stderr)
+        return 1
+    return 0
