@@ -36,6 +36,9 @@ from .packs import PackSet, UnknownPackError, load_pack_set
 
 #: Environment variable through which `mtbrules serve` hands its settings to uvicorn workers.
 CONFIG_ENV = "MTBRULES_SERVE_CONFIG"
+#: Explanations go at most this deep (`mtbrules explain --depth`).
+DEFAULT_DEPTH = 4
+MAX_DEPTH = 20
 #: When set, POST /v1/admin/reload requires `Authorization: Bearer <this>`.
 TOKEN_ENV = "MTBRULES_ADMIN_TOKEN"
 
@@ -227,38 +230,32 @@ class Service:
         explain = _optional_api("explain")
         if explain is None:
             raise HttpError(501, "explain: not available in this version of mtbrules (mtbrules.explain is missing)")
+        depth_text = request.query_params.get("depth", str(DEFAULT_DEPTH))
+        if not depth_text.isdigit() or not 1 <= int(depth_text) <= MAX_DEPTH:
+            raise HttpError(422, f"--depth: must be a whole number from 1 to {MAX_DEPTH}", field="depth")
+        only = request.query_params.getlist("rule") or None
         case = await self.read_json(request)
         pack, case = _pick_pack(packs, case, url_pack)
-        result = explain(pack, case)
-        self.log(request, outcome=_outcome_of(result))
-        return json_response(_jsonable(result))
+        result = explain(pack, case, depth=int(depth_text), rules=only)
+        self.log(request, outcome=result.decision.outcome)
+        return json_response(result.to_dict())
 
     async def compare(self, request: Request) -> Response:
         packs = self.packs
         compare = _optional_api("compare")
         if compare is None:
             raise HttpError(501, "compare: not available in this version of mtbrules (mtbrules.compare is missing)")
-        body = await self.read_json(request)
-        if not isinstance(body, dict):
-            raise HttpError(422, f"compare: expected a JSON object with `case`, got {_kind(body)}")
-        unknown = sorted(set(body) - {"case", "packs"})
-        if unknown:
-            raise HttpError(422, f"unknown compare field '{_short(unknown[0])}' (expected: case, packs)", field=unknown[0])
-        if "case" not in body:
-            raise HttpError(422, "compare field 'case': is required", field="case")
-        ids = body.get("packs")
-        if ids is None:
-            ids = packs.ids()
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise HttpError(422, "compare field 'packs': expected a list of pack ids", field="packs")
+        wanted = request.query_params.get("packs", "all")
+        ids = packs.ids() if wanted == "all" else [r.strip() for r in wanted.split(",") if r.strip()]
         if not ids:
-            raise HttpError(422, "compare field 'packs': must name at least one pack", field="packs")
+            raise HttpError(422, "packs: name at least one pack, or 'all'", field="packs")
         chosen = [packs.get(i).pack for i in ids]
-        case = body["case"]
-        if isinstance(case, dict) and "pack" in case:
-            case = {k: v for k, v in case.items() if k != "pack"}
-        result = compare(chosen, case)
-        return json_response(_jsonable(result))
+        case = await self.read_json(request)
+        if not isinstance(case, dict):
+            raise CaseError(f"case: a case must be a JSON object, got {_kind(case)}")
+        rows = compare(case, chosen)
+        self.log(request, cases=1, outcomes=dict(Counter(r.outcome for r in rows)))
+        return json_response([r.to_dict() for r in rows])
 
     async def reload(self, request: Request) -> Response:
         if not self.config.admin:
@@ -404,20 +401,6 @@ def _optional_api(name: str):
     return _bridge.api(name)
 
 
-def _outcome_of(result: Any) -> str | None:
-    if isinstance(result, dict):
-        inner = result.get("decision")
-        if isinstance(inner, dict):
-            return inner.get("outcome")
-        return result.get("outcome")
-    return getattr(getattr(result, "decision", None), "outcome", None)
-
-
-def _jsonable(result: Any) -> Any:
-    to_dict = getattr(result, "to_dict", None)
-    return to_dict() if callable(to_dict) else result
-
-
 # -- the application ----------------------------------------------------------
 
 
@@ -477,6 +460,7 @@ def create_app(config: ServiceConfig | None = None, packs: PackSet | None = None
                 hup = True
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (tests) or no signals here
+        service.ready = True
         log_info("start", pid=os.getpid(), generation=service.packs.generation, packs=service.packs.describe())
         try:
             yield

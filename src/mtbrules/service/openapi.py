@@ -374,17 +374,67 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
         },
         "required": ["status"],
     }
-    components["CompareRequest"] = {
+    components["Condition"] = {
         "type": "object",
         "properties": {
-            "case": _ref("Case"),
-            "packs": {"type": "array", "items": {"type": "string"}, "description": "pack ids; all served packs when left out"},
+            "expr": {"type": "string"},
+            "value": {"type": ["boolean", "null"], "description": "null: undecided (a field the case does not give)"},
+            "seen": {"type": "object", "description": "the case values this expression read"},
+            "parts": {"type": "array", "items": _ref("Condition")},
+            "items": {"type": "array", "items": {"type": "object"}},
+            "truncated": {"type": "boolean"},
         },
-        "required": ["case"],
-        "additionalProperties": False,
+        "required": ["expr", "value"],
     }
-    components["Explanation"] = {"type": "object", "description": "what `mtbrules explain --format json` prints"}
-    components["Comparison"] = {"type": "object", "description": "what `mtbrules compare --format json` prints"}
+    components["RuleExplanation"] = {
+        "type": "object",
+        "properties": {
+            "rule": {"type": "string"},
+            "title": {"type": "string"},
+            "source": {"type": "string"},
+            "quote": {"type": "string"},
+            "status": {"enum": ["applied", "not_applied", "overridden", "undecided", "not_run"]},
+            "effects": {"type": "object"},
+            "condition": {"oneOf": [_ref("Condition"), {"type": "null"}]},
+            "overridden_by": {"type": "array", "items": {"type": "string"}},
+            "in_path": {"type": "boolean"},
+        },
+        "required": ["rule", "title", "source", "status", "effects", "condition", "in_path"],
+    }
+    components["Explanation"] = {
+        "type": "object",
+        "description": "What `mtbrules explain --format json` prints: the decision, what produced each output, every rule in scope.",
+        "properties": {
+            "decision": _ref("Decision"),
+            "outputs": {"type": "object"},
+            "engine": {"type": "array", "items": {"type": "object"}},
+            "rules": {"type": "array", "items": _ref("RuleExplanation")},
+        },
+        "required": ["decision", "outputs", "engine", "rules"],
+    }
+    components["CompareRow"] = {
+        "type": "object",
+        "description": "One pack's view of the case, as `mtbrules compare --format json` prints it.",
+        "properties": {
+            "pack": {"type": "string"},
+            "name": {"type": "string"},
+            "city": {"type": "string"},
+            "outcome": {"enum": ["instant", "review", "ineligible", "not_covered", "error"]},
+            "pack_version": {"type": ["string", "null"]},
+            "complete": {"type": "boolean"},
+            "required_documents": {"type": "array", "items": {"type": "string"}},
+            "missing_documents": {"type": "array", "items": {"type": "string"}},
+            "decision_due": {"type": ["string", "null"]},
+            "valid_until": {"type": ["string", "null"]},
+            "deadlines": {"type": "object", "additionalProperties": {"type": "string"}},
+            "channels": {"type": "array", "items": {"type": "string"}},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "decision": _ref("Decision"),
+            "error": {"type": "string", "description": "the input error this pack raised for the case"},
+            "notes": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["pack", "name", "city", "outcome"],
+    }
 
     pack_param = {
         "name": "pack",
@@ -449,7 +499,7 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
                 "operationId": "batch",
                 "summary": f"Decide up to {max_batch} cases; each names its pack, or `pack` gives it for all.",
                 "requestBody": {"required": True, **_json_body(_ref("BatchRequest"), "the cases")},
-                "responses": {"200": _json_body(_ref("BatchResponse"), "one result per case, in order"), **_errors(400, 413, 422)},
+                "responses": {"200": _json_body(_ref("BatchResponse"), "one result per case, in order"), **_errors(400, 404, 413, 422)},
             }
         },
         "/v1/packs/{pack}/batch": {
@@ -467,8 +517,26 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
         "/v1/packs/{pack}/explain": {
             "post": {
                 "operationId": "explain",
-                "summary": "Decide one case and say, rule by rule, why each applied or did not.",
-                "parameters": [pack_param],
+                "summary": "Decide one case and say, rule by rule, why each applied or did not (`mtbrules explain`).",
+                "parameters": [
+                    pack_param,
+                    {
+                        "name": "depth",
+                        "in": "query",
+                        "required": False,
+                        "description": "how deep to expand sub-conditions (default 4)",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 20},
+                    },
+                    {
+                        "name": "rule",
+                        "in": "query",
+                        "required": False,
+                        "description": "explain only these rules (repeat the parameter)",
+                        "schema": {"type": "array", "items": {"type": "string"}},
+                        "style": "form",
+                        "explode": True,
+                    },
+                ],
                 "requestBody": case_body,
                 "responses": {
                     "200": _json_body(_ref("Explanation"), "the explanation"),
@@ -479,10 +547,22 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
         "/v1/compare": {
             "post": {
                 "operationId": "compare",
-                "summary": "Decide one case under several packs and set the decisions side by side.",
-                "requestBody": {"required": True, **_json_body(_ref("CompareRequest"), "the case and the packs")},
+                "summary": "Decide one case under several packs, side by side (`mtbrules compare`).",
+                "parameters": [
+                    {
+                        "name": "packs",
+                        "in": "query",
+                        "required": False,
+                        "description": "comma-separated served pack ids, or 'all' (default)",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    **_json_body(_ref("Case"), "a case; its `pack`, if any, is ignored"),
+                },
                 "responses": {
-                    "200": _json_body(_ref("Comparison"), "the comparison"),
+                    "200": _json_body({"type": "array", "items": _ref("CompareRow")}, "one row per pack, in the order asked"),
                     **_errors(400, 404, 413, 422, 501),
                 },
             }
