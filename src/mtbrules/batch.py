@@ -356,7 +356,6 @@ class _Progress:
 
 
 def _jsonl_chunks(stream, chunk_rows: int, progress_pos: list):
-    line_no = 1
     buf: list = []
     start = 1
     for line in stream:
@@ -366,7 +365,6 @@ def _jsonl_chunks(stream, chunk_rows: int, progress_pos: list):
             yield ("jsonl", start, b"".join(buf).replace(b"\r\n", b"\n"))
             start += len(buf)
             buf = []
-        line_no += 1
     if buf:
         progress_pos[0] = _tell(stream)
         yield ("jsonl", start, b"".join(buf).replace(b"\r\n", b"\n"))
