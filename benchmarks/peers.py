@@ -23,6 +23,7 @@ its engine cannot be used: not installed, or (mtbrules) not ready yet.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Callable
 
@@ -525,6 +526,12 @@ def _normalise(name: str) -> str:
     return re.sub(r"[\s()（）《》“”\"'、,，.。:：;；/\-]", "", name)
 
 
+@functools.cache
+def _doc_ids_by_name() -> dict[str, str]:
+    """Normalised document name -> benchmark id (built once, not per case)."""
+    return {_normalise(n): i for i, n in D.DOCUMENTS.items()}
+
+
 def mtbrules_case(case: dict) -> dict:
     """The benchmark case as a CONTRACT.md case (service: certificate)."""
     return {"service": "certificate", **case}
@@ -532,7 +539,7 @@ def mtbrules_case(case: dict) -> dict:
 
 def mtbrules_result(decision: dict) -> dict:
     """A CONTRACT.md Decision dict mapped to the benchmark's output."""
-    by_name = {_normalise(n): i for i, n in D.DOCUMENTS.items()}
+    by_name = _doc_ids_by_name()
     docs = []
     for doc in decision.get("required_documents", []):
         mapped = (MTBRULES_DOC_IDS.get(doc.get("id"))

@@ -1,0 +1,130 @@
+"""Start-up: `import mtbrules`, and loading every built-in pack, in fresh processes.
+
+Each measurement is the wall time of a whole `python -c ...` subprocess
+(interpreter start included), median of several runs:
+
+- cold: every run gets an empty TMPDIR (so Lark finds no `.lark_cache_*`
+  grammar cache: `tempfile.gettempdir()`) and an empty PYTHONPYCACHEPREFIX
+  (so no module has its bytecode cached). The OS page cache is not dropped.
+- warm: the same command again with the directories the previous run filled.
+  (PYTHONDONTWRITEBYTECODE is removed from both runs' environment, so that
+  the warm run has the bytecode the cold one wrote.)
+- machine caches: the command as this shell would run it (its own
+  environment, the shared /tmp Lark cache, whatever __pycache__ exists).
+
+A bare `python -c pass` is measured the same way, so the interpreter's own
+start-up can be subtracted. Also: `python -X importtime` (the 10 slowest
+imports, by their own time) and a cProfile of loading the packs in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+SNIPPETS = {
+    "python -c pass": "pass",
+    "import mtbrules": "import mtbrules",
+    "import + load every built-in pack":
+        "import mtbrules\nfor p in mtbrules.builtin_packs(): mtbrules.load_pack(p)",
+}
+
+
+def _wall(code: str, env: dict) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _env(tmp: str | None, pycache: str | None) -> dict:
+    env = dict(os.environ)
+    # the cold/warm pair is about caches being filled: let Python write bytecode
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if tmp:
+        env["TMPDIR"] = tmp
+    if pycache:
+        env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
+def measure(code: str, runs: int) -> dict:
+    cold, warm = [], []
+    for _ in range(runs):
+        base = tempfile.mkdtemp(prefix="mtb-startup-")
+        try:
+            tmp, pyc = os.path.join(base, "tmp"), os.path.join(base, "pyc")
+            os.makedirs(tmp)
+            env = _env(tmp, pyc)
+            cold.append(_wall(code, env))
+            warm.append(_wall(code, env))
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    # warm also with the machine's own caches (what a user sees on a second run)
+    default = [_wall(code, dict(os.environ)) for _ in range(runs)]
+    return {"cold_ms": statistics.median(cold) * 1e3, "warm_ms": statistics.median(warm) * 1e3,
+            "default_ms": statistics.median(default) * 1e3,
+            "cold_runs_ms": [c * 1e3 for c in cold], "warm_runs_ms": [w * 1e3 for w in warm]}
+
+
+def importtime(top: int = 10) -> list[dict]:
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import mtbrules"],
+                          capture_output=True, text=True, env=dict(os.environ))
+    rows = []
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        try:  # "import time:  self_us |  cumulative_us | <indent>module"
+            self_us, cum_us, module = line[len("import time:"):].split("|")
+            rows.append({"module": module.strip(), "self_ms": int(self_us) / 1e3,
+                         "cumulative_ms": int(cum_us) / 1e3})
+        except ValueError:
+            continue
+    rows.sort(key=lambda r: r["self_ms"], reverse=True)
+    return rows[:top]
+
+
+def profile_load(top: int = 15) -> dict:
+    """cProfile of loading every built-in pack in a fresh process (packs not yet cached)."""
+    code = (
+        "import cProfile, pstats, io, mtbrules, json, sys\n"
+        "prof = cProfile.Profile()\n"
+        "prof.enable()\n"
+        "for p in mtbrules.builtin_packs(): mtbrules.load_pack(p)\n"
+        "prof.disable()\n"
+        "st = pstats.Stats(prof)\n"
+        "rows = []\n"
+        "for (f, l, fn), (cc, nc, tt, ct, _) in st.stats.items():\n"
+        "    rows.append([f'{f}:{l}({fn})', nc, tt, ct])\n"
+        "rows.sort(key=lambda r: r[2], reverse=True)\n"
+        "json.dump({'total_s': st.total_tt, 'rows': rows[:%d]}, sys.stdout)\n" % top
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ))
+    if proc.returncode:
+        return {"error": proc.stderr[-500:]}
+    import json
+
+    return json.loads(proc.stdout)
+
+
+def run(runs: int, log=print) -> dict:
+    results = {}
+    for label, code in SNIPPETS.items():
+        results[label] = measure(code, runs)
+        r = results[label]
+        log(f"  {label:<34} cold {r['cold_ms']:7.1f} ms   warm {r['warm_ms']:7.1f} ms   "
+            f"(machine caches {r['default_ms']:7.1f} ms)")
+    return {"runs": runs, "snippets": results, "importtime": importtime(),
+            "load_profile": profile_load()}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import json
+
+    print(json.dumps(run(3), indent=2))
