@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from typing import Callable
 
 try:  # imported as benchmarks.peers, or run from inside benchmarks/
@@ -567,12 +568,41 @@ def build_mtbrules() -> Decide:
     return decide
 
 
+EQUIVALENT_PACK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "packs", "equivalent")
+
+
+def build_mtbrules_equivalent() -> Decide:
+    """The equivalent decision as its own mtbrules pack (benchmarks/packs/equivalent,
+    generated from decision.py): what mtbrules costs on exactly this decision.
+    The answer is read from the Decision object (document ids are the benchmark's)."""
+    mtbrules = _require("mtbrules", "mtbrules")
+    try:
+        pack = mtbrules.load_pack(EQUIVALENT_PACK)
+    except Exception as exc:  # noqa: BLE001 - any failure here means "not ready"
+        raise Unavailable(f"mtbrules.load_pack(benchmarks/packs/equivalent) failed: "
+                          f"{type(exc).__name__}: {exc}") from exc
+    evaluate = pack.evaluate
+
+    def decide(case: dict) -> dict:
+        d = evaluate({"service": "certificate", **case})
+        due = None
+        for deadline in d.deadlines:
+            if deadline.kind == "decision_due":
+                due = deadline.date
+        return {"outcome": d.outcome,
+                "required_documents": sorted(r.id for r in d.required_documents),
+                "decision_due": due}
+
+    return decide
+
+
 # --- the registry ------------------------------------------------------------
 
 FLOOR = "python"
 ENGINES: dict[str, Callable[[], Decide]] = {
     FLOOR: build_python,
-    "mtbrules": build_mtbrules,  # hook: skipped with a message until ready
+    "mtbrules": build_mtbrules,  # the Qingdao policy pack, its answer mapped back
+    "mtbrules-equivalent": build_mtbrules_equivalent,  # benchmarks/packs/equivalent
     "zen-engine": build_zen,
     "business-rules": build_business_rules,
     "rule-engine": build_rule_engine,

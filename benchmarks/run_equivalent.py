@@ -42,6 +42,7 @@ import peers  # noqa: E402
 DISTRIBUTIONS = {  # engine -> distribution whose version is reported
     "python": None,
     "mtbrules": "mtbrules",
+    "mtbrules-equivalent": "mtbrules",
     "zen-engine": "zen-engine",
     "business-rules": "business-rules",
     "rule-engine": "rule-engine",
