@@ -1,0 +1,693 @@
+"""Evaluate caseloads on Apache Spark (`pip install "mtbrules[spark]"`).
+
+The engine itself is unchanged: each Spark task runs `Pack.evaluate` on its
+rows with `mapInArrow`, so a decision computed on Spark is the decision
+`mtbrules eval` prints for the same case. Spark only spreads the rows.
+
+- `evaluate_cases(df, pack)` — a DataFrame of cases → a DataFrame of
+  decisions with a typed schema (key fields as columns, the full Decision
+  JSON in `decision_json`, `error` for a row that cannot be evaluated).
+- `impact(df, old, new)` — the caseload impact of `mtbrules diff` for two
+  pack versions, computed on Spark, aggregated on the driver.
+- `evaluate_file(pack, IN, OUT)` — what `mtbrules batch --engine spark`
+  runs: the same output file, row for row, as the local engine.
+
+The pack is shipped to executors as its files (they may not see the
+driver's disk) and compiled once per Python worker process: a module-level
+cache keyed by (pack id, content hash) keeps it for every later task and
+batch that worker runs (Spark reuses Python workers by default).
+
+>>> from mtbrules.spark import DECISION_COLUMNS
+>>> DECISION_COLUMNS[:4]
+('pack', 'pack_version', 'service', 'as_of')
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import attrs
+
+from .errors import InputError, MtbError
+
+#: Decision columns of `evaluate_cases`' output, after the row column and any kept columns.
+DECISION_COLUMNS = (
+    "pack", "pack_version", "service", "as_of", "outcome", "complete",
+    "required_documents", "missing_documents", "channels",
+    "decision_due", "benefit_start", "valid_until",
+    "error_field", "error", "decision_json",
+)
+#: Spark SQL types of DECISION_COLUMNS (DDL).
+DECISION_TYPES = {
+    "pack": "string", "pack_version": "string", "service": "string", "as_of": "date",
+    "outcome": "string", "complete": "boolean",
+    "required_documents": "array<string>", "missing_documents": "array<string>", "channels": "array<string>",
+    "decision_due": "date", "benefit_start": "date", "valid_until": "date",
+    "error_field": "string", "error": "string", "decision_json": "string",
+}
+#: Deadline kinds that get their own date column (the rest are in decision_json).
+DEADLINE_COLUMNS = ("decision_due", "benefit_start", "valid_until")
+
+_TMP = "__mtb_"
+
+
+def _require_pyspark():
+    try:
+        import pyspark  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise InputError(
+            f"the Spark engine needs the 'spark' extra ({exc.name} is not installed): pip install \"mtbrules[spark]\""
+        ) from None
+
+
+# ---------------------------------------------------------------- the session
+
+
+def session(master: str | None = None, app_name: str = "mtbrules", conf: Mapping[str, str] | None = None):
+    """A SparkSession for mtbrules (the active one if there is one, else a new one on `master`).
+
+    Defaults: `local[*]`, no web UI, no console progress bars, UTC session time
+    zone (dates are dates, never shifted), Arrow on, Python workers reused (so
+    a compiled pack is kept between tasks).
+    """
+    _require_pyspark()
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    builder = SparkSession.builder.appName(app_name).master(master or "local[*]")
+    defaults = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.python.worker.reuse": "true",
+    }
+    for key, value in {**defaults, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("MTBRULES_SPARK_LOG_LEVEL", "ERROR"))
+    return spark
+
+
+# ---------------------------------------------------------------- shipping the pack
+
+
+@attrs.frozen
+class ShippedPack:
+    """A pack as executors receive it: its id, the driver's folder, a content hash, and its files."""
+
+    id: str
+    folder: str
+    digest: str
+    files: tuple[tuple[str, bytes], ...] = attrs.field(repr=lambda v: f"<{len(v)} files>")
+
+
+def _pack_files(folder: Path) -> list[tuple[str, bytes]]:
+    out = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            out.append((rel.as_posix(), path.read_bytes()))
+    return out
+
+
+def _digest(files: Iterable[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for rel, data in files:
+        h.update(rel.encode("utf-8") + b"\0" + str(len(data)).encode() + b"\0" + data)
+    return h.hexdigest()[:20]
+
+
+def ship_pack(pack) -> ShippedPack:
+    """`pack` (a Pack, built-in id or folder) as files for executors, loaded here first so errors show early."""
+    from .registry import load_pack
+
+    if not hasattr(pack, "evaluate"):
+        pack = load_pack(pack)
+    folder = Path(pack.folder)
+    files = tuple(_pack_files(folder))
+    return ShippedPack(pack.id, str(folder), _digest(files), files)
+
+
+#: Packs compiled in this process, by (pack id, content hash). On an executor, one per Python worker.
+_PACKS: dict[tuple[str, str], Any] = {}
+#: How many times each (pack id, hash) was compiled in this process (tests check it stays 1).
+LOADS: dict[tuple[str, str], int] = {}
+
+
+def executor_pack(spec: ShippedPack):
+    """The compiled Pack for `spec`, built once per process.
+
+    The driver's folder is used when this machine has it with the same
+    content (local mode); otherwise the shipped files are written once under
+    the temporary directory and loaded from there.
+    """
+    key = (spec.id, spec.digest)
+    pack = _PACKS.get(key)
+    if pack is not None:
+        return pack
+    from .loader import load_pack_folder
+
+    folder = Path(spec.folder)
+    try:
+        same = folder.is_dir() and _digest(_pack_files(folder)) == spec.digest
+    except OSError:
+        same = False
+    if not same:
+        folder = _materialise(spec)
+    pack = load_pack_folder(folder)
+    _PACKS[key] = pack
+    LOADS[key] = LOADS.get(key, 0) + 1
+    return pack
+
+
+def _materialise(spec: ShippedPack) -> Path:
+    root = Path(tempfile.gettempdir()) / f"mtbrules-spark-{spec.digest}"
+    folder = root / Path(spec.folder).name
+    if (folder / "pack.yaml").is_file() and _digest(_pack_files(folder)) == spec.digest:
+        return folder
+    staging = Path(tempfile.mkdtemp(prefix=f"mtbrules-spark-{spec.digest}-"))
+    for rel, data in spec.files:
+        target = staging / Path(spec.folder).name / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    try:
+        os.rename(staging, root)  # atomic; another worker may have won the race
+    except OSError:
+        pass
+    if (folder / "pack.yaml").is_file() and _digest(_pack_files(folder)) == spec.digest:
+        return folder
+    return staging / Path(spec.folder).name
+
+
+# ---------------------------------------------------------------- schemas
+
+
+def _spark_type(ddl: str):
+    from pyspark.sql.types import ArrayType, BooleanType, DateType, LongType, StringType
+
+    if ddl.startswith("array<"):
+        return ArrayType(_spark_type(ddl[6:-1]), True)
+    return {"string": StringType(), "date": DateType(), "boolean": BooleanType(), "bigint": LongType()}[ddl]
+
+
+def _spark_schema(prefix_fields: Sequence, columns: Sequence[str] = DECISION_COLUMNS):
+    from pyspark.sql.types import StructField, StructType
+
+    return StructType(list(prefix_fields) + [StructField(name, _spark_type(DECISION_TYPES[name]), True) for name in columns])
+
+
+def decision_schema(row: str | None = "row"):
+    """The Spark schema of `evaluate_cases`' output (without kept columns)."""
+    from pyspark.sql.types import LongType, StructField
+
+    return _spark_schema([StructField(row, LongType(), True)] if row else [])
+
+
+# ---------------------------------------------------------------- row numbers
+
+
+def with_row_numbers(df, col: str = "row", start: int = 1):
+    """`df` with `col`: consecutive numbers from `start` in the DataFrame's partition order.
+
+    For a file read this is the file's order (the line or record number). It
+    runs one counting job. The numbering is only stable if `df`'s partitions
+    are (a file read is; a shuffle's output is not — cache it first).
+    """
+    from pyspark.sql import functions as F
+
+    pid, mid = _TMP + "pid", _TMP + "mid"
+    tagged = df.withColumn(pid, F.spark_partition_id()).withColumn(mid, F.monotonically_increasing_id())
+    counts = {r[0]: r[1] for r in tagged.groupBy(pid).count().collect()}
+    offsets, total = [], start
+    for p in sorted(counts):
+        offsets += [F.lit(p), F.lit(total)]
+        total += counts[p]
+    if not offsets:
+        return df.withColumn(col, F.lit(None).cast("long"))
+    first = F.create_map(*offsets)[F.col(pid)]
+    index = F.col(mid) - F.shiftleft(F.col(pid).cast("long"), 33)
+    return tagged.withColumn(col, (first + index).cast("long")).drop(pid, mid)
+
+
+# ---------------------------------------------------------------- executor side
+
+
+def _decision_values(d: dict) -> dict[str, Any]:
+    deadlines = {x["kind"]: x["date"] for x in d["deadlines"]}
+    return {
+        "pack": d["pack"],
+        "pack_version": d["pack_version"],
+        "service": d["service"],
+        "as_of": _date(d["as_of"]),
+        "outcome": d["outcome"],
+        "complete": d["complete"],
+        "required_documents": [x["id"] for x in d["required_documents"]],
+        "missing_documents": list(d["missing_documents"]),
+        "channels": [x["id"] for x in d["channels"]],
+        **{k: _date(deadlines.get(k)) for k in DEADLINE_COLUMNS},
+    }
+
+
+def _date(text):
+    if text is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _arrow_schema(spark_schema):
+    """pyarrow schema for a Spark schema made of the types used here."""
+    import pyarrow as pa
+    from pyspark.sql.types import ArrayType, BooleanType, DateType, LongType, StringType
+
+    def conv(t):
+        if isinstance(t, StringType):
+            return pa.string()
+        if isinstance(t, LongType):
+            return pa.int64()
+        if isinstance(t, BooleanType):
+            return pa.bool_()
+        if isinstance(t, DateType):
+            return pa.date32()
+        if isinstance(t, ArrayType):
+            return pa.list_(conv(t.elementType))
+        raise TypeError(t)
+
+    return pa.schema([pa.field(f.name, conv(f.dataType), True) for f in spark_schema.fields])
+
+
+def _evaluator(spec: ShippedPack, mode: str, row: str | None, keep: Sequence[str], out_fields: Sequence[str], row_in_json: bool):
+    """The function mapInArrow runs: Arrow batches of cases → Arrow batches of decisions.
+
+    mode "table": every column but `row` and `keep` is a case field (or
+    `case_json`), converted as `mtbrules batch` converts Parquet/CSV records.
+    mode "jsonl": column `value` is one JSONL line; blank lines give no row.
+    mode "csv": as "table" plus `_corrupt_record` (a record whose width
+    differs from the header's).
+    """
+
+    def run(batches):
+        import pyarrow as pa
+
+        from .batch import _failure, row_to_case
+
+        pack = executor_pack(spec)
+        evaluate = pack.evaluate
+        dumps = json.dumps
+        loads = json.loads
+        schema = None
+        skip = set(keep) | ({row} if row else set())
+        for batch in batches:
+            if schema is None:
+                schema = _arrow_schema_for(batch.schema, row, keep, out_fields)
+            cols: dict[str, list] = {name: [] for name in DECISION_COLUMNS}
+            rows: list = []
+            taken: list[int] = []
+            rownums = batch.column(row).to_pylist() if row else [None] * batch.num_rows
+            if mode == "jsonl":
+                records = batch.column("value").to_pylist()
+            else:
+                case_names = [n for n in batch.schema.names if n not in skip and n != "_corrupt_record"]
+                records = batch.select(case_names).to_pylist() if case_names else [{}] * batch.num_rows
+                corrupt = batch.column("_corrupt_record").to_pylist() if mode == "csv" else None
+                width = len(case_names)
+            for i, record in enumerate(records):
+                r = rownums[i]
+                d = field = message = None
+                try:
+                    if mode == "jsonl":
+                        if record is None or not record.strip():
+                            continue
+                        if r == 1 and record.startswith("\ufeff"):
+                            record = record[1:]
+                        try:
+                            case = loads(record)
+                        except ValueError as exc:
+                            raise _BadJson(f"invalid JSON: {exc}") from None
+                    elif corrupt is not None and corrupt[i] is not None:
+                        raise _BadJson(f"expected {width} cells as in the header, got {_cells(corrupt[i])}")
+                    else:
+                        case = row_to_case(record, pack)
+                    d = evaluate(case).to_dict()
+                except _BadJson as exc:
+                    message = str(exc)
+                except Exception as exc:  # noqa: BLE001 - a bad row is reported, never raised
+                    field, message = _failure(exc)
+                taken.append(i)
+                rows.append(r)
+                if d is None:
+                    for name in DECISION_COLUMNS:
+                        cols[name].append(None)
+                    cols["error_field"][-1] = field
+                    cols["error"][-1] = message
+                    continue
+                for name, value in _decision_values(d).items():
+                    cols[name].append(value)
+                cols["error_field"].append(None)
+                cols["error"].append(None)
+                cols["decision_json"].append(dumps({"row": r, **d} if row_in_json else d, ensure_ascii=False))
+            arrays = []
+            index = pa.array(taken, pa.int64())
+            for name in schema.names:
+                if name == row:
+                    arrays.append(pa.array(rows, pa.int64()))
+                elif name in cols:
+                    arrays.append(pa.array(cols[name], schema.field(name).type))
+                else:
+                    arrays.append(batch.column(name).take(index))
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    return run
+
+
+class _BadJson(Exception):
+    pass
+
+
+def _cells(raw: str) -> int:
+    import csv
+    import io
+
+    try:
+        return len(next(csv.reader(io.StringIO(raw))))
+    except (StopIteration, csv.Error):
+        return 0
+
+
+def _arrow_schema_for(input_schema, row, keep, out_fields):
+    """Output Arrow schema: the row column, the kept columns as they came in, the decision columns."""
+    import pyarrow as pa
+
+    fields = [pa.field(row, pa.int64(), True)] if row else []
+    fields += [input_schema.field(name) for name in keep]
+    return pa.schema(fields + list(_arrow_schema(_spark_schema([]))))
+
+
+# ---------------------------------------------------------------- the API
+
+
+def evaluate_cases(df, pack, *, row: str | None = "row", keep: Sequence[str] = (), _mode: str = "table", _row_in_json: bool = False):
+    """Evaluate a DataFrame of cases with `pack` (a Pack, built-in id or folder) → a DataFrame of decisions.
+
+    Input columns are case fields (CONTRACT §2): `offsite` and `prior` as
+    structs (or `offsite.x` columns, or JSON text), `diseases` and
+    `materials` as arrays (of strings, or of structs `{name, issued_on}`)
+    or `;`-separated text, dates as dates or ISO text, or one column
+    `case_json` with the whole case as JSON text. Nulls are absent fields.
+
+    `row`: the row-number column; taken from `df` when it has it (cast to
+    long), else added with `with_row_numbers` (1, 2, … in partition order);
+    None for no row column. `keep`: more input columns copied to the output
+    (an application id, a partition key); they are not case fields.
+
+    Output: `row`, the `keep` columns, then DECISION_COLUMNS: the key
+    fields typed (dates as dates, document and channel ids as arrays), and
+    `decision_json`, the Decision JSON as `mtbrules eval` prints it. A row
+    that cannot be evaluated has only `error_field` and `error` (the message
+    `mtbrules batch` writes to its errors file).
+    """
+    _require_pyspark()
+    from pyspark.sql import functions as F
+
+    spec = ship_pack(pack)
+    keep = list(keep)
+    for name in keep:
+        if name not in df.columns:
+            raise InputError(f"keep: no column '{name}' in the DataFrame (columns: {', '.join(df.columns)})")
+    if row:
+        if row in df.columns:
+            df = df.withColumn(row, F.col(row).cast("long"))
+        else:
+            df = with_row_numbers(df, row)
+    clash = [n for n in keep if n in DECISION_TYPES or n == row]
+    if clash:
+        raise InputError(f"keep: column '{clash[0]}' is also an output column")
+    out_fields = ([row] if row else []) + keep
+    prefix = [df.schema[name] for name in keep]
+    from pyspark.sql.types import LongType, StructField
+
+    schema = _spark_schema(([StructField(row, LongType(), True)] if row else []) + prefix)
+    fn = _evaluator(spec, _mode, row, keep, out_fields, _row_in_json)
+    return df.mapInArrow(fn, schema)
+
+
+# ---------------------------------------------------------------- files (mtbrules batch --engine spark)
+
+
+def read_caseload(spark, path: str, fmt: str, partitions: int | None = None):
+    """(DataFrame with a `row` column numbered as `mtbrules batch` numbers rows, mode for evaluate_cases)."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    target = partitions or max(1, spark.sparkContext.defaultParallelism * 4)
+    size = _size(path)
+    if size:
+        # Split the file so that every core gets work without a shuffle.
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 20, size // target + 1)))
+    if fmt == "jsonl":
+        df = spark.read.option("lineSep", "\n").text(path)
+        mode = "jsonl"
+    elif fmt == "parquet":
+        df = spark.read.parquet(path)
+        mode = "table"
+    elif fmt == "csv":
+        options = {"header": "true", "multiLine": "true", "escape": '"', "encoding": "UTF-8"}
+        header = spark.read.options(**options).csv(path).columns
+        names = [h.lstrip("\ufeff").strip() for h in header]
+        schema = StructType([StructField(n, StringType(), True) for n in names] + [StructField("_corrupt_record", StringType(), True)])
+        df = (
+            spark.read.options(**options, mode="PERMISSIVE", columnNameOfCorruptRecord="_corrupt_record", enforceSchema="true")
+            .schema(schema)
+            .csv(path)
+        )
+        mode = "csv"
+    else:
+        raise InputError(f"unknown format '{fmt}'")
+    df = with_row_numbers(df, "row")
+    if df.rdd.getNumPartitions() < target:
+        df = df.repartitionByRange(target, "row")
+    df = df.sortWithinPartitions("row")
+    return df, mode
+
+
+def _size(path: str) -> int | None:
+    try:
+        return os.path.getsize(path) if os.path.isfile(path) else None
+    except OSError:
+        return None
+
+
+def evaluate_file(
+    pack,
+    src: str,
+    dst: str,
+    *,
+    errors: str | None = "auto",
+    in_format: str | None = None,
+    out_format: str | None = None,
+    master: str | None = None,
+    partitions: int | None = None,
+    spark=None,
+    progress: bool | None = None,
+):
+    """`mtbrules batch` on Spark: the same output file, row for row, as `batch.evaluate_file`.
+
+    The cases are read and evaluated by Spark (`src` may be any path Spark
+    reads: a local file in local mode, hdfs://, s3a://…); decisions come
+    back to the driver in row order and are written to `dst` by the local
+    engine's writers. Returns batch.BatchStats.
+    """
+    from . import batch as b
+    from .registry import load_pack
+
+    _require_pyspark()
+    if not hasattr(pack, "evaluate"):
+        pack = load_pack(pack)
+    fin = b.detect_format(src, in_format)
+    fout = b.detect_format(dst, out_format)
+    for f in (fin, fout):
+        if f not in b.FORMATS:
+            raise InputError(f"unknown format '{f}' (use one of {', '.join(b.FORMATS)})")
+    if src == "-":
+        raise InputError("the Spark engine reads a file or a URI Spark can read, not standard input")
+    if "://" not in src and not os.path.isfile(src):
+        raise InputError(f"{src}: no such file")
+    if errors == "auto":
+        errors = None if dst == "-" else dst + ".errors.jsonl"
+    if progress is None:
+        progress = sys.stderr.isatty() and not os.environ.get("CI")
+    started = time.monotonic()
+    spark = spark or session(master)
+    try:
+        cases, mode = read_caseload(spark, src, fin, partitions)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Spark's AnalysisException for unreadable input
+        raise InputError(f"{src}: Spark cannot read it as {fin}: {_first_line(exc)}") from None
+    decisions = evaluate_cases(cases, pack, row="row", _mode=mode, _row_in_json=True)
+    writer: Any = b._JsonlWriter(dst) if fout == "jsonl" else b._TableWriter(dst, fout)
+    err = b._ErrorWriter(errors)
+    meter = b._Progress(progress, None)
+    ok = 0
+    try:
+        pending: list = []
+        for r in decisions.toLocalIterator(prefetchPartitions=True):
+            if r["error"] is not None:
+                err.write([(r["row"], r["error_field"], r["error"])])
+                meter.update(1)
+                continue
+            pending.append(r)
+            if len(pending) >= b.CHUNK_ROWS:
+                writer.write(_payload(pending, fout))
+                ok += len(pending)
+                meter.update(len(pending))
+                pending = []
+        if pending:
+            writer.write(_payload(pending, fout))
+            ok += len(pending)
+            meter.update(len(pending))
+    finally:
+        writer.close()
+        err.close()
+    meter.update(0, final=True)
+    return b.BatchStats(rows=ok + err.count, ok=ok, bad=err.count, seconds=round(time.monotonic() - started, 3), output=dst, errors=errors)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _payload(rows: list, fout: str):
+    """Spark rows → what the local writers take (the same text as batch._encode)."""
+    if fout == "jsonl":
+        return "".join(r["decision_json"] + "\n" for r in rows)
+    from .batch import KEY_COLUMNS
+
+    columns: dict[str, list] = {c: [] for c in KEY_COLUMNS}
+    columns["decision_json"] = []
+    for r in rows:
+        columns["row"].append(r["row"])
+        for key in ("pack", "pack_version", "service", "outcome", "complete", "decision_json"):
+            columns[key].append(r[key])
+        columns["as_of"].append(r["as_of"].isoformat())
+        for key in ("required_documents", "missing_documents", "channels"):
+            columns[key].append(";".join(r[key]))
+        for key in DEADLINE_COLUMNS:
+            columns[key].append(r[key].isoformat() if r[key] is not None else None)
+    return columns
+
+
+# ---------------------------------------------------------------- impact of a pack change
+
+
+def _impact_fn(old: ShippedPack, new: ShippedPack, mode: str, row: str):
+    def run(batches):
+        import pyarrow as pa
+
+        from . import diff as dd
+        from .batch import row_to_case
+
+        a_pack, b_pack = executor_pack(old), executor_pack(new)
+        schema = pa.schema([pa.field(row, pa.int64()), pa.field("count", pa.int64()), pa.field("diff", pa.string())])
+        count = 0
+        for batch in batches:
+            rows, diffs = [], []
+            rownums = batch.column(row).to_pylist()
+            if mode == "jsonl":
+                records = batch.column("value").to_pylist()
+            else:
+                names = [n for n in batch.schema.names if n != row]
+                records = batch.select(names).to_pylist()
+            for r, record in zip(rownums, records):
+                if mode == "jsonl":
+                    if record is None or not record.strip():
+                        continue
+                    count += 1
+                    try:
+                        case = json.loads(record[1:] if r == 1 and record.startswith("\ufeff") else record)
+                    except ValueError as exc:
+                        d = {"row": r, "invalid": f"invalid JSON: {exc}"}
+                    else:
+                        d = dd.compare_case(r, case, a_pack, b_pack)
+                else:
+                    count += 1
+                    d = _compare_record(dd, row_to_case, r, record, a_pack, b_pack)
+                if d is not None:
+                    rows.append(r)
+                    diffs.append(json.dumps(d, ensure_ascii=False))
+            if rows:
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(rows, pa.int64()), pa.array([None] * len(rows), pa.int64()), pa.array(diffs, pa.string())], schema=schema
+                )
+        yield pa.RecordBatch.from_arrays([pa.array([None], pa.int64()), pa.array([count], pa.int64()), pa.array([None], pa.string())], schema=schema)
+
+    return run
+
+
+def _compare_record(dd, row_to_case, row, record, old, new):
+    def digest(pack):
+        try:
+            return dd._safe_digest(pack, row_to_case(record, pack))
+        except MtbError as exc:
+            return {"error": str(exc)}
+
+    a, b = digest(old), digest(new)
+    if a == b:
+        return {"row": row, "invalid": a["error"]} if "error" in a else None
+    return {"row": row, "old": a, "new": b}
+
+
+def impact(df, old, new, *, row: str = "row", examples: int = 3, _mode: str = "table"):
+    """The caseload impact of going from pack `old` to `new` (Packs, ids or folders), computed on Spark.
+
+    `df` holds cases as for `evaluate_cases` (a `row` column is added when
+    missing). Executors evaluate every case under both packs and send back
+    only the cases whose decision differs; the driver aggregates them in
+    row order into a `mtbrules.diff.Impact`, the same as `mtbrules diff
+    --cases` computes locally.
+    """
+    _require_pyspark()
+    from pyspark.sql import functions as F
+
+    from . import diff as dd
+    from .registry import load_pack
+
+    old = old if hasattr(old, "evaluate") else load_pack(old)
+    new = new if hasattr(new, "evaluate") else load_pack(new)
+    if row in df.columns:
+        df = df.withColumn(row, F.col(row).cast("long"))
+    else:
+        df = with_row_numbers(df, row)
+    out = df.mapInArrow(_impact_fn(ship_pack(old), ship_pack(new), _mode, row), f"`{row}` bigint, count bigint, diff string")
+    result = dd.Impact(old, new, examples=examples)
+    counted = 0
+    diffs = 0
+    for r in out.orderBy(F.col(row).asc_nulls_first()).toLocalIterator():
+        if r["diff"] is None:
+            counted += r["count"]
+            continue
+        diffs += 1
+        result.add(json.loads(r["diff"]))
+    result.cases += counted - diffs
+    return result
+
+
+def impact_file(old, new, path: str, *, spark=None, master: str | None = None, examples: int = 3, partitions: int | None = None):
+    """`impact` for a JSONL caseload file (row = line number), as `mtbrules diff --cases FILE`."""
+    spark = spark or session(master)
+    cases, mode = read_caseload(spark, path, "jsonl", partitions)
+    return impact(cases, old, new, row="row", examples=examples, _mode=mode)
