@@ -1,0 +1,306 @@
+"""Bounded load test of `mtbrules serve` on loopback, next to the in-process figure.
+
+    python benchmarks/service_load.py                 # 5 s, 2 workers, writes docs/service.md's figures
+    python benchmarks/service_load.py --seconds 3 --no-write
+
+What it does:
+1. picks the cases the library decides (status 200) from every built-in pack's
+   scenario files, and times `pack.evaluate(case).to_dict()` on them in this
+   process (the in-process figure);
+2. starts `mtbrules serve --workers 2` on 127.0.0.1 at a free port (access log
+   on, written to a temporary file, as in production);
+3. drives POST /v1/packs/{pack}/evaluate with those cases from a separate client
+   process: asyncio, raw HTTP/1.1 keep-alive connections (a light client, so the
+   figure is the server's and not the client's), a closed loop per connection;
+   bounded by --seconds and --max-requests; checks every response is 200 with
+   a decision; after a 1 s warm-up that is not counted;
+4. stops the server, prints the figures as JSON, and (unless --no-write)
+   replaces the block between the load markers in docs/service.md.
+
+Only loopback addresses are used. The client shares the machine's cores with
+the server, as it would on a one-box deployment; the figures say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "service.md"
+BEGIN = "<!-- load:begin (written by benchmarks/service_load.py) -->"
+END = "<!-- load:end -->"
+HOST = "127.0.0.1"  # loopback only
+
+
+def decided_cases() -> list[tuple[str, dict]]:
+    """(pack id, case) for scenario cases the library decides without an input error."""
+    import mtbrules
+    from mtbrules.errors import MtbError
+    from mtbrules.tester import load_scenarios
+
+    out = []
+    for pid in mtbrules.builtin_packs():
+        pack = mtbrules.load_pack(pid)
+        try:
+            scenarios = load_scenarios(pack)
+        except MtbError:
+            continue
+        for s in scenarios:
+            case = json.loads(json.dumps({k: v for k, v in s.case.items() if k != "pack"}, default=str))
+            try:
+                pack.evaluate(case)
+            except MtbError:
+                continue
+            out.append((pid, case))
+    return out
+
+
+def in_process(cases, seconds: float = 2.0) -> dict:
+    """pack.evaluate(case).to_dict() on the same cases in one thread: µs per case."""
+    import mtbrules
+
+    packs = {pid: mtbrules.load_pack(pid) for pid, _ in cases}
+    for pid, case in cases:  # warm caches
+        packs[pid].evaluate(case).to_dict()
+    n = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for pid, case in cases:
+            packs[pid].evaluate(case).to_dict()
+        n += len(cases)
+    elapsed = time.perf_counter() - start
+    # and with JSON in and out, as the server does
+    m = 0
+    bodies = [(pid, json.dumps(c, ensure_ascii=False).encode()) for pid, c in cases]
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds / 2:
+        for pid, body in bodies:
+            json.dumps(packs[pid].evaluate(json.loads(body)).to_dict(), ensure_ascii=False).encode()
+        m += len(bodies)
+    elapsed_json = time.perf_counter() - start
+    return {
+        "cases": len(cases),
+        "us_per_case": round(elapsed / n * 1e6, 1),
+        "cases_per_s": round(n / elapsed),
+        "us_per_case_with_json": round(elapsed_json / m * 1e6, 1),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+# -- the client -----------------------------------------------------------------
+
+
+async def _connection(port, requests, stop_at, warm_until, max_requests, counter, latencies, errors):
+    reader, writer = await asyncio.open_connection(HOST, port)
+    i = 0
+    try:
+        while time.perf_counter() < stop_at and counter[0] < max_requests:
+            raw = requests[i % len(requests)]
+            i += 1
+            t0 = time.perf_counter()
+            writer.write(raw)
+            status_line = await reader.readline()
+            length = None
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            body = await reader.readexactly(length or 0)
+            t1 = time.perf_counter()
+            ok = status_line.split(b" ", 2)[1:2] == [b"200"] and body.startswith(b'{"pack"')
+            if t0 >= warm_until:
+                counter[0] += 1
+                latencies.append(t1 - t0)
+                if not ok:
+                    errors.append(status_line.decode(errors="replace").strip())
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        writer.close()
+
+
+def client_main(port, cases, seconds, warmup, connections, max_requests, out_queue):
+    requests = []
+    for pid, case in cases:
+        body = json.dumps(case, ensure_ascii=False).encode("utf-8")
+        head = (
+            f"POST /v1/packs/{pid}/evaluate HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode("ascii")
+        requests.append(head + body)
+
+    async def run():
+        counter, latencies, errors = [0], [], []
+        now = time.perf_counter()
+        warm_until = now + warmup
+        stop_at = warm_until + seconds
+        tasks = [
+            _connection(port, requests[k:] + requests[:k], stop_at, warm_until, max_requests, counter, latencies, errors)
+            for k in range(connections)
+        ]
+        await asyncio.gather(*tasks)
+        measured = time.perf_counter() - warm_until
+        return counter[0], latencies, errors, measured
+
+    count, latencies, errors, measured = asyncio.run(run())
+    out_queue.put((count, latencies, errors, measured))
+
+
+# -- the run ----------------------------------------------------------------------
+
+
+def run(args) -> dict:
+    cases = decided_cases()
+    if not cases:
+        sys.exit("no decided scenario cases found")
+    local = in_process(cases)
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="mtbrules-serve-", suffix=".log", delete=False)
+    cmd = [sys.executable, "-m", "mtbrules", "serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers)]
+    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_ready(port, server, timeout=90)
+        queue: mp.Queue = mp.Queue()
+        client = mp.Process(
+            target=client_main,
+            args=(port, cases, args.seconds, args.warmup, args.connections, args.max_requests, queue),
+        )
+        client.start()
+        count, latencies, errors, measured = queue.get(timeout=args.seconds + args.warmup + 60)
+        client.join(timeout=30)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the server's own process group: the main process and its workers
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+    access_lines = sum(1 for line in open(log.name, encoding="utf-8", errors="replace") if '"event":"access"' in line)
+    os.unlink(log.name)
+    latencies.sort()
+
+    def pct(p):
+        return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 2) if latencies else None
+
+    return {
+        "when": dt.date.today().isoformat(),
+        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, {platform.system()}",
+        "workers": args.workers,
+        "connections": args.connections,
+        "seconds": round(measured, 2),
+        "requests": count,
+        "requests_per_s": round(count / measured) if measured else 0,
+        "p50_ms": pct(50),
+        "p90_ms": pct(90),
+        "p99_ms": pct(99),
+        "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "access_log_lines": access_lines,
+        "in_process": local,
+    }
+
+
+def _wait_ready(port, server, timeout):
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/v1/ready", timeout=2) as r:
+                if r.status == 200:
+                    # every worker must be up: a few more successful probes
+                    time.sleep(1.0)
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    sys.exit("server not ready in time")
+
+
+def markdown(r: dict) -> str:
+    local = r["in_process"]
+    per_core = round(1e6 / local["us_per_case"])
+    return "\n".join(
+        [
+            BEGIN,
+            f"Measured {r['when']} on {r['machine']} (client and server on the same 2 cores).",
+            "",
+            "| where | what | throughput | latency |",
+            "|---|---|---|---|",
+            (
+                f"| HTTP, loopback | `mtbrules serve --workers {r['workers']}`, POST /v1/packs/{{pack}}/evaluate, "
+                f"{r['connections']} keep-alive connections, {r['seconds']} s after 1 s warm-up, access log on "
+                f"| **{r['requests_per_s']} requests/s** ({r['requests']} requests, **{r['errors']} errors**) "
+                f"| p50 {r['p50_ms']} ms, p90 {r['p90_ms']} ms, **p99 {r['p99_ms']} ms**, max {r['max_ms']} ms |"
+            ),
+            (
+                f"| in process, one thread | `pack.evaluate(case).to_dict()` | {local['cases_per_s']} cases/s "
+                f"| {local['us_per_case']} µs per case |"
+            ),
+            (
+                f"| in process, one thread | the same with `json.loads` in and `json.dumps` out | {round(1e6 / local['us_per_case_with_json'])} cases/s "
+                f"| {local['us_per_case_with_json']} µs per case |"
+            ),
+            "",
+            f"Cases: the {local['cases']} scenario cases of the built-in packs that the library decides "
+            f"(input errors left out), round-robin over the packs. One core in process does ~{per_core} cases/s.",
+            END,
+        ]
+    )
+
+
+def write_doc(r: dict) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        sys.exit(f"{DOC}: no load markers to replace")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    DOC.write_text(head + markdown(r) + tail, encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=5.0, help="measured time (default 5; at most 30)")
+    p.add_argument("--warmup", type=float, default=1.0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--max-requests", type=int, default=200_000, help="stop after this many requests")
+    p.add_argument("--no-write", action="store_true", help="do not update docs/service.md")
+    args = p.parse_args(argv)
+    args.seconds = min(max(args.seconds, 0.5), 30.0)
+    r = run(args)
+    print(json.dumps(r, indent=2, ensure_ascii=False))
+    if not args.no_write:
+        write_doc(r)
+    return 0 if r["errors"] == 0 and r["requests"] > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
