@@ -124,17 +124,30 @@ def _yaml():
 
 
 def schema_modeline(path: str | os.PathLike) -> str | None:
-    """The modeline for a pack file at `path` (relative to the pack schema in a checkout), or None."""
+    """The modeline for a pack file at `path`: a relative path to the pack schema when the
+    pack lives in the same tree as this checkout of mtbrules (the built-in packs), else None."""
     p = Path(path).resolve()
-    pack = next((a for a in [p.parent, *p.parents][:3] if (a / "pack.yaml").is_file()), None)
-    if pack is None:
-        return None
-    schema = Path(__file__).parent / "schemas" / "pack.schema.json"
+    schema = (Path(__file__).parent / "schemas" / "pack.schema.json").resolve()
     try:
-        rel = os.path.relpath(schema, p.parent)
+        common = Path(os.path.commonpath([p, schema]))
     except ValueError:
         return None
-    return MODELINE + rel.replace(os.sep, "/")
+    if len(common.parts) < 3 or not (common / "pyproject.toml").is_file():
+        return None
+    return MODELINE + os.path.relpath(schema, p.parent).replace(os.sep, "/")
+
+
+def _fix_modeline(out: str, path) -> str:
+    first, _, rest = out.partition("\n")
+    existing = first if first.startswith(MODELINE) else None
+    if existing is not None:
+        target = (Path(path).resolve().parent / existing[len(MODELINE):]).resolve()
+        if target.is_file() or target.name.endswith(".json") and "://" in existing:
+            return out
+    line = schema_modeline(path)
+    if line is None:
+        return out
+    return line + "\n" + (rest if existing is not None else out)
 
 
 def _expressions(data):
@@ -171,14 +184,7 @@ def format_text(text: str, path: str | os.PathLike = "pack.yaml") -> str:
                 out = escaped
         except Exception:  # noqa: BLE001 - keep the unescaped form when escaping is not valid YAML here
             pass
-    line = schema_modeline(path)
-    if line is not None:
-        first, _, rest = out.partition("\n")
-        if first.startswith(MODELINE):
-            if first != line:
-                out = line + "\n" + rest
-        else:
-            out = line + "\n" + out
+    out = _fix_modeline(out, path)
     out = "\n".join(x.rstrip() for x in out.split("\n"))
     return out.rstrip("\n") + "\n"
 
