@@ -175,8 +175,9 @@ def run(sizes: list[int], seed: int, workers: int, workdir: str | None = None,
     os.makedirs(workdir, exist_ok=True)
     runs = [run_one(pack_id, rows, seed, workers, workdir, log) for rows in sizes]
     small, big = runs[0], runs[-1]
-    flat = (big["peak_tree_mib"] <= small["peak_tree_mib"] * FLAT_TOLERANCE
-            if len(runs) > 1 and small["peak_tree_mib"] else None)
+    # Only comparable when both runs used the same processes (batch runs small inputs in one).
+    comparable = len(runs) > 1 and small["peak_tree_mib"] and small["processes"] == big["processes"]
+    flat = big["peak_tree_mib"] <= small["peak_tree_mib"] * FLAT_TOLERANCE if comparable else None
     return {"available": True, "pack": pack_id, "seed": seed, "workers": workers,
             "source": caseload.synth_source(), "pool": caseload.POOL, "runs": runs,
             "flat": flat, "flat_tolerance": FLAT_TOLERANCE}
