@@ -77,5 +77,10 @@ def run(args) -> int:
     else:
         # Each worker process builds its own app (and compiles the packs) from the same settings.
         os.environ[CONFIG_ENV] = config.to_json()
+        import inspect
+
+        if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+            # A replacement worker compiles every pack before it is ready; give it time on a busy machine.
+            options["timeout_worker_healthcheck"] = 60
         uvicorn.run("mtbrules.service.app:app_from_env", factory=True, workers=args.workers, **options)
     return 0
