@@ -173,7 +173,8 @@ def _equivalent(d: dict) -> str:
         out.append(f"\n- `{name}` skipped: {why}")
     if not d.get("rows"):
         return "\n".join(out) + "\n"
-    out += ["", f"Timing: {d['repeats']} repeats of whole passes over the cases (gc off), "
+    out += ["", f"Timing: {d['repeats']} repeats, interleaved across engines, each of whole "
+            "passes over the cases lasting ≥ 0.2 s (gc off), "
             "µs per case; × floor = median / the floor's median. The two `mtbrules Qingdao` "
             "rows are the *full* Qingdao decision (documents with names and citations, the "
             "path with citations, deadlines on the working-day calendar, channels, warnings) "
@@ -283,6 +284,9 @@ def _profile(d: dict) -> str:
                       [[f"`{r['function']}`", _f(r["calls_per_case"], 2), _f(r["tottime_pct"]),
                         _f(r["cumtime_pct"])] for r in d["top"]]))
     if d.get("pyinstrument"):
-        out += ["", "pyinstrument (statistical, 3 passes):", "", "```", d["pyinstrument"], "```"]
+        tree = [line[2:] if line.startswith(". ") else line for line in d["pyinstrument"].splitlines()]
+        tree = [line for line in tree if line.strip(". ") and "pyinstrument" not in line
+                and not line.lstrip(". ").startswith("Profile at")]
+        out += ["", "pyinstrument (statistical, 3 passes), seconds:", "", "```", *tree, "```"]
     out.append("")
     return "\n".join(out)
