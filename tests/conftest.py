@@ -19,3 +19,7 @@ def mini_pack(mini_pack_dir):
     from mtbrules.loader import load_pack_folder
 
     return load_pack_folder(mini_pack_dir)
+
+
+# Broken packs under fixtures/ are data for the checker's tests, not scenario files to run.
+collect_ignore_glob = ["fixtures/*"]

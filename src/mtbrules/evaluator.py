@@ -234,22 +234,21 @@ class _Evaluation:
 
     def _applying_rules(self, version, env):
         pack = self.pack
-        applying, undecided = [], []
+        rules = pack.rules_by_service[self.service]
         try:
-            for rule in pack.rules_by_service[self.service]:
-                if rule.versions is not None and version.id not in rule.versions:
-                    continue
-                result = True if rule.when is None else rule.when.fn(env)
-                if self.trace is not None:
-                    self.trace.results[rule.id] = result
-                if result is True:
-                    applying.append(rule)
-                elif result is UNDEFINED:
-                    undecided.append(rule)
-        except CalendarError as exc:
-            raise CalendarError(f"rule {rule.id}: {exc}", exc.diagnostics) from None
-        except (OverflowError, ValueError) as exc:
-            raise CaseError(f"rule {rule.id} cannot be evaluated for this case: {exc}") from None
+            results = pack.condition_runners[self.service](env, version.id)
+        except (CalendarError, OverflowError, ValueError):
+            # Evaluate rule by rule to say which rule failed, and why.
+            results = tuple(self._condition(rule, version, env) for rule in rules)
+        applying, undecided = [], []
+        trace = self.trace
+        for rule, result in zip(rules, results):
+            if result is True:
+                applying.append(rule)
+            elif result is UNDEFINED:
+                undecided.append(rule)
+            if trace is not None and result is not None:
+                trace.results[rule.id] = result
         if not applying:
             return applying, undecided
         suppressed = set()
@@ -259,6 +258,18 @@ class _Evaluation:
         if self.trace is not None:
             self.trace.suppressed = frozenset(suppressed)
         return effective, undecided
+
+    def _condition(self, rule, version, env):
+        if rule.versions is not None and version.id not in rule.versions:
+            return None
+        if rule.when is None:
+            return True
+        try:
+            return rule.when.fn(env)
+        except CalendarError as exc:
+            raise CalendarError(f"rule {rule.id}: {exc}", exc.diagnostics) from None
+        except (OverflowError, ValueError) as exc:
+            raise CaseError(f"rule {rule.id} cannot be evaluated for this case: {exc}") from None
 
     def _setters(self, effective) -> dict:
         setters: dict = {}

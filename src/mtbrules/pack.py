@@ -54,6 +54,8 @@ class Pack:
     requirement_entries: Mapping[tuple, tuple] = attrs.field(init=False, repr=False)
     channel_refs: Mapping[str, Any] = attrs.field(init=False, repr=False)
     alternative_documents: tuple = attrs.field(init=False, repr=False)
+    # service -> generated function evaluating every rule's condition (codegen.py)
+    condition_runners: Mapping[str, Any] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self):
         def names(items, with_aliases=True):
@@ -78,6 +80,13 @@ class Pack:
         setter(self, "rules_by_id", {r.id: r for r in self.rules})
         setter(self, "suppresses", _override_closure(self.rules))
         self._build_decision_parts(setter)
+        from .codegen import build_runner
+
+        setter(
+            self,
+            "condition_runners",
+            {s: build_runner(f"{self.id}:{s}", rules, self.calendar) for s, rules in self.rules_by_service.items()},
+        )
 
     def _build_decision_parts(self, setter):
         from .decision import ChannelRef, PathStep, Reason, RequiredDocument

@@ -1,0 +1,211 @@
+"""Checked syntax trees → one generated Python function per service, for speed.
+
+The closures of `compiler` implement the language exactly, undefined values
+included, but cost a Python call per node. Most cases give every field a rule
+needs, and then Kleene logic is plain Python logic. So for each service we
+generate one function that reads the case's fields into locals once and, per
+rule, evaluates the condition as a plain Python expression when every field it
+needs is present, and falls back to the rule's closure otherwise.
+
+The generated source holds only identifiers this module makes: every literal
+and every function is passed in through the namespace (`_k3`, `_f2`), so no
+text of the pack ever reaches `compile()`. The source is registered in
+linecache under a readable name so tracebacks show it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import linecache
+from typing import Callable
+
+from . import nodes as n
+from .compiler import _CALENDAR_FUNCTIONS, _FUNCTIONS, UNDEFINED, _duration_adder, _case_groups, _case_ids, _defined_key
+from .model import Rule
+
+Runner = Callable[[dict], tuple]
+
+
+class _Unsupported(Exception):
+    """A construct with no plain-Python form: the rule keeps its closure."""
+
+
+class _Gen:
+    def __init__(self, calendar):
+        self.calendar = calendar
+        self.namespace: dict = {"_U": UNDEFINED, "_groups": _case_groups, "_ids": _case_ids, "len": len, "min": min, "max": max, "any": any, "all": all, "_minus": _minus}
+        self.fields: dict[str, str] = {}  # field key -> local name
+        self._constants: dict = {}
+
+    def const(self, value) -> str:
+        key = (type(value), value) if not isinstance(value, (frozenset, tuple)) else (type(value), value)
+        name = self._constants.get(key)
+        if name is None:
+            name = f"_k{len(self._constants)}"
+            self._constants[key] = name
+            self.namespace[name] = value
+        return name
+
+    def bind(self, obj) -> str:
+        name = f"_f{len(self.namespace)}"
+        self.namespace[name] = obj
+        return name
+
+    def field(self, key: str) -> str:
+        name = self.fields.get(key)
+        if name is None:
+            name = f"v{len(self.fields)}"
+            self.fields[key] = name
+        return name
+
+    def expr(self, node: n.Node, local: frozenset = frozenset()) -> str:
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise _Unsupported(type(node).__name__)
+        return method(node, local)
+
+    def _Literal(self, node, local):
+        return self.const(node.value)
+
+    def _Name(self, node, local):
+        if node.name in local:
+            return "q_" + node.name
+        return self.field(node.name)
+
+    def _Attr(self, node, local):
+        if isinstance(node.operand, n.Name) and node.operand.name not in local:
+            return self.field(f"{node.operand.name}.{node.name}")
+        return f"{self.expr(node.operand, local)}.{node.name}"
+
+    def _ListLit(self, node, local):
+        if all(isinstance(i, n.Literal) for i in node.items):
+            return self.const(frozenset(i.value for i in node.items))
+        return "(" + "".join(self.expr(i, local) + ", " for i in node.items) + ")"
+
+    def _Not(self, node, local):
+        return f"(not {self.expr(node.operand, local)})"
+
+    def _Neg(self, node, local):
+        return f"(-{self.expr(node.operand, local)})"
+
+    def _BoolOp(self, node, local):
+        return f"({self.expr(node.left, local)} {node.op} {self.expr(node.right, local)})"
+
+    def _Compare(self, node, local):
+        return f"({self.expr(node.left, local)} {node.op} {self.expr(node.right, local)})"
+
+    def _Arith(self, node, local):
+        if isinstance(node.right, n.Duration):
+            amount = node.right.amount if node.op == "+" else -node.right.amount
+            adder = self.bind(_duration_adder(node.right.unit, amount, self.calendar))
+            return f"{adder}({self.expr(node.left, local)})"
+        left, right = self.expr(node.left, local), self.expr(node.right, local)
+        if node.op == "-":
+            # date - date is a number of days; the helper keeps numbers as they are.
+            return f"_minus({left}, {right})"
+        return f"({left} {node.op} {right})"
+
+    def _If(self, node, local):
+        return f"({self.expr(node.then, local)} if {self.expr(node.cond, local)} else {self.expr(node.otherwise, local)})"
+
+    def _Quantifier(self, node, local):
+        body = node.body
+        if node.kind == "any" and isinstance(node.seq, n.Name) and node.seq.name == "diseases" and node.seq.name not in local:
+            shortcut = _shortcut(node)
+            if shortcut is not None:
+                kind, value = shortcut
+                if kind == "group":
+                    return f"({self.const(value)} in _groups(env))"
+                if kind == "id":
+                    return f"({self.const(value)} in _ids(env))"
+                return f"(not {self.const(value)}.isdisjoint(_ids(env)))"
+        inner = local | {node.var}
+        return f"{node.kind}({self.expr(body, inner)} for q_{node.var} in {self.expr(node.seq, local)})"
+
+    def _Call(self, node, local):
+        if node.func == "defined":
+            key = _defined_key(node, _NoLocals(local))
+            if key is None:
+                raise _Unsupported("defined")
+            return f"({self.field(key)} is not _U)"
+        args = ", ".join(self.expr(a, local) for a in node.args)
+        if node.func in ("len", "min", "max"):
+            return f"{node.func}({args})"
+        if node.func in _FUNCTIONS:
+            return f"{self.bind(_FUNCTIONS[node.func][2])}({args})"
+        if node.func in _CALENDAR_FUNCTIONS:
+            return f"{self.bind(_CALENDAR_FUNCTIONS[node.func][2](self.calendar))}({args})"
+        raise _Unsupported(node.func)
+
+
+class _NoLocals:
+    """Adapter: `_defined_key` asks the scope which names are locals."""
+
+    def __init__(self, local):
+        self.locals = local
+
+
+def _minus(a, b):
+    diff = a - b
+    return diff.days if isinstance(diff, _dt.timedelta) else diff
+
+
+def _shortcut(node: n.Quantifier):
+    body, var = node.body, node.var
+
+    def is_field(x, field):
+        return isinstance(x, n.Attr) and x.name == field and isinstance(x.operand, n.Name) and x.operand.name == var
+
+    def const(x):
+        return isinstance(x, n.Literal) and isinstance(x.value, str)
+
+    if not isinstance(body, n.Compare):
+        return None
+    if body.op == "in" and const(body.left) and is_field(body.right, "groups"):
+        return ("group", body.left.value)
+    if body.op == "==" and is_field(body.left, "id") and const(body.right):
+        return ("id", body.right.value)
+    if body.op == "==" and const(body.left) and is_field(body.right, "id"):
+        return ("id", body.left.value)
+    if body.op == "in" and is_field(body.left, "id") and isinstance(body.right, n.ListLit) and all(const(i) for i in body.right.items):
+        return ("ids", frozenset(i.value for i in body.right.items))
+    return None
+
+
+def build_runner(name: str, rules: tuple[Rule, ...], calendar) -> Runner:
+    """One function `(env, version) -> results` for `rules`, in order.
+
+    Each result is True, False or UNDEFINED, or None for a rule scoped to
+    other versions than `version` (its condition is not evaluated).
+    """
+    gen = _Gen(calendar)
+    lines = []
+    for i, rule in enumerate(rules):
+        if rule.when is None:
+            lines.append(f"    r{i} = True")
+            continue
+        closure = gen.bind(rule.when.fn)
+        try:
+            value = gen.expr(rule.when.node)
+            # The evaluator always sets these two; only case fields can be absent.
+            needs = sorted(rule.when.needs - {"diseases", "materials"})
+            if needs:
+                present = " and ".join(f"{gen.field(k)} is not _U" for k in needs)
+                value = f"({value}) if ({present}) else {closure}(env)"
+        except _Unsupported:
+            value = f"{closure}(env)"
+        if rule.versions is not None:
+            value = f"({value}) if version in {gen.const(frozenset(rule.versions))} else None"
+        lines.append(f"    r{i} = {value}")
+    head = ["def run(env, version):", "    get = env.get"]
+    head += [f"    {local} = get({gen.const(key)}, _U)" for key, local in gen.fields.items()]
+    tail = ["    return (" + "".join(f"r{i}, " for i in range(len(rules))) + ")"]
+    source = "\n".join(head + lines + tail) + "\n"
+    filename = f"<mtbrules conditions {name}>"
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = dict(gen.namespace)
+    exec(code, namespace)  # noqa: S102 - generated from the checked tree; no pack text is in `source`
+    run = namespace["run"]
+    run.source = source
+    return run
