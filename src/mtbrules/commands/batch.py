@@ -23,6 +23,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("-j", "--workers", type=int, metavar="N", help="processes (default: the CPUs available)")
     parser.add_argument("--chunk-rows", type=int, default=2000, metavar="N", help="rows per work unit (default 2000)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    parser.add_argument("--engine", choices=("local", "spark"), default="local", help="local processes (default) or Apache Spark (needs mtbrules[spark]; docs/spark.md)")
+    parser.add_argument("--master", metavar="URL", help="Spark master for --engine spark (default local[N] with N = --workers, else local[*])")
 
 
 def run(args) -> int:
@@ -33,17 +35,28 @@ def run(args) -> int:
     if args.chunk_rows < 1:
         raise InputError("--chunk-rows: must be at least 1")
     pack = load_pack(args.pack)
-    stats = evaluate_file(
-        pack,
-        args.input,
-        args.output,
-        errors=args.errors or "auto",
-        in_format=args.in_format,
-        out_format=args.out_format,
-        workers=args.workers,
-        chunk_rows=args.chunk_rows,
-        progress=False if args.quiet else None,
-    )
+    if args.engine == "spark":
+        from ..spark import evaluate_file as evaluate_on_spark
+
+        master = args.master or (f"local[{args.workers}]" if args.workers else None)
+        stats = evaluate_on_spark(
+            pack, args.input, args.output, errors=args.errors or "auto", in_format=args.in_format,
+            out_format=args.out_format, master=master, progress=False if args.quiet else None,
+        )
+    elif args.master:
+        raise InputError("--master: only with --engine spark")
+    else:
+        stats = evaluate_file(
+            pack,
+            args.input,
+            args.output,
+            errors=args.errors or "auto",
+            in_format=args.in_format,
+            out_format=args.out_format,
+            workers=args.workers,
+            chunk_rows=args.chunk_rows,
+            progress=False if args.quiet else None,
+        )
     if stats.bad:
         where = f"; see {stats.errors}" if stats.errors else ""
         print(f"mtbrules: {stats.bad} of {stats.rows} rows could not be evaluated{where}", file=sys.stderr)
