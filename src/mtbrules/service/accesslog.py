@@ -95,4 +95,6 @@ class AccessLogMiddleware:
                     if key != "route" and notes.get(key) is not None:
                         line[key] = notes[key]
                 line["request_id"] = request_id
-                ACCESS.info(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+                # A record made directly: Logger.info would walk the stack to find the caller on every request.
+                text = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+                ACCESS.handle(logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, text, None, None))

@@ -129,14 +129,19 @@ class Service:
                     raise HttpError(413, f"request body: larger than {limit} bytes")
             except ValueError:
                 raise HttpError(400, "request body: Content-Length is not a number") from None
-        chunks = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
+        if declared is not None:
+            raw = await request.body()  # as declared: HTTP servers read exactly Content-Length bytes
+            if len(raw) > limit:
                 raise HttpError(413, f"request body: larger than {limit} bytes")
-            chunks.append(chunk)
-        raw = b"".join(chunks)
+        else:
+            chunks = []
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise HttpError(413, f"request body: larger than {limit} bytes")
+                chunks.append(chunk)
+            raw = b"".join(chunks)
         if not raw.strip():
             raise HttpError(400, "request body: empty; expected a JSON object")
         return parse_json(raw, "request body")
