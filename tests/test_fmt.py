@@ -88,8 +88,5 @@ def test_fixtures_are_formatted(capsys):
     assert main(["fmt", "--check", str(BAD / "_base")]) == 0
 
 
-@pytest.mark.xfail(reason="jinzhou rule files point their modeline at ../../ (one level short); rizhao has "
-                          "multi-line flow lists and a file without a final newline; their authors must run `mtbrules fmt`",
-                   strict=False)
 def test_builtin_packs_are_formatted(capsys):
     assert main(["fmt", "--check"]) == 0

@@ -10,7 +10,7 @@ HELP = "check packs: schema, DSL, references, citations, conflicts, gaps"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="pack folders or built-in ids (default: every built-in pack)")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="pack folders, built-in ids, or files inside packs (default: every built-in pack)")
     parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("--no-analysis", action="store_true", help="skip the static rule analysis (conflicts, gaps, reachability)")
@@ -18,12 +18,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..checker import RENDERERS, PackReport, check_folder, strict
+    from ..checker import RENDERERS, PackReport, check_folder, pack_folders, strict
     from ..diagnostics import ERROR
-    from ..registry import builtin_ids, resolve
+    from ..registry import builtin_ids
 
     refs = args.paths or builtin_ids()
-    folders = [resolve(ref) for ref in refs]  # MTB100 (exit 2) before any work
+    folders = pack_folders(refs)  # MTB100 (exit 2) before any work
     reports = []
     for folder in folders:
         rep = check_folder(folder, analysis=not args.no_analysis)

@@ -11,7 +11,7 @@ HELP = "run packs' scenario tests, optionally with rule and clause coverage"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="pack folders or built-in ids (default: every built-in pack)")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="pack folders, built-in ids, or files inside packs (default: every built-in pack)")
     parser.add_argument("--coverage", action="store_true", help="report the rules and clauses the scenarios exercise")
     parser.add_argument("--fail-under", type=float, metavar="PERCENT", default=None,
                         help="exit 1 when a pack's rule coverage is below PERCENT (implies --coverage)")
@@ -20,13 +20,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..checker import display_path
+    from ..checker import display_path, pack_folders
     from ..coverage import coverage_report, diff_text, failure_report, run_pack
-    from ..registry import builtin_ids, load_pack, resolve
+    from ..registry import builtin_ids, load_pack
     from ._io import write_json
 
     refs = args.paths or builtin_ids()
-    folders = [resolve(ref) for ref in refs]
+    folders = pack_folders(refs)
     packs = [load_pack(folder) for folder in folders]
     want_coverage = args.coverage or args.fail_under is not None
     failed = False
