@@ -33,7 +33,7 @@ class _Unsupported(Exception):
 class _Gen:
     def __init__(self, calendar):
         self.calendar = calendar
-        self.namespace: dict = {"_U": UNDEFINED, "_groups": _case_groups, "_ids": _case_ids, "len": len, "min": min, "max": max, "any": any, "all": all, "_minus": _minus}
+        self.namespace: dict = {"_U": UNDEFINED, "_groups": _case_groups, "_ids": _case_ids, "len": len, "min": min, "max": max, "any": any, "all": all, "_minus": _minus, "_kleene_any": _kleene_any, "_kleene_all": _kleene_all}
         self.fields: dict[str, str] = {}  # field key -> local name
         self._constants: dict = {}
 
@@ -145,6 +145,129 @@ class _NoLocals:
         self.locals = local
 
 
+class _KleeneGen:
+    """The same trees as Python that keeps undefined values (`_U`) exactly as the closures do.
+
+    Used when a field a rule needs is absent. Temporaries (`t0 := …`) keep
+    every operand evaluated once and in the closures' order, short-circuits
+    included.
+    """
+
+    def __init__(self, plain: _Gen):
+        self.plain = plain
+        self.count = 0
+
+    def tmp(self) -> str:
+        self.count += 1
+        return f"t{self.count}"
+
+    def expr(self, node: n.Node, local: frozenset = frozenset()) -> str:
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise _Unsupported(type(node).__name__)
+        return method(node, local)
+
+    def _Literal(self, node, local):
+        return self.plain._Literal(node, local)
+
+    def _Name(self, node, local):
+        return self.plain._Name(node, local)
+
+    def _Attr(self, node, local):
+        if isinstance(node.operand, n.Name) and node.operand.name not in local:
+            return self.plain._Attr(node, local)
+        return f"{self.expr(node.operand, local)}.{node.name}"
+
+    def _ListLit(self, node, local):
+        if all(isinstance(i, n.Literal) for i in node.items):
+            return self.plain._ListLit(node, local)
+        raise _Unsupported("list")
+
+    def _Not(self, node, local):
+        t = self.tmp()
+        return f"(_U if ({t} := {self.expr(node.operand, local)}) is _U else not {t})"
+
+    def _Neg(self, node, local):
+        t = self.tmp()
+        return f"(_U if ({t} := {self.expr(node.operand, local)}) is _U else -{t})"
+
+    def _BoolOp(self, node, local):
+        a, b = self.tmp(), self.tmp()
+        left, right = self.expr(node.left, local), self.expr(node.right, local)
+        stop = "False" if node.op == "and" else "True"
+        return (
+            f"({stop} if ({a} := {left}) is {stop} else ({stop} if ({b} := {right}) is {stop} "
+            f"else (_U if {a} is _U or {b} is _U else {'True' if node.op == 'and' else 'False'})))"
+        )
+
+    def _binary(self, left, right, combine):
+        a, b = self.tmp(), self.tmp()
+        return f"(_U if ({a} := {left}) is _U or ({b} := {right}) is _U else {combine(a, b)})"
+
+    def _Compare(self, node, local):
+        op = node.op
+        return self._binary(self.expr(node.left, local), self.expr(node.right, local), lambda a, b: f"({a} {op} {b})")
+
+    def _Arith(self, node, local):
+        if isinstance(node.right, n.Duration):
+            amount = node.right.amount if node.op == "+" else -node.right.amount
+            adder = self.plain.bind(_duration_adder(node.right.unit, amount, self.plain.calendar))
+            t = self.tmp()
+            return f"(_U if ({t} := {self.expr(node.left, local)}) is _U else {adder}({t}))"
+        op = node.op
+        combine = (lambda a, b: f"_minus({a}, {b})") if op == "-" else (lambda a, b: f"({a} {op} {b})")
+        return self._binary(self.expr(node.left, local), self.expr(node.right, local), combine)
+
+    def _If(self, node, local):
+        t = self.tmp()
+        cond, then, other = self.expr(node.cond, local), self.expr(node.then, local), self.expr(node.otherwise, local)
+        return f"(_U if ({t} := {cond}) is _U else ({then} if {t} else {other}))"
+
+    def _Quantifier(self, node, local):
+        if node.kind == "any" and isinstance(node.seq, n.Name) and node.seq.name == "diseases" and _shortcut(node) is not None:
+            return self.plain._Quantifier(node, local)
+        t = self.tmp()
+        body = self.expr(node.body, local | {node.var})
+        helper = "_kleene_any" if node.kind == "any" else "_kleene_all"
+        return f"(_U if ({t} := {self.expr(node.seq, local)}) is _U else {helper}([{body} for q_{node.var} in {t}]))"
+
+    def _Call(self, node, local):
+        if node.func == "defined":
+            return self.plain._Call(node, local)
+        args = [self.expr(a, local) for a in node.args]
+        temps = [self.tmp() for _ in args]
+        if node.func in ("len", "min", "max"):
+            fn = node.func
+        elif node.func in _FUNCTIONS:
+            fn = self.plain.bind(_FUNCTIONS[node.func][2])
+        elif node.func in _CALENDAR_FUNCTIONS:
+            fn = self.plain.bind(_CALENDAR_FUNCTIONS[node.func][2](self.plain.calendar))
+        else:
+            raise _Unsupported(node.func)
+        test = " or ".join(f"({t} := {a}) is _U" for t, a in zip(temps, args))
+        return f"(_U if {test} else {fn}({', '.join(temps)}))"
+
+
+def _kleene_any(values):
+    undecided = False
+    for v in values:
+        if v is True:
+            return True
+        if v is UNDEFINED:
+            undecided = True
+    return UNDEFINED if undecided else False
+
+
+def _kleene_all(values):
+    undecided = False
+    for v in values:
+        if v is False:
+            return False
+        if v is UNDEFINED:
+            undecided = True
+    return UNDEFINED if undecided else True
+
+
 def _minus(a, b):
     diff = a - b
     return diff.days if isinstance(diff, _dt.timedelta) else diff
@@ -179,6 +302,7 @@ def build_runner(name: str, rules: tuple[Rule, ...], calendar) -> Runner:
     other versions than `version` (its condition is not evaluated).
     """
     gen = _Gen(calendar)
+    kleene = _KleeneGen(gen)
     lines = []
     for i, rule in enumerate(rules):
         if rule.when is None:
@@ -191,7 +315,11 @@ def build_runner(name: str, rules: tuple[Rule, ...], calendar) -> Runner:
             needs = sorted(rule.when.needs - {"diseases", "materials"})
             if needs:
                 present = " and ".join(f"{gen.field(k)} is not _U" for k in needs)
-                value = f"({value}) if ({present}) else {closure}(env)"
+                try:
+                    otherwise = kleene.expr(rule.when.node)
+                except _Unsupported:
+                    otherwise = f"{closure}(env)"
+                value = f"({value}) if ({present}) else {otherwise}"
         except _Unsupported:
             value = f"{closure}(env)"
         if rule.versions is not None:
