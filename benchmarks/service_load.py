@@ -209,6 +209,7 @@ def run(args) -> dict:
         "when": dt.date.today().isoformat(),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, {platform.system()}",
         "workers": args.workers,
+        "stack": _stack(),
         "connections": args.connections,
         "seconds": round(measured, 2),
         "requests": count,
@@ -223,6 +224,18 @@ def run(args) -> dict:
         "access_log_lines": access_lines,
         "in_process": local,
     }
+
+
+def _stack() -> str:
+    """What uvicorn runs on: uvloop and httptools when installed (the serve extra), else asyncio and h11."""
+    import importlib.util
+
+    import starlette
+    import uvicorn
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"uvicorn {uvicorn.__version__} ({loop}, {http}), Starlette {starlette.__version__}"
 
 
 def _wait_ready(port, server, timeout):
@@ -250,7 +263,7 @@ def markdown(r: dict) -> str:
     return "\n".join(
         [
             BEGIN,
-            f"Measured {r['when']} on {r['machine']} (client and server on the same 2 cores).",
+            f"Measured {r['when']} on {r['machine']} (client and server on the same cores); {r['stack']}.",
             "",
             "| where | what | throughput | latency |",
             "|---|---|---|---|",
