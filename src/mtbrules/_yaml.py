@@ -24,6 +24,9 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 
 Path = tuple
 
+# LibYAML's parser when PyYAML was built with it: the same nodes and marks, ten times faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @attrs.frozen
 class Scalar:
@@ -83,7 +86,7 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
         except UnicodeDecodeError as exc:
             raise PackError.at("MTB101", f"not UTF-8 text (byte {exc.start})", Location(path))
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)

@@ -16,8 +16,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-import jsonschema
-
+from . import cache
 from . import workdays as wd
 from ._yaml import YamlDoc, load_yaml
 from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, CONTRACT_SERVICES, PACK_FIELD_TYPES, RELATIONS, SCHEMES
@@ -43,7 +42,6 @@ from .model import (
 )
 from .nodes import Literal
 from .pack import Pack
-from .parser import parse_expression
 
 MAX_ERRORS = 50
 #: Files of a pack, in the order they are read, with their schema definition.
@@ -65,8 +63,10 @@ def _schema() -> dict:
 
 
 @functools.cache
-def validator(definition: str) -> jsonschema.Draft202012Validator:
+def validator(definition: str):
     """A validator for one kind of pack file (a `$defs` entry of pack.schema.json)."""
+    import jsonschema  # imported on first validation: a cached pack never needs it
+
     schema = _schema()
     return jsonschema.Draft202012Validator({"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]})
 
@@ -82,7 +82,7 @@ def schema_diagnostics(doc: YamlDoc, definition: str) -> list[Diagnostic]:
     return out
 
 
-def _schema_message(error: jsonschema.ValidationError) -> str:
+def _schema_message(error) -> str:
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
@@ -90,7 +90,9 @@ def _schema_message(error: jsonschema.ValidationError) -> str:
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     if error.validator == "anyOf" and error.context:
-        best = jsonschema.exceptions.best_match(error.context)
+        from jsonschema.exceptions import best_match
+
+        best = best_match(error.context)
         return best.message
     return error.message
 
@@ -121,6 +123,19 @@ def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | N
     root = Path(folder)
     if not (root / "pack.yaml").is_file():
         raise PackError.at("MTB101", "not a pack folder (no pack.yaml)", Location(str(root)))
+    rule_dir = root / "rules"
+    rule_paths = sorted(rule_dir.glob("*.yaml")) if rule_dir.is_dir() else []
+    catalogue_paths = [root / name for name, _, _ in CATALOGUE_FILES if (root / name).is_file()]
+    digest = None
+    if len(rule_paths) <= MAX_RULE_FILES and cache.enabled():
+        try:
+            digest = cache.key(root, catalogue_paths + rule_paths)
+        except OSError:
+            digest = None
+        hit = cache.get(digest) if digest else None
+        if hit is not None:
+            docs, rule_docs, trees = hit
+            return _Builder(root, docs, rule_docs, _Collector(), calendar, trees).build()
     out = _Collector()
     docs: dict[str, YamlDoc | None] = {}
     for name, definition, required in CATALOGUE_FILES:
@@ -132,8 +147,6 @@ def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | N
             continue
         docs[name] = _read(path, definition, out)
     rule_docs = []
-    rule_dir = root / "rules"
-    rule_paths = sorted(rule_dir.glob("*.yaml")) if rule_dir.is_dir() else []
     if len(rule_paths) > MAX_RULE_FILES:
         out.add("MTB105", f"more than {MAX_RULE_FILES} rule files", Location(str(rule_dir)))
         rule_paths = rule_paths[:MAX_RULE_FILES]
@@ -142,7 +155,12 @@ def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | N
         if doc is not None:
             rule_docs.append(doc)
     out.raise_if_errors()
-    return _Builder(root, docs, rule_docs, out, calendar).build()
+    builder = _Builder(root, docs, rule_docs, out, calendar)
+    pack = builder.build()
+    if digest:
+        # Only a pack that loaded cleanly is cached: a broken one must report its errors every time.
+        cache.put(digest, (docs, rule_docs, builder.trees))
+    return pack
 
 
 def _read(path: Path, definition: str, out: _Collector) -> YamlDoc | None:
@@ -159,8 +177,10 @@ def _read(path: Path, definition: str, out: _Collector) -> YamlDoc | None:
 class _Builder:
     """Builds the model from schema-valid documents, checking references."""
 
-    def __init__(self, root: Path, docs, rule_docs, out: _Collector, calendar):
+    def __init__(self, root: Path, docs, rule_docs, out: _Collector, calendar, trees=None):
         self.root = root
+        # (file, path) -> parsed expression tree; filled on a cache miss, given on a hit.
+        self.trees: dict = {} if trees is None else trees
         self.docs = docs
         self.rule_docs = rule_docs
         self.out = out
@@ -456,7 +476,12 @@ class _Builder:
             return doc.expression_location(path, line, col)
 
         try:
-            node = parse_expression(raw, locate)
+            node = self.trees.get((doc.file, path))
+            if node is None:
+                from .parser import parse_expression  # Lark is needed only when the cache misses
+
+                node = parse_expression(raw, locate)
+                self.trees[(doc.file, path)] = node
             return compile_expression(node, scope, locate, expect)
         except MtbError as exc:
             self.out.extend(exc.diagnostics)

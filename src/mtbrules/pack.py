@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from typing import Any, Mapping
 
 import attrs
@@ -80,13 +81,7 @@ class Pack:
         setter(self, "rules_by_id", {r.id: r for r in self.rules})
         setter(self, "suppresses", _override_closure(self.rules))
         self._build_decision_parts(setter)
-        from .codegen import build_runner
-
-        setter(
-            self,
-            "condition_runners",
-            {s: build_runner(f"{self.id}:{s}", rules, self.calendar) for s, rules in self.rules_by_service.items()},
-        )
+        setter(self, "condition_runners", _Runners(self))
 
     def _build_decision_parts(self, setter):
         from .decision import ChannelRef, PathStep, Reason, RequiredDocument
@@ -160,6 +155,28 @@ class Pack:
 
     def __repr__(self) -> str:
         return f"<Pack {self.id} ({len(self.rules)} rules)>"
+
+
+class _Runners:
+    """service → generated condition function, built on first use (start-up stays fast)."""
+
+    def __init__(self, pack: Pack):
+        self._pack = pack
+        self._built: dict = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, service: str):
+        runner = self._built.get(service)
+        if runner is None:
+            from .codegen import build_runner
+
+            with self._lock:
+                runner = self._built.get(service)
+                if runner is None:
+                    pack = self._pack
+                    runner = build_runner(f"{pack.id}:{service}", pack.rules_by_service[service], pack.calendar)
+                    self._built[service] = runner
+        return runner
 
 
 def _override_closure(rules) -> dict[str, frozenset]:
