@@ -172,6 +172,7 @@ def client_main(port, cases, seconds, warmup, connections, max_requests, out_que
 
 
 def run(args) -> dict:
+    load_before = os.getloadavg()[0]
     cases = decided_cases()
     if not cases:
         sys.exit("no decided scenario cases found")
@@ -208,6 +209,7 @@ def run(args) -> dict:
     return {
         "when": dt.date.today().isoformat(),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, {platform.system()}",
+        "load_average_before": round(load_before, 2),
         "workers": args.workers,
         "stack": _stack(),
         "connections": args.connections,
@@ -263,7 +265,8 @@ def markdown(r: dict) -> str:
     return "\n".join(
         [
             BEGIN,
-            f"Measured {r['when']} on {r['machine']} (client and server on the same cores); {r['stack']}.",
+            f"Measured {r['when']} on {r['machine']} (client and server on the same cores; "
+            f"1-minute load average {r['load_average_before']} before the run); {r['stack']}.",
             "",
             "| where | what | throughput | latency |",
             "|---|---|---|---|",
