@@ -158,6 +158,14 @@ def test_batch_gives_each_case_its_library_result_in_order(client):
     # the pack in the URL works the same
     r2 = client.post("/v1/packs/qingdao/batch", json={"cases": body["cases"]})
     assert r2.json() == r.json()
+    # the body's pack is a default a case may override; the URL's pack binds every case
+    other = {**QINGDAO, "pack": "rizhao"}
+    r3 = client.post("/v1/batch", json={"pack": "qingdao", "cases": [QINGDAO, other]}).json()["results"]
+    assert r3[0]["decision"]["pack"] == "qingdao" and r3[1]["decision"]["pack"] == "rizhao"
+    r4 = client.post("/v1/packs/qingdao/batch", json={"cases": [QINGDAO, other]}).json()["results"]
+    assert r4[0]["status"] == 200 and r4[1]["status"] == 422 and r4[1]["error"]["field"] == "pack"
+    r5 = client.post("/v1/batch", json={"cases": [QINGDAO]}).json()["results"]
+    assert r5[0]["status"] == 422 and r5[0]["error"]["field"] == "pack"
 
 
 # -- invalid input: 4xx with the CLI's message and the field --------------------

@@ -129,7 +129,6 @@ class Service:
                     raise HttpError(413, f"request body: larger than {limit} bytes")
             except ValueError:
                 raise HttpError(400, "request body: Content-Length is not a number") from None
-        if declared is not None:
             raw = await request.body()  # as declared: HTTP servers read exactly Content-Length bytes
             if len(raw) > limit:
                 raise HttpError(413, f"request body: larger than {limit} bytes")
@@ -219,8 +218,8 @@ class Service:
             if url_pack is not None and default != url_pack:
                 raise HttpError(422, f"batch field 'pack': '{_short(default)}' is not the pack in the URL '{url_pack}'", field="pack")
             packs.get(default)
+        results = await asyncio.get_running_loop().run_in_executor(None, _decide_all, packs, cases, url_pack, default)
         default = url_pack or default
-        results = await asyncio.get_running_loop().run_in_executor(None, _decide_all, packs, cases, default)
         outcomes = Counter(r["decision"]["outcome"] for r in results if "decision" in r)
         errors = sum(1 for r in results if "error" in r)
         self.log(request, pack=default if default in packs.packs else None, cases=len(cases), errors=errors, outcomes=dict(outcomes))
@@ -286,7 +285,12 @@ class Service:
         async with self._reload_lock:
             old = self.packs
             loop = asyncio.get_running_loop()
-            new = await loop.run_in_executor(None, load_pack_set, old.refs, old.generation + 1)
+            try:
+                new = await loop.run_in_executor(None, load_pack_set, old.refs, old.generation + 1)
+            except MtbError as exc:
+                _, err = error_of(exc)
+                log_info("reload_failed", generation=old.generation, code=err["code"], message=err["message"])
+                raise
             self.packs = new  # the one atomic swap
             changed = sorted(
                 pid for pid in set(old.packs) | set(new.packs)
@@ -296,21 +300,21 @@ class Service:
             return new, changed
 
     async def on_sighup(self) -> None:
-        try:
+        with contextlib.suppress(MtbError):  # logged as reload_failed; the old packs keep serving
             await self.reload_packs()
-        except MtbError as exc:
-            _, err = error_of(exc)
-            log_info("reload_failed", message=err["message"], code=err["code"])
 
     async def openapi_doc(self, request: Request) -> Response:
         return Response(self.openapi, media_type="application/json")
 
 
-def _decide_all(packs: PackSet, cases: list, default: str | None) -> list[dict[str, Any]]:
+def _decide_all(packs: PackSet, cases: list, url_pack: str | None, default: str | None) -> list[dict[str, Any]]:
+    """Each case's result in order. The URL's pack binds every case; the body's `pack` is a default."""
     results = []
     for i, case in enumerate(cases):
         try:
-            pack, case = _pick_pack(packs, case, default, batch=True)
+            if url_pack is None and default is not None and isinstance(case, dict) and case.get("pack") is None:
+                case = {**case, "pack": default}
+            pack, case = _pick_pack(packs, case, url_pack)
             results.append({"index": i, "status": 200, "decision": pack.evaluate(case).to_dict()})
         except HttpError as exc:
             results.append({"index": i, "status": exc.status, "error": {"message": exc.message, "field": exc.field, "code": exc.code}})
@@ -320,20 +324,19 @@ def _decide_all(packs: PackSet, cases: list, default: str | None) -> list[dict[s
     return results
 
 
-def _pick_pack(packs: PackSet, case: Any, url_pack: str | None, batch: bool = False):
+def _pick_pack(packs: PackSet, case: Any, url_pack: str | None):
     """The served pack for `case` (URL or default first, then the case's own `pack`) and the case to evaluate."""
     if not isinstance(case, dict):
         raise CaseError(f"case: a case must be a JSON object, got {_kind(case)}")
     named = case.get("pack")
     if url_pack is not None:
         if named is not None and named != url_pack:
-            where = "the batch" if batch else "the URL"
             shown = _short(named) if isinstance(named, str) else _kind(named)
-            raise CaseError(f"case field 'pack': '{shown}' is not the pack of {where} '{url_pack}'", field="pack")
+            raise CaseError(f"case field 'pack': '{shown}' is not the pack of the URL '{url_pack}'", field="pack")
         served = packs.get(url_pack)
     else:
         if named is None:
-            raise CaseError("case field 'pack': is required here (or POST to /v1/packs/{pack}/evaluate)", field="pack")
+            raise CaseError("case field 'pack': is required here (or use the /v1/packs/{pack}/... form)", field="pack")
         if not isinstance(named, str):
             raise CaseError(f"case field 'pack': expected text, got {_kind(named)}", field="pack")
         served = packs.get(named)

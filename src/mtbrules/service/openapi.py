@@ -497,7 +497,7 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
         "/v1/batch": {
             "post": {
                 "operationId": "batch",
-                "summary": f"Decide up to {max_batch} cases; each names its pack, or `pack` gives it for all.",
+                "summary": f"Decide up to {max_batch} cases; each names its pack, or the body's `pack` gives a default.",
                 "requestBody": {"required": True, **_json_body(_ref("BatchRequest"), "the cases")},
                 "responses": {"200": _json_body(_ref("BatchResponse"), "one result per case, in order"), **_errors(400, 404, 413, 422)},
             }
