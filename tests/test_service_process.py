@@ -36,7 +36,7 @@ def server(tmp_path):
     port = free_port()
     log = open(tmp_path / "server.log", "w+b")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mtbrules", "serve", "--host", "127.0.0.1", "--port", str(port), "--pack", "qingdao", "--pack", "rizhao"],
+        [sys.executable, "-m", "mtbrules", "serve", "--host", "127.0.0.1", "--port", str(port), "--pack", "qingdao"],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -74,7 +74,7 @@ def test_serve_starts_answers_reloads_and_stops(server):
         health = client.get("/v1/health").json()
         assert health["status"] == "ok" and health["pid"] == proc.pid
         ready = client.get("/v1/ready").json()
-        assert [p["id"] for p in ready["packs"]] == ["qingdao", "rizhao"]
+        assert [p["id"] for p in ready["packs"]] == ["qingdao"]
         expected = client.post("/v1/packs/qingdao/evaluate", json=CASE).json()
         assert expected["outcome"] in ("instant", "review")
 
