@@ -24,6 +24,7 @@ batch that worker runs (Spark reuses Python workers by default).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -442,7 +443,18 @@ def evaluate_cases(df, pack, *, row: str | None = "row", keep: Sequence[str] = (
 
     schema = _spark_schema(([StructField(row, LongType(), True)] if row else []) + prefix)
     fn = _evaluator(spec, _mode, row, keep, out_fields, _row_in_json)
-    return df.mapInArrow(fn, schema)
+    with _quiet():
+        return df.mapInArrow(fn, schema)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """PySpark 4 warns on every mapInArrow when pandas is 3.x; mapInArrow does not use pandas."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
 
 
 # ---------------------------------------------------------------- files (mtbrules batch --engine spark)
@@ -672,7 +684,8 @@ def impact(df, old, new, *, row: str = "row", examples: int = 3, _mode: str = "t
         df = df.withColumn(row, F.col(row).cast("long"))
     else:
         df = with_row_numbers(df, row)
-    out = df.mapInArrow(_impact_fn(ship_pack(old), ship_pack(new), _mode, row), f"`{row}` bigint, count bigint, diff string")
+    with _quiet():
+        out = df.mapInArrow(_impact_fn(ship_pack(old), ship_pack(new), _mode, row), f"`{row}` bigint, count bigint, diff string")
     result = dd.Impact(old, new, examples=examples)
     counted = 0
     diffs = 0
