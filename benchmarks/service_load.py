@@ -78,11 +78,13 @@ def in_process(cases, seconds: float = 2.0) -> dict:
         packs[pid].evaluate(case).to_dict()
     n = 0
     start = time.perf_counter()
+    cpu_start = time.process_time()
     while time.perf_counter() - start < seconds:
         for pid, case in cases:
             packs[pid].evaluate(case).to_dict()
         n += len(cases)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     # and with JSON in and out, as the server does
     m = 0
     bodies = [(pid, json.dumps(c, ensure_ascii=False).encode()) for pid, c in cases]
@@ -95,6 +97,7 @@ def in_process(cases, seconds: float = 2.0) -> dict:
     return {
         "cases": len(cases),
         "us_per_case": round(elapsed / n * 1e6, 1),
+        "cpu_us_per_case": round(cpu / n * 1e6, 1),
         "cases_per_s": round(n / elapsed),
         "us_per_case_with_json": round(elapsed_json / m * 1e6, 1),
     }
@@ -183,13 +186,17 @@ def run(args) -> dict:
     server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_ready(port, server, timeout=90)
+        group = _process_group(server.pid)
         queue: mp.Queue = mp.Queue()
         client = mp.Process(
             target=client_main,
             args=(port, cases, args.seconds, args.warmup, args.connections, args.max_requests, queue),
         )
         client.start()
+        time.sleep(args.warmup)
+        cpu_before = _cpu_seconds(group)
         count, latencies, errors, measured = queue.get(timeout=args.seconds + args.warmup + 60)
+        cpu_after = _cpu_seconds(group)
         client.join(timeout=30)
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # the server's own process group: the main process and its workers
@@ -221,11 +228,41 @@ def run(args) -> dict:
         "p99_ms": pct(99),
         "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
+        "server_cpu_us_per_request": round((cpu_after - cpu_before) / count * 1e6) if count else None,
         "errors": len(errors),
         "error_samples": errors[:5],
         "access_log_lines": access_lines,
         "in_process": local,
     }
+
+
+def _process_group(pid: int) -> list[int]:
+    """The server's main process and its workers (children), from /proc."""
+    pids = [pid]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                pids.append(int(entry))
+    return pids
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU seconds used so far by `pids` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def _stack() -> str:
@@ -268,25 +305,29 @@ def markdown(r: dict) -> str:
             f"Measured {r['when']} on {r['machine']} (client and server on the same cores; "
             f"1-minute load average {r['load_average_before']} before the run); {r['stack']}.",
             "",
-            "| where | what | throughput | latency |",
-            "|---|---|---|---|",
+            "| where | what | throughput | latency | CPU per case |",
+            "|---|---|---|---|---|",
             (
                 f"| HTTP, loopback | `mtbrules serve --workers {r['workers']}`, POST /v1/packs/{{pack}}/evaluate, "
                 f"{r['connections']} keep-alive connections, {r['seconds']} s after 1 s warm-up, access log on "
                 f"| **{r['requests_per_s']} requests/s** ({r['requests']} requests, **{r['errors']} errors**) "
-                f"| p50 {r['p50_ms']} ms, p90 {r['p90_ms']} ms, **p99 {r['p99_ms']} ms**, max {r['max_ms']} ms |"
+                f"| p50 {r['p50_ms']} ms, p90 {r['p90_ms']} ms, **p99 {r['p99_ms']} ms**, max {r['max_ms']} ms "
+                f"| {r['server_cpu_us_per_request']} µs |"
             ),
             (
                 f"| in process, one thread | `pack.evaluate(case).to_dict()` | {local['cases_per_s']} cases/s "
-                f"| {local['us_per_case']} µs per case |"
+                f"| {local['us_per_case']} µs per case | {local['cpu_us_per_case']} µs |"
             ),
             (
                 f"| in process, one thread | the same with `json.loads` in and `json.dumps` out | {round(1e6 / local['us_per_case_with_json'])} cases/s "
-                f"| {local['us_per_case_with_json']} µs per case |"
+                f"| {local['us_per_case_with_json']} µs per case | |"
             ),
             "",
             f"Cases: the {local['cases']} scenario cases of the built-in packs that the library decides "
-            f"(input errors left out), round-robin over the packs. One core in process does ~{per_core} cases/s.",
+            f"(input errors left out), round-robin over the packs. One core in process does ~{per_core} cases/s. "
+            "*CPU per case* is CPU time (user + system) over the requests: for HTTP, the server's processes "
+            "between the end of the warm-up and the end of the run (a bit of warm-up tail included), so it "
+            "holds even when other jobs share the machine, where throughput and latency do not.",
             END,
         ]
     )

@@ -16,8 +16,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import os
 import re
 import sys
+import itertools
 import time
 import uuid
 
@@ -25,6 +27,9 @@ ACCESS = logging.getLogger("mtbrules.access")
 SERVICE = logging.getLogger("mtbrules.service")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}\Z")
+#: Generated request ids: a random prefix per process, then a counter (unique, and cheaper than uuid4 per request).
+_PREFIX = uuid.uuid4().hex[:12]
+_COUNTER = itertools.count(1)
 #: The only keys an endpoint may add to a line (anything else is dropped).
 _ALLOWED = ("pack", "outcome", "cases", "errors", "outcomes", "error", "route")
 
@@ -66,7 +71,7 @@ class AccessLogMiddleware:
                 if _REQUEST_ID.match(text):
                     request_id = text
                 break
-        request_id = request_id or uuid.uuid4().hex
+        request_id = request_id or f"{_PREFIX}{os.getpid():x}-{next(_COUNTER):x}"
         notes: dict = {}
         scope["mtbrules.log"] = notes
         status = [500]
