@@ -18,8 +18,8 @@ evaluator does and calls the compiled closures. Finite fields (booleans,
 enumerations, catalogue values, diseases) are enumerated exhaustively; ints,
 numbers and dates take boundary values around the literals the expressions
 compare them with. When a rule reads so many fields that the product is too
-large, the environments are searched with hypothesis (seeded random sampling
-when hypothesis is not installed). Every conflict and gap finding carries a
+large, a seeded random sample is tried, then a hypothesis search when the
+sample finds nothing (hypothesis is optional: without it the sample alone). Every conflict and gap finding carries a
 counterexample case in contract JSON (CONTRACT §2).
 """
 
@@ -100,7 +100,9 @@ CODES: dict[str, tuple[str, str]] = {
 #: Environments tried exhaustively per rule before switching to a search.
 EXHAUSTIVE_LIMIT = 4000
 #: Environments a search tries per rule when the domain is too large.
-SEARCH_EXAMPLES = 400
+SEARCH_EXAMPLES = 200
+#: Random environments tried before hypothesis is asked.
+RANDOM_EXAMPLES = 2000
 #: Satisfying environments kept per rule (the search stops there).
 SAT_KEEP = 48
 
@@ -931,17 +933,25 @@ class _Domain:
 
 
 def _sampled(domains, count, predicate, make):
-    """Combinations of values for a domain too large to enumerate: hypothesis when installed."""
+    """Combinations of values for a domain too large to enumerate: a seeded random pass
+    first (cheap), then, when it finds nothing, a hypothesis search (small values first)."""
+    import random
+
+    rng = random.Random(0)
     found: list = []
+    for _ in range(RANDOM_EXAMPLES):
+        combo = tuple(rng.choice(d) for d in domains)
+        if predicate(make(combo)):
+            found.append(combo)
+            if len(found) >= SAT_KEEP:
+                break
+    if found:
+        yield from dict.fromkeys(found)
+        return
     try:
         from hypothesis import HealthCheck, Phase, given, settings
         from hypothesis import strategies as st
     except ImportError:  # pragma: no cover - hypothesis is a test extra
-        import random
-
-        rng = random.Random(0)
-        for _ in range(count):
-            yield tuple(rng.choice(d) for d in domains)
         return
 
     strategy = st.tuples(*(st.sampled_from(d) for d in domains))
