@@ -89,3 +89,18 @@ def test_builtin_packs_have_full_rule_coverage(capsys):
         pytest.xfail("datong rule offsite_non_settled_three_only can never apply (check: MTB431), "
                      "so no scenario can exercise it; the datong pack must fix it")
     assert code == 0, out
+
+
+def test_pytest_plugin_failure_shows_diff_and_path(tmp_path):
+    folder = _copy(tmp_path)
+    path = folder / "scenarios" / "scenarios.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("outcome: review", "outcome: instant"), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(folder), "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    out = result.stdout
+    assert "1 failed, 1 passed" in out, out + result.stderr
+    assert 'outcome: expected "instant", got "review"' in out
+    assert '-  "outcome": "instant"' in out and '+  "outcome": "review"' in out
+    assert "path: ['apply_at_window', 'general_time_limit']" in out

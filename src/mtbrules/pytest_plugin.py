@@ -45,7 +45,10 @@ class ScenarioItem(pytest.Item):
         if isinstance(excinfo.value, ScenarioFailure):
             result = excinfo.value.result
             path = [p.rule for p in result.decision.path] if result.decision else []
-            return "\n".join([f"{self.scenario.location}: {self.scenario.name}", *("  " + f for f in result.failures), f"  path: {path}"])
+            from .coverage import diff_text
+
+            diff = ["  " + line for line in diff_text(self.scenario.expect, result).splitlines()]
+            return "\n".join([f"{self.scenario.location}: {self.scenario.name}", *("  " + f for f in result.failures), *diff, f"  path: {path}"])
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
