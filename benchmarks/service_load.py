@@ -179,7 +179,7 @@ def run(args) -> dict:
     cases = decided_cases()
     if not cases:
         sys.exit("no decided scenario cases found")
-    local = in_process(cases)
+    local = in_process(cases, args.in_process_seconds)
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="mtbrules-serve-", suffix=".log", delete=False)
     cmd = [sys.executable, "-m", "mtbrules", "serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers)]
@@ -342,16 +342,22 @@ def write_doc(r: dict) -> None:
     DOC.write_text(head + markdown(r) + tail, encoding="utf-8")
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=5.0, help="measured time (default 5; at most 30)")
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--max-requests", type=int, default=200_000, help="stop after this many requests")
+    p.add_argument("--in-process-seconds", type=float, default=2.0, help="time the library in process this long")
     p.add_argument("--no-write", action="store_true", help="do not update docs/service.md")
     args = p.parse_args(argv)
     args.seconds = min(max(args.seconds, 0.5), 30.0)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     r = run(args)
     print(json.dumps(r, indent=2, ensure_ascii=False))
     if not args.no_write:

@@ -1,0 +1,29 @@
+"""The bounded loopback load test (benchmarks/service_load.py), short, in CI: zero errors.
+
+The full run (5 s, writes docs/service.md) is `python benchmarks/service_load.py`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("uvicorn")
+pytest.importorskip("starlette")
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "service_load.py"
+
+
+def test_two_workers_on_loopback_answer_every_request():
+    spec = importlib.util.spec_from_file_location("service_load", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = module.parse_args(["--seconds", "2", "--warmup", "0.5", "--connections", "4", "--in-process-seconds", "0.5", "--no-write"])
+    result = module.run(args)
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["requests"] > 50
+    assert result["p99_ms"] is not None and result["requests_per_s"] > 0
+    assert result["access_log_lines"] >= result["requests"]
+    assert "requests/s" in module.markdown(result)
