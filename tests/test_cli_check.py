@@ -145,8 +145,6 @@ def test_builtin_packs_load_and_check_without_errors(builtin_report):
     assert seconds < 30  # ~5 s on a quiet machine; generous for a loaded CI runner
 
 
-@pytest.mark.xfail(reason="built-in packs still carry warnings (unused documents, gaps where the text is silent, "
-                          "an unreachable datong rule); their authors must fix or acknowledge them", strict=False)
 def test_builtin_packs_are_clean_under_strict(builtin_report):
     _, report, _ = builtin_report
     assert [d for pack in report for d in pack["diagnostics"]] == []

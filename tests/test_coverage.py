@@ -83,11 +83,6 @@ def test_pytest_plugin_collects_scenarios(tmp_path):
 def test_builtin_packs_have_full_rule_coverage(capsys):
     code = main(["test", "--coverage", "--fail-under", "100"])
     out = capsys.readouterr().out
-    if code != 0 and "rules no scenario exercises: offsite_non_settled_three_only" in out:
-        import pytest
-
-        pytest.xfail("datong rule offsite_non_settled_three_only can never apply (check: MTB431), "
-                     "so no scenario can exercise it; the datong pack must fix it")
     assert code == 0, out
 
 
