@@ -140,6 +140,7 @@ def run(work: Path, args) -> int:
     no_change_code, no_change, _ = sh(["diff", "qingdao", "qingdao", "--format", "json"], work)
     out["no_change"] = json.dumps(json.loads(no_change)["summary"])
     out["no_change_code"] = str(no_change_code)
+    out["unreached"] = unreached_report()
     out["n"] = f"{args.n:,}"
     out["cpus"] = str(len(os.sched_getaffinity(0)))
 
@@ -284,13 +285,24 @@ With no change (`mtbrules diff qingdao qingdao`), the exit code is
 
 ## What synth cannot reach
 
-`synth` reports rules no seeded search reaches. In the built-in packs there
-is one: `datong`'s `offsite_non_settled_three_only` needs a disease outside
-group `offsite_non_settled`, but every disease of the datong catalogue is in
-that group, and a disease outside the catalogue is decided `ineligible` by
-the engine before any rule runs. The rule can never take effect as the pack
-stands.
+`synth` reports the rules its seeded search does not reach, with the
+reason, on standard error. For the built-in packs as of this run:
+
+{unreached}
 """
+
+
+def unreached_report() -> str:
+    import mtbrules
+    from mtbrules.synth import Synth
+
+    lines = []
+    for pid in mtbrules.builtin_packs():
+        gen = Synth(mtbrules.load_pack(pid), seed=0)
+        gen.seed_cases(__import__("random").Random("0:cover"))
+        for rule, why in gen.unreached.items():
+            lines.append(f"- `{pid}` `{rule}`: {why}")
+    return "\n".join(lines) or "None: every rule of every built-in pack is reached."
 
 
 class _Out(dict):

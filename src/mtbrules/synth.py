@@ -8,7 +8,8 @@ fields with (districts, ages, hospital levels, …). Only the fields the rules
 read are filled, each sometimes left out (an undecided rule is a case too).
 
 With `cover=True` (the default), a search first finds, for every rule, a
-case whose decision path contains it; those cases are placed at seeded
+case whose decision path contains it (mending a case whose other rules reject
+it by re-drawing the fields those rules read); those cases are placed at seeded
 positions among the random ones. Rules no search reaches are listed in
 `Synth.unreached` with the reason.
 
@@ -306,12 +307,9 @@ class Synth:
             found = False
             for i in range(SEARCH_TRIES):
                 case = self.case(rng, rng.choice(services), rule if i % 4 else None)
-                try:
-                    decision = self.pack.evaluate(case)
-                except MtbError:
-                    continue
-                path = {p.rule for p in decision.path}
-                if rule.id in path:
+                hit = self._reach(rng, rule, case)
+                if hit is not None:
+                    case, path = hit
                     covered |= path
                     out.append(case)
                     found = True
@@ -319,6 +317,52 @@ class Synth:
             if not found:
                 self.unreached[rule.id] = _why_unreached(self.pack, rule)
         return out
+
+    def _reach(self, rng: random.Random, rule, case: dict, steps: int = 40):
+        """(case, path) with `rule` on the path: `case` itself, or, when the rule's condition holds
+        but other rules reject the case, `case` with the fields those rules read re-drawn."""
+        from .evaluator import Trace, evaluate
+
+        best = None
+        for _ in range(steps + 1):
+            trace = Trace()
+            try:
+                decision = evaluate(self.pack, case, trace)
+            except MtbError:
+                return None
+            path = [p.rule for p in decision.path]
+            if rule.id in path:
+                return case, set(path)
+            if trace.results.get(rule.id) is not True:
+                return None  # only mend cases where the rule itself applies
+            blockers = [self.pack.rules_by_id[r] for r in path if r in self.pack.rules_by_id and self.pack.rules_by_id[r].reject]
+            if best is not None and len(blockers) > best[1]:
+                case = best[0]  # the change made it worse: go back
+            else:
+                best = (case, len(blockers))
+            fields = sorted({f for b in blockers if b.when is not None for f in b.when.fields} - set(rule.when.fields if rule.when else ()))
+            fields = [f for f in fields if f in self.types and f not in ("service", "submitted_on", "diseases", "materials")]
+            if not fields:
+                return None
+            case = self._redraw(rng, dict(case), rng.choice(fields))
+        return None
+
+    def _redraw(self, rng: random.Random, case: dict, field: str) -> dict:
+        submitted = _dt.date.fromisoformat(case["submitted_on"])
+        value = self._value(rng, field, submitted, None)
+        if "." in field:
+            obj, sub = field.split(".", 1)
+            inner = dict(case.get(obj, {}))
+            if value is None:
+                inner.pop(sub, None)
+            else:
+                inner[sub] = value
+            case[obj] = inner
+        elif value is None:
+            case.pop(field, None)
+        else:
+            case[field] = value
+        return case
 
     def cases(self, count: int, cover: bool = True) -> Iterator[dict]:
         """`count` cases; with `cover`, the rule-covering cases at seeded positions among them."""
@@ -354,6 +398,8 @@ def _with_disease_targets(mined: _Mined, rule) -> _Mined:
 def _why_unreached(pack, rule) -> str:
     if rule.services is not None and not (set(rule.services) & set(pack.services)):
         return "its services are not services of the pack"
+    if rule.when is not None and isinstance(rule.when.node, n.Literal) and rule.when.node.value is False:
+        return "its condition is `false`"
     if rule.when is not None and pack.diseases:
         for node in n.walk(rule.when.node):
             if (
