@@ -20,7 +20,7 @@ import linecache
 from typing import Callable
 
 from . import nodes as n
-from .compiler import _CALENDAR_FUNCTIONS, _FUNCTIONS, UNDEFINED, _duration_adder, _case_groups, _case_ids, _defined_key
+from .compiler import _CALENDAR_FUNCTIONS, _FUNCTIONS, UNDEFINED, _case_groups, _case_ids, _defined_key, _duration_adder, disease_shortcut
 from .model import Rule
 
 Runner = Callable[[dict], tuple]
@@ -110,8 +110,8 @@ class _Gen:
 
     def _Quantifier(self, node, local):
         body = node.body
-        if node.kind == "any" and isinstance(node.seq, n.Name) and node.seq.name == "diseases" and node.seq.name not in local:
-            shortcut = _shortcut(node)
+        if "diseases" not in local:
+            shortcut = disease_shortcut(node)
             if shortcut is not None:
                 kind, value = shortcut
                 if kind == "group":
@@ -224,7 +224,7 @@ class _KleeneGen:
         return f"(_U if ({t} := {cond}) is _U else ({then} if {t} else {other}))"
 
     def _Quantifier(self, node, local):
-        if node.kind == "any" and isinstance(node.seq, n.Name) and node.seq.name == "diseases" and _shortcut(node) is not None:
+        if "diseases" not in local and disease_shortcut(node) is not None:
             return self.plain._Quantifier(node, local)
         t = self.tmp()
         body = self.expr(node.body, local | {node.var})
@@ -271,28 +271,6 @@ def _kleene_all(values):
 def _minus(a, b):
     diff = a - b
     return diff.days if isinstance(diff, _dt.timedelta) else diff
-
-
-def _shortcut(node: n.Quantifier):
-    body, var = node.body, node.var
-
-    def is_field(x, field):
-        return isinstance(x, n.Attr) and x.name == field and isinstance(x.operand, n.Name) and x.operand.name == var
-
-    def const(x):
-        return isinstance(x, n.Literal) and isinstance(x.value, str)
-
-    if not isinstance(body, n.Compare):
-        return None
-    if body.op == "in" and const(body.left) and is_field(body.right, "groups"):
-        return ("group", body.left.value)
-    if body.op == "==" and is_field(body.left, "id") and const(body.right):
-        return ("id", body.right.value)
-    if body.op == "==" and const(body.left) and is_field(body.right, "id"):
-        return ("id", body.left.value)
-    if body.op == "in" and is_field(body.left, "id") and isinstance(body.right, n.ListLit) and all(const(i) for i in body.right.items):
-        return ("ids", frozenset(i.value for i in body.right.items))
-    return None
 
 
 def build_runner(name: str, rules: tuple[Rule, ...], calendar) -> Runner:

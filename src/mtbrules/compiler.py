@@ -589,13 +589,15 @@ def _defined_key(node: n.Node, scope: Scope) -> str | None:
     return None
 
 
-def _disease_shortcut(node: n.Quantifier) -> Closure | None:
-    """`any d in diseases: "g" in d.groups` (or `d.id == "x"`, `d.id in [...]`) as one set lookup.
+def disease_shortcut(node: n.Quantifier) -> tuple[str, object] | None:
+    """The set lookup an `any d in diseases: …` quantifier amounts to, if it is one of the common forms.
 
-    These are most rules' conditions; the generic quantifier costs a closure
-    call per disease, the set of the case's groups or ids is built once per case.
+    `"g" in d.groups` → ("group", "g"); `d.id == "x"` → ("id", "x");
+    `d.id in ["x", "y"]` → ("ids", frozenset). These are most rules' conditions:
+    the generic quantifier costs a call per disease, while the case's set of
+    groups or ids is built once per case.
     """
-    if not (isinstance(node.seq, n.Name) and node.seq.name == "diseases"):
+    if node.kind != "any" or not (isinstance(node.seq, n.Name) and node.seq.name == "diseases"):
         return None
     body, var = node.body, node.var
 
@@ -608,18 +610,26 @@ def _disease_shortcut(node: n.Quantifier) -> Closure | None:
     if not isinstance(body, n.Compare):
         return None
     if body.op == "in" and const(body.left) and is_field(body.right, "groups"):
-        group = body.left.value
-        return lambda env: group in _case_groups(env)
+        return ("group", body.left.value)
     if body.op == "==" and is_field(body.left, "id") and const(body.right):
-        ident = body.right.value
-        return lambda env: ident in _case_ids(env)
+        return ("id", body.right.value)
     if body.op == "==" and const(body.left) and is_field(body.right, "id"):
-        ident = body.left.value
-        return lambda env: ident in _case_ids(env)
+        return ("id", body.left.value)
     if body.op == "in" and is_field(body.left, "id") and isinstance(body.right, n.ListLit) and all(const(i) for i in body.right.items):
-        idents = frozenset(i.value for i in body.right.items)
-        return lambda env: not idents.isdisjoint(_case_ids(env))
+        return ("ids", frozenset(i.value for i in body.right.items))
     return None
+
+
+def _disease_shortcut(node: n.Quantifier) -> Closure | None:
+    shortcut = disease_shortcut(node)
+    if shortcut is None:
+        return None
+    kind, value = shortcut
+    if kind == "group":
+        return lambda env: value in _case_groups(env)
+    if kind == "id":
+        return lambda env: value in _case_ids(env)
+    return lambda env: not value.isdisjoint(_case_ids(env))
 
 
 def _case_groups(env: dict) -> frozenset:
