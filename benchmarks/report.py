@@ -155,6 +155,10 @@ def render(results: dict) -> str:
             body = (f"The section crashed:\n\n```\n{data['crashed']}\n```\n" if "crashed" in data
                     else fn(data))
             out.append(body)
+            if data.get("command") and data["command"] != results["command"].split("\n")[0]:
+                out.append(f"_This section was measured by `{data['command']}` "
+                           f"(started {data.get('started', '?')})._")
+                out.append("")
             out.append(f"_Section took {data['seconds']:.0f} s; load average "
                        f"{_load(data.get('load_before'))} before, {_load(data.get('load_after'))} after._")
             out.append("")
@@ -245,7 +249,7 @@ def _startup(d: dict) -> str:
     out = ["## Start-up", "",
            f"Wall time of a whole `python -c …` subprocess, median of {d['runs']} runs. "
            "*cold*: empty Lark grammar cache (fresh TMPDIR) and no bytecode (fresh "
-           "PYTHONPYCACHEPREFIX); *warm*: the same again with the caches the cold run wrote; "
+           "PYTHONPYCACHEPREFIX, empty MTBRULES_CACHE_DIR for the compiled-pack cache); *warm*: the same again with the caches the cold run wrote; "
            "*machine caches*: this shell's own environment and caches. The OS page cache is "
            "not dropped. `python -c pass` is the interpreter alone.", ""]
     out.append(_table(["command", "cold ms", "warm ms", "machine caches ms"],

@@ -144,13 +144,24 @@ def main(argv: list[str] | None = None) -> int:
                     help="batch processes (default: the usable cores)")
     ap.add_argument("--workdir", help="batch files (default: $TMPDIR/mtbrules-bench)")
     ap.add_argument("--render-only", metavar="JSON",
-                    help="no measuring: write the report again from a --json file of an earlier run")
+                    help="no measuring: write the report again from --json files of earlier runs "
+                         "(comma-separated; a later file's sections replace an earlier one's)")
     args = ap.parse_args(argv)
     if args.render_only:
         import report
 
-        with open(args.render_only, encoding="utf-8") as f:
-            saved = json.load(f)
+        saved = None
+        for path in args.render_only.split(","):  # later files' sections replace earlier ones'
+            with open(path, encoding="utf-8") as f:
+                run = json.load(f)
+            for data in run["sections"].values():
+                data.setdefault("command", run["command"])
+                data.setdefault("started", run["started"])
+            if saved is None:
+                saved = run
+            else:
+                saved["sections"].update(run["sections"])
+                saved["command"] += "\n" + run["command"]
         saved["targets"] = report.targets(saved)
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(report.render(saved))

@@ -4,8 +4,9 @@ Each measurement is the wall time of a whole `python -c ...` subprocess
 (interpreter start included), median of several runs:
 
 - cold: every run gets an empty TMPDIR (so Lark finds no `.lark_cache_*`
-  grammar cache: `tempfile.gettempdir()`) and an empty PYTHONPYCACHEPREFIX
-  (so no module has its bytecode cached). The OS page cache is not dropped.
+  grammar cache: `tempfile.gettempdir()`), an empty PYTHONPYCACHEPREFIX
+  (so no module has its bytecode cached) and an empty MTBRULES_CACHE_DIR
+  (mtbrules' compiled-pack cache). The OS page cache is not dropped.
 - warm: the same command again with the directories the previous run filled.
   (PYTHONDONTWRITEBYTECODE is removed from both runs' environment, so that
   the warm run has the bytecode the cold one wrote.)
@@ -32,6 +33,9 @@ SNIPPETS = {
     "import mtbrules": "import mtbrules",
     "import + load every built-in pack":
         "import mtbrules\nfor p in mtbrules.builtin_packs(): mtbrules.load_pack(p)",
+    "the same, pack cache off (MTBRULES_CACHE=0)":
+        "import os\nos.environ['MTBRULES_CACHE'] = '0'\nimport mtbrules\n"
+        "for p in mtbrules.builtin_packs(): mtbrules.load_pack(p)",
 }
 
 
@@ -42,8 +46,10 @@ def _wall(code: str, env: dict) -> float:
     return time.perf_counter() - t0
 
 
-def _env(tmp: str | None, pycache: str | None) -> dict:
+def _env(tmp: str | None, pycache: str | None, packs: str | None = None) -> dict:
     env = dict(os.environ)
+    if packs:  # mtbrules' compiled-pack cache (src/mtbrules/cache.py)
+        env["MTBRULES_CACHE_DIR"] = packs
     # the cold/warm pair is about caches being filled: let Python write bytecode
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if tmp:
@@ -60,7 +66,7 @@ def measure(code: str, runs: int) -> dict:
         try:
             tmp, pyc = os.path.join(base, "tmp"), os.path.join(base, "pyc")
             os.makedirs(tmp)
-            env = _env(tmp, pyc)
+            env = _env(tmp, pyc, os.path.join(base, "packs"))
             cold.append(_wall(code, env))
             warm.append(_wall(code, env))
         finally:
