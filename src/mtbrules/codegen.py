@@ -35,6 +35,8 @@ class _Gen:
         self.calendar = calendar
         self.namespace: dict = {"_U": UNDEFINED, "_groups": _case_groups, "_ids": _case_ids, "len": len, "min": min, "max": max, "any": any, "all": all, "_minus": _minus, "_kleene_any": _kleene_any, "_kleene_all": _kleene_all}
         self.fields: dict[str, str] = {}  # field key -> local name
+        self.uses_groups = False
+        self.uses_ids = False
         self._constants: dict = {}
 
     def const(self, value) -> str:
@@ -114,11 +116,14 @@ class _Gen:
             shortcut = disease_shortcut(node)
             if shortcut is not None:
                 kind, value = shortcut
+                # The case's groups and ids are computed once, at the top of the function.
                 if kind == "group":
-                    return f"({self.const(value)} in _groups(env))"
+                    self.uses_groups = True
+                    return f"({self.const(value)} in case_groups)"
+                self.uses_ids = True
                 if kind == "id":
-                    return f"({self.const(value)} in _ids(env))"
-                return f"(not {self.const(value)}.isdisjoint(_ids(env)))"
+                    return f"({self.const(value)} in case_ids)"
+                return f"(not {self.const(value)}.isdisjoint(case_ids))"
         inner = local | {node.var}
         return f"{node.kind}({self.expr(body, inner)} for q_{node.var} in {self.expr(node.seq, local)})"
 
@@ -304,6 +309,10 @@ def build_runner(name: str, rules: tuple[Rule, ...], calendar) -> Runner:
             value = f"({value}) if version in {gen.const(frozenset(rule.versions))} else None"
         lines.append(f"    r{i} = {value}")
     head = ["def run(env, version):", "    get = env.get"]
+    if gen.uses_groups:
+        head.append("    case_groups = _groups(env)")
+    if gen.uses_ids:
+        head.append("    case_ids = _ids(env)")
     head += [f"    {local} = get({gen.const(key)}, _U)" for key, local in gen.fields.items()]
     tail = ["    return (" + "".join(f"r{i}, " for i in range(len(rules))) + ")"]
     source = "\n".join(head + lines + tail) + "\n"
