@@ -319,11 +319,11 @@ class Impact:
     def to_dict(self) -> dict[str, Any]:
         def rows(table, names):
             out = []
-            for key, g in sorted(table.items(), key=lambda kv: -kv[1]["count"]):
+            for key, g in sorted(table.items(), key=lambda kv: (-kv[1]["count"], str(kv[0]))):
                 entry = dict(zip(names, key))
-                entry.update({"count": g["count"], "rules": dict(g["rules"].most_common()), "examples": g["examples"]})
+                entry.update({"count": g["count"], "rules": _ranked(g["rules"]), "examples": g["examples"]})
                 if "shift_days" in g:
-                    entry["shift_days"] = dict(g["shift_days"].most_common())
+                    entry["shift_days"] = _ranked(g["shift_days"])
                 out.append(entry)
             return out
 
@@ -344,9 +344,14 @@ class Impact:
             "deadlines": rows(self.deadlines, ("kind", "change")),
             "channels": rows(self.channels, ("channel", "change")),
             "completeness": rows(self.completeness, ("from", "to")),
-            "rules": [{"rule": r, "cases": c} for r, c in self.blame.most_common()],
+            "rules": [{"rule": r, "cases": c} for r, c in _ranked(self.blame).items()],
             "invalid": self.invalid_examples,
         }
+
+
+def _ranked(counter) -> dict:
+    """Most first, ties by name: the same order on every run."""
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
 
 
 # -- parallel comparison of a caseload file
