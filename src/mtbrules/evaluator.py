@@ -105,7 +105,7 @@ class _Evaluation:
             # A pack with no disease catalogue does not decide by disease (e.g. off-site filing).
             self.warnings.append(f"{pack.id} does not decide by disease; the case's diseases were not used")
             unknown = []
-        matches = tuple(DiseaseMatch(d.id, d.name, tuple(sorted(d.groups))) for d in diseases)
+        matches = tuple(pack.disease_matches[d.id] for d in diseases)
         if unknown:
             return self._unknown_diseases(version, matches, unknown)
 

@@ -55,6 +55,7 @@ class Pack:
     requirement_entries: Mapping[tuple, tuple] = attrs.field(init=False, repr=False)
     channel_refs: Mapping[str, Any] = attrs.field(init=False, repr=False)
     alternative_documents: tuple = attrs.field(init=False, repr=False)
+    disease_matches: Mapping[str, Any] = attrs.field(init=False, repr=False)
     # service -> generated function evaluating every rule's condition (codegen.py)
     condition_runners: Mapping[str, Any] = attrs.field(init=False, repr=False)
 
@@ -84,7 +85,7 @@ class Pack:
         setter(self, "condition_runners", _Runners(self))
 
     def _build_decision_parts(self, setter):
-        from .decision import ChannelRef, PathStep, Reason, RequiredDocument
+        from .decision import ChannelRef, DiseaseMatch, PathStep, Reason, RequiredDocument
 
         units = {"working_days": "working days", "days": "days", "weeks": "weeks", "months": "months", "years": "years"}
         steps, reasons, entries = {}, {}, {}
@@ -106,6 +107,7 @@ class Pack:
         setter(self, "rule_reasons", reasons)
         setter(self, "requirement_entries", entries)
         setter(self, "channel_refs", {c.id: ChannelRef(c.id, c.name, c.kind, c.name_en) for c in self.channels.values()})
+        setter(self, "disease_matches", {d.id: DiseaseMatch(d.id, d.name, tuple(sorted(d.groups))) for d in self.diseases.values()})
         setter(self, "alternative_documents", tuple((d.id, d.any_of) for d in self.documents.values() if d.any_of))
 
     def version_on(self, day: _dt.date) -> Version | None:
