@@ -85,6 +85,14 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise PackError.at("MTB101", f"not UTF-8 text (byte {exc.start})", Location(path))
+    else:
+        # Text handed over directly gets the same checks as a file's bytes.
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise PackError.at("MTB101", f"not valid Unicode text (character {exc.start + 1} is a lone surrogate)", Location(path))
+        if size > MAX_FILE_BYTES:
+            raise PackError.at("MTB105", f"file larger than {MAX_FILE_BYTES} bytes", Location(path))
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
