@@ -227,8 +227,11 @@ class _Builder:
             for key, s in meta["sources"].items()
         }
         for key, src in self.sources.items():
-            if src.file and not (self.root / src.file).is_file():
-                self.out.add("MTB404", f"source file '{src.file}' not found", meta_doc.location(("sources", key, "file")))
+            problem = _source_file_problem(self.root, src.file) if src.file else None
+            if problem:
+                shown = src.file if len(src.file) <= 80 else src.file[:77] + "..."
+                self.out.add("MTB404", f"source file '{shown}' {problem}", meta_doc.location(("sources", key, "file")),
+                             hint="name a file inside the pack folder, relative to it" if "folder" in problem else None)
         versions = []
         for i, v in enumerate(meta["versions"]):
             start = _date(v["effective_from"], meta_doc, ("versions", i, "effective_from"), self.out)
@@ -505,6 +508,25 @@ class _Builder:
         for rid in graph:
             if not state.get(rid):
                 visit(rid, [rid])
+
+
+def _source_file_problem(root: Path, name: str) -> str | None:
+    """Why a source's `file` cannot be used, or None.
+
+    A pack may only name files inside its own folder: no absolute paths, no
+    `..` or symlinks leading out (tools read these files to check quotes).
+    """
+    if os.path.isabs(name) or "\0" in name:
+        return "must be a path inside the pack folder"
+    try:
+        target = (root / name).resolve()
+        if not target.is_relative_to(root.resolve()):
+            return "is outside the pack folder"
+        if not target.is_file():
+            return "not found"
+    except (OSError, ValueError):
+        return "not found"
+    return None
 
 
 def _date(text: str, doc: YamlDoc, path, out: _Collector) -> _dt.date:

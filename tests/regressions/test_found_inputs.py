@@ -13,6 +13,8 @@ import sys
 import pytest
 
 import mtbrules
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))  # packbuilder, strategies
 from mtbrules.case import parse_case
 
 BASE = {"service": "certificate", "submitted_on": "2025-09-29"}
@@ -131,3 +133,38 @@ def test_deep_syntax_trees_are_mtb205(text):
     with pytest.raises(mtbrules.DslSyntaxError) as info:
         parse_expression(text)
     assert info.value.diagnostics[0].code == "MTB205"
+
+
+# -- test_fuzz_yaml: text handed to load_yaml with a lone surrogate crashed LibYAML
+#    with UnicodeEncodeError; it now gets the checks a file's bytes get.
+
+
+def test_yaml_text_with_lone_surrogate():
+    from mtbrules._yaml import load_yaml
+
+    with pytest.raises(mtbrules.PackError) as info:
+        load_yaml("x.yaml", "a: '\ud800'\n")
+    assert info.value.diagnostics[0].code == "MTB101"
+
+
+def test_yaml_text_over_the_size_limit():
+    from mtbrules._yaml import MAX_FILE_BYTES, load_yaml
+
+    with pytest.raises(mtbrules.PackError) as info:
+        load_yaml("x.yaml", "#" * (MAX_FILE_BYTES + 1))
+    assert info.value.diagnostics[0].code == "MTB105"
+
+
+# -- test_sandbox / test_fuzz_yaml: a source `file` of 5000 characters raised OSError
+#    (file name too long) out of the loader; absolute paths, '..' and symlinks out of
+#    the pack folder were accepted, and `mtbrules check` then read them.
+
+
+def test_source_file_name_too_long(tmp_path):
+    from mtbrules.loader import load_pack_folder
+    from packbuilder import MINI_PACK, write_pack
+
+    root = write_pack(tmp_path / "p", {"pack.yaml": MINI_PACK["pack.yaml"].replace("source.txt", "x" * 5000)})
+    with pytest.raises(mtbrules.PackError) as info:
+        load_pack_folder(root)
+    assert info.value.diagnostics[0].code == "MTB404"
