@@ -460,15 +460,25 @@ def _quiet():
 # ---------------------------------------------------------------- files (mtbrules batch --engine spark)
 
 
+#: Input bytes per partition when reading a caseload file (about 5,000 JSONL cases).
+_SPLIT_BYTES = 2 << 20
+
+
 def read_caseload(spark, path: str, fmt: str, partitions: int | None = None):
-    """(DataFrame with a `row` column numbered as `mtbrules batch` numbers rows, mode for evaluate_cases)."""
+    """(DataFrame with a `row` column numbered as `mtbrules batch` numbers rows, mode for evaluate_cases).
+
+    Sets `spark.sql.files.maxPartitionBytes` on the session so that the file is split into
+    `partitions` (default: 4 per core, at most ~2 MB each).
+    """
     from pyspark.sql.types import StringType, StructField, StructType
 
-    target = partitions or max(1, spark.sparkContext.defaultParallelism * 4)
     size = _size(path)
+    # A few partitions per core, each small enough that its decisions (a few KB a row) sit easily in
+    # the driver's memory when they come back in order.
+    target = partitions or max(1, spark.sparkContext.defaultParallelism * 4, (size or 0) // _SPLIT_BYTES + 1)
     if size:
-        # Split the file so that every core gets work without a shuffle.
-        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 20, size // target + 1)))
+        # Split the file itself so that every core gets work without a shuffle.
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 18, min(_SPLIT_BYTES, size // target + 1))))
     if fmt == "jsonl":
         df = spark.read.option("lineSep", "\n").text(path)
         mode = "jsonl"
