@@ -21,6 +21,10 @@ from .errors import PackError
 MAX_NODES = 200_000
 #: Bytes of one YAML file.
 MAX_FILE_BYTES = 4 * 1024 * 1024
+#: Deepest nesting of lists and mappings (packs need about 6). LibYAML's composer
+#: recurses in C and crashes the process on very deep input, so depth is
+#: checked on the parser's event stream (which does not recurse) first.
+MAX_DEPTH = 100
 
 Path = tuple
 
@@ -94,6 +98,7 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
         if size > MAX_FILE_BYTES:
             raise PackError.at("MTB105", f"file larger than {MAX_FILE_BYTES} bytes", Location(path))
     try:
+        _check_depth(text, path)
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -106,6 +111,18 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
     builder = _Builder(path, lines)
     value = None if node is None else builder.build(node, ())
     return YamlDoc(path, value, builder.locations, builder.scalars, lines)
+
+
+def _check_depth(text: str, path: str) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                m = event.start_mark
+                raise PackError.at("MTB105", f"YAML nested deeper than {MAX_DEPTH} levels", Location(path, m.line + 1, m.column + 1))
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
 
 
 class _Builder:
@@ -128,6 +145,8 @@ class _Builder:
             raise PackError.at(
                 "MTB104", f"YAML expands to more than {MAX_NODES} values (alias bomb?)", self._loc(node)
             )
+        if len(path) > MAX_DEPTH:  # aliases can nest what the text does not
+            raise PackError.at("MTB105", f"YAML nested deeper than {MAX_DEPTH} levels", self._loc(node))
         self.locations.setdefault(path, self._loc(node))
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)

@@ -168,3 +168,29 @@ def test_source_file_name_too_long(tmp_path):
     with pytest.raises(mtbrules.PackError) as info:
         load_pack_folder(root)
     assert info.value.diagnostics[0].code == "MTB404"
+
+
+# -- test_limits: deeply nested YAML raised RecursionError in the builder and, at
+#    about 50,000 levels, crashed the whole process (LibYAML's composer recursing
+#    in C: exit 139). Depth is now checked on the event stream first (MTB105).
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 50_000 + "]" * 50_000,
+        "a: " + "{x: " * 50_000 + "1" + "}" * 50_000,
+        "- " * 50_000 + "1",
+        "".join("  " * i + "k:\n" for i in range(200)) + "  " * 200 + "v",
+        # aliases nest what the text does not: each anchor is only 60 deep
+        "x0: &x0 " + "[" * 60 + "1" + "]" * 60 + "\n"
+        + "".join(f"x{i}: &x{i} " + "[" * 60 + f"*x{i - 1}" + "]" * 60 + "\n" for i in range(1, 5)),
+    ],
+    ids=["flow-seq", "flow-map", "compact-seq", "block-map", "alias-chain"],
+)
+def test_deep_yaml_is_mtb105_not_a_crash(text):
+    from mtbrules._yaml import load_yaml
+
+    with pytest.raises(mtbrules.PackError) as info:
+        load_yaml("deep.yaml", text)
+    assert info.value.diagnostics[0].code == "MTB105"
