@@ -33,6 +33,7 @@ N = 2500
 def spark():
     s = ms.session("local[2]", conf={"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"})
     yield s
+    s.stop()  # the JVM's memory back for the rest of the suite
 
 
 @pytest.fixture(scope="module")
