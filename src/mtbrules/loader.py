@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import cache
 from . import workdays as wd
-from ._yaml import YamlDoc, load_yaml
+from ._yaml import MAX_FILE_BYTES, YamlDoc, load_yaml
 from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, CONTRACT_SERVICES, PACK_FIELD_TYPES, RELATIONS, SCHEMES
 from .compiler import BOOL, DATE, Compiled, Scope, compile_expression, enum, list_of
 from .diagnostics import ERROR, Diagnostic, Location, sort_key
@@ -53,6 +53,10 @@ CATALOGUE_FILES = (
     ("categories.yaml", "categories_file", False),
 )
 MAX_RULE_FILES = 200
+#: Bytes of all of a pack's YAML files together (each file is also limited by _yaml.MAX_FILE_BYTES).
+MAX_PACK_BYTES = 16 * 1024 * 1024
+#: Rules in one pack (the built-in packs have a few dozen).
+MAX_RULES = 5000
 _DURATION_RE = re.compile(r"^\s*(\d+)\s+(working_days?|days?|weeks?|months?|years?)\s*$")
 
 
@@ -126,6 +130,15 @@ def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | N
     rule_dir = root / "rules"
     rule_paths = sorted(rule_dir.glob("*.yaml")) if rule_dir.is_dir() else []
     catalogue_paths = [root / name for name, _, _ in CATALOGUE_FILES if (root / name).is_file()]
+    # Before anything reads the files (the cache key hashes them all).
+    total = 0
+    for path in catalogue_paths + rule_paths[:MAX_RULE_FILES]:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass  # reported when the file is read
+    if total > MAX_PACK_BYTES:
+        raise PackError.at("MTB105", f"the pack's YAML files add up to more than {MAX_PACK_BYTES} bytes", Location(str(root)))
     digest = None
     if len(rule_paths) <= MAX_RULE_FILES and cache.enabled():
         try:
@@ -401,6 +414,10 @@ class _Builder:
         for doc in self.rule_docs:
             for i, r in enumerate(doc.value["rules"]):
                 raw_rules.append((doc, i, r))
+        if len(raw_rules) > MAX_RULES:
+            doc, i, _ = raw_rules[MAX_RULES]
+            self.out.add("MTB105", f"more than {MAX_RULES} rules in the pack", doc.location(("rules", i)))
+            raw_rules = raw_rules[:MAX_RULES]
         ids = {}
         for doc, i, r in raw_rules:
             if r["id"] in ids:
@@ -524,6 +541,8 @@ def _source_file_problem(root: Path, name: str) -> str | None:
             return "is outside the pack folder"
         if not target.is_file():
             return "not found"
+        if target.stat().st_size > MAX_FILE_BYTES:
+            return f"is larger than {MAX_FILE_BYTES} bytes"
     except (OSError, ValueError):
         return "not found"
     return None
