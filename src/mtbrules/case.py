@@ -88,6 +88,12 @@ MAX_STRING = 1000
 MAX_LIST = 200
 MAX_INT = 10**9
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+#: Field names that suggest personal data (docs/reliability.md, Privacy): their values are never echoed.
+_PERSONAL = re.compile(
+    r"name|id_?(?:no|num|number|card)|ident|passport|phone|mobile|tel|email|addr|birth|ssn|insured_no|"
+    r"姓名|名字|身份证|证件|电话|手机|住址|地址|出生",
+    re.IGNORECASE,
+)
 
 
 @attrs.frozen
@@ -102,9 +108,12 @@ class Material:
 class Case:
     """A validated case. `values` holds typed fields; `offsite.x`/`prior.x` are flattened."""
 
-    values: dict
-    diseases: tuple[str, ...] = ()
-    materials: tuple[Material, ...] | None = None
+    # Privacy: repr() shows field names and counts, never values (they may be personal).
+    values: dict = attrs.field(repr=lambda v: "{" + ", ".join(sorted(v)) + "}")
+    diseases: tuple[str, ...] = attrs.field(default=(), repr=lambda v: f"<{len(v)} diseases>")
+    materials: tuple[Material, ...] | None = attrs.field(
+        default=None, repr=lambda v: "None" if v is None else f"<{len(v)} materials>"
+    )
     pack: str | None = None
 
     @property
@@ -166,12 +175,14 @@ def parse_case(
         elif key in extra_fields:
             if raw is None:
                 continue
-            value = _typed(key, PACK_FIELD_TYPES[extra_fields[key]], raw)
             allowed = (allowed_values or {}).get(key)
+            # Privacy: a pack's own fields may carry personal data; only enum-like ones are echoed.
+            echo = allowed is not None and not _PERSONAL.search(key)
+            value = _typed(key, PACK_FIELD_TYPES[extra_fields[key]], raw, echo)
             if allowed is not None:
                 for item in value if isinstance(value, tuple) else (value,):
                     if item not in allowed:
-                        raise _err(key, f"unknown value {_show(item)}; allowed: {', '.join(map(str, allowed))}")
+                        raise _err(key, f"unknown value {_show(item, echo)}; allowed: {', '.join(map(str, allowed))}")
             values[key] = value
         else:
             raise _unknown(key, key, list(CASE_FIELDS) + list(CASE_OBJECTS) + list(extra_fields) + ["pack"])
@@ -212,9 +223,9 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _show(value: Any) -> str:
-    """A value for an error message: never repr() of arbitrary objects or huge numbers."""
-    if type(value) not in (str, int, float) or (type(value) is int and abs(value) >= 10**40):
+def _show(value: Any, echo: bool = True) -> str:
+    """A value for an error message: never repr() of arbitrary objects; the kind only unless `echo`."""
+    if not echo or type(value) not in (str, int, float) or (type(value) is int and abs(value) >= 10**40):
         return _kind(value)
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -242,18 +253,18 @@ def _list(field: str, raw: Any) -> list:
     return list(raw)
 
 
-def _date(field: str, raw: Any) -> _dt.date:
+def _date(field: str, raw: Any, echo: bool = True) -> _dt.date:
     if isinstance(raw, _dt.date) and not isinstance(raw, _dt.datetime):
         return raw
     if not isinstance(raw, str) or not _DATE_RE.match(raw):
-        raise _err(field, f"expected a date YYYY-MM-DD, got {_show(raw)}")
+        raise _err(field, f"expected a date YYYY-MM-DD, got {_show(raw, echo)}")
     try:
         return _dt.date.fromisoformat(raw)
     except ValueError:
-        raise _err(field, f"not a real date: {_show(raw)}") from None
+        raise _err(field, f"not a real date: {_show(raw, echo)}") from None
 
 
-def _typed(field: str, type_: Type, raw: Any) -> Any:
+def _typed(field: str, type_: Type, raw: Any, echo: bool = True) -> Any:
     name = type_.name
     if name == "bool":
         if not isinstance(raw, bool):
@@ -263,23 +274,23 @@ def _typed(field: str, type_: Type, raw: Any) -> Any:
         if isinstance(raw, bool) or not isinstance(raw, int):
             if isinstance(raw, float) and raw.is_integer() and abs(raw) <= MAX_INT:
                 return int(raw)
-            raise _err(field, f"expected a whole number, got {_show(raw)}")
+            raise _err(field, f"expected a whole number, got {_show(raw, echo)}")
         if abs(raw) > MAX_INT:
-            raise _err(field, f"number out of range: {_show(raw)}")
+            raise _err(field, f"number out of range: {_show(raw, echo)}")
         return raw
     if name == "number":
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise _err(field, f"expected a number, got {_show(raw)}")
+            raise _err(field, f"expected a number, got {_show(raw, echo)}")
         if isinstance(raw, float) and not math.isfinite(raw) or abs(raw) > MAX_INT:
-            raise _err(field, f"number out of range: {_show(raw)}")
+            raise _err(field, f"number out of range: {_show(raw, echo)}")
         return raw
     if name == "date":
-        return _date(field, raw)
+        return _date(field, raw, echo)
     if name == "string":
         value = _string(field, raw)
         allowed = _FIXED_VOCAB.get(type_.vocab)
         if allowed is not None and value not in allowed:
-            raise _err(field, f"unknown value {_show(value)}; allowed: {', '.join(allowed)}")
+            raise _err(field, f"unknown value {_show(value, echo)}; allowed: {', '.join(allowed)}")
         return value
     if name == "list":
         return tuple(_string(f"{field}[{i}]", v) for i, v in enumerate(_list(field, raw)))
