@@ -231,14 +231,12 @@ def _work(chunk) -> tuple:
                 continue
             try:
                 case = loads(raw)
+            except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, too deep
+                errors.append((row, None, f"invalid JSON: {exc}"))
+                continue
+            try:
                 results.append((row, evaluate(case).to_dict()))
-            except ValueError as exc:
-                if isinstance(exc, MtbError):
-                    field, message = _failure(exc)
-                    errors.append((row, field, message))
-                else:
-                    errors.append((row, None, f"invalid JSON: {exc}"))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - reported per row, as _failure says
                 field, message = _failure(exc)
                 errors.append((row, field, message))
     else:  # "records": (row, mapping) pairs, or (row, error message) for unreadable records
