@@ -125,8 +125,12 @@ class _Collector:
 def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | None = None) -> Pack:
     """Load, validate and compile the pack in `folder`. PackError lists every problem."""
     root = Path(folder)
-    if not (root / "pack.yaml").is_file():
-        raise PackError.at("MTB101", "not a pack folder (no pack.yaml)", Location(str(root)))
+    try:
+        is_pack = (root / "pack.yaml").is_file()
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        is_pack = False
+    if not is_pack:
+        raise PackError.at("MTB101", "not a pack folder (no pack.yaml)", Location(str(root)[:200]))
     rule_dir = root / "rules"
     rule_paths = sorted(rule_dir.glob("*.yaml")) if rule_dir.is_dir() else []
     catalogue_paths = [root / name for name, _, _ in CATALOGUE_FILES if (root / name).is_file()]

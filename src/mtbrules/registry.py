@@ -39,13 +39,17 @@ def resolve(ref: str | os.PathLike) -> Path:
     if text in ids:
         return builtin_root() / text
     path = Path(text)
-    if (path / "pack.yaml").is_file():
-        return path
-    if path.name == "pack.yaml" and path.is_file():
-        return path.parent
-    close = difflib.get_close_matches(text, ids, n=1)
+    try:
+        if (path / "pack.yaml").is_file():
+            return path
+        if path.name == "pack.yaml" and path.is_file():
+            return path.parent
+    except (OSError, ValueError):
+        pass  # e.g. a name too long for the file system: not a pack folder
+    close = difflib.get_close_matches(text, ids, n=1) if len(text) <= 200 else []
     hint = f"did you mean '{close[0]}'?" if close else f"built-in packs: {', '.join(ids)}"
-    raise PackError.at("MTB100", f"unknown pack '{text}': not a built-in pack id nor a folder with pack.yaml", Location(text), hint=hint)
+    shown = text if len(text) <= 200 else text[:197] + "..."
+    raise PackError.at("MTB100", f"unknown pack '{shown}': not a built-in pack id nor a folder with pack.yaml", Location(shown), hint=hint)
 
 
 def load_pack(ref, calendar=None):

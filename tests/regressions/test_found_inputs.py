@@ -194,3 +194,20 @@ def test_deep_yaml_is_mtb105_not_a_crash(text):
     with pytest.raises(mtbrules.PackError) as info:
         load_yaml("deep.yaml", text)
     assert info.value.diagnostics[0].code == "MTB105"
+
+
+# -- test_fuzz_case: a pack reference of 10,000 characters raised OSError (file name
+#    too long) from Path.is_file in registry.resolve and load_pack_folder.
+
+
+@pytest.mark.parametrize("ref", ["x" * 10_000, "a/" * 3000])
+def test_overlong_pack_reference(ref):
+    from mtbrules.loader import load_pack_folder
+
+    with pytest.raises(mtbrules.PackError) as info:
+        mtbrules.load_pack(ref)
+    assert info.value.diagnostics[0].code == "MTB100" and len(str(info.value)) < 600
+    with pytest.raises(mtbrules.PackError):
+        load_pack_folder(ref)
+    with pytest.raises(mtbrules.MtbError):
+        mtbrules.evaluate({"pack": ref, "service": "certificate", "submitted_on": "2025-09-29"})
