@@ -182,6 +182,9 @@ class _Builder:
             raise PackError.at("MTB102", f"YAML value error: {exc.problem}", self._loc(node))
         except (ValueError, OverflowError) as exc:
             raise PackError.at("MTB102", f"YAML value error: {exc}", self._loc(node))
+        except (IndexError, KeyError, AttributeError, TypeError):
+            # PyYAML's constructors assume well-formed text for explicit tags: `!!int` alone, `!!bool x`.
+            raise PackError.at("MTB102", f"YAML value error: not a valid {node.tag.rsplit(':', 1)[-1]} value", self._loc(node))
         if isinstance(value, (_dt.date, _dt.datetime)):
             # Dates stay ISO text: the schema and the DSL read them as text.
             value = value.isoformat() if not isinstance(value, _dt.datetime) else value.date().isoformat()

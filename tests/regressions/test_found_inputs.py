@@ -211,3 +211,16 @@ def test_overlong_pack_reference(ref):
         load_pack_folder(ref)
     with pytest.raises(mtbrules.MtbError):
         mtbrules.evaluate({"pack": ref, "service": "certificate", "submitted_on": "2025-09-29"})
+
+
+# -- fuzz/run.py (test_fuzz_yaml x20): an explicit tag with a value PyYAML's constructor
+#    does not expect raised IndexError/KeyError/AttributeError out of load_yaml.
+
+
+@pytest.mark.parametrize("text", ["a: !!int", "a: !!float", "a: !!bool x", "a: !!timestamp x", 'a: !!int ""', "- !!float"])
+def test_explicit_tags_with_bad_values(text):
+    from mtbrules._yaml import load_yaml
+
+    with pytest.raises(mtbrules.PackError) as info:
+        load_yaml("t.yaml", text)
+    assert info.value.diagnostics[0].code == "MTB102"
