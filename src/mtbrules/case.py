@@ -150,9 +150,11 @@ def parse_case(
         if key == "pack":
             pack = _string(key, raw)
         elif key == "diseases":
-            diseases = tuple(_string(f"diseases[{i}]", v) for i, v in enumerate(_list(key, raw)))
+            diseases = tuple(v if _plain_text(v) else _string(f"diseases[{i}]", v) for i, v in enumerate(_list(key, raw)))
         elif key == "materials":
-            materials = tuple(_material(f"materials[{i}]", v) for i, v in enumerate(_list(key, raw)))
+            materials = tuple(
+                Material(v) if _plain_text(v) else _material(f"materials[{i}]", v) for i, v in enumerate(_list(key, raw))
+            )
         elif key in CASE_OBJECTS:
             if raw is None:
                 continue
@@ -231,6 +233,11 @@ def _show(value: Any, echo: bool = True) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _plain_text(raw: Any) -> bool:
+    """The common case of a valid text value, checked without building an error path (hot path)."""
+    return type(raw) is str and 0 < len(raw) <= MAX_STRING and raw.isprintable() and not raw.isspace()
+
+
 def _string(field: str, raw: Any) -> str:
     if not isinstance(raw, str):
         raise _err(field, f"expected text, got {_kind(raw)}")
@@ -266,6 +273,14 @@ def _date(field: str, raw: Any, echo: bool = True) -> _dt.date:
 
 def _typed(field: str, type_: Type, raw: Any, echo: bool = True) -> Any:
     name = type_.name
+    # Valid values of the common kinds return at once; everything else takes the checks below.
+    kind = type(raw)
+    if name == "bool" and kind is bool:
+        return raw
+    if name == "int" and kind is int and -MAX_INT <= raw <= MAX_INT:
+        return raw
+    if name == "string" and type_.vocab is None and _plain_text(raw):
+        return raw
     if name == "bool":
         if not isinstance(raw, bool):
             raise _err(field, f"expected true or false, got {_kind(raw)}")
