@@ -138,7 +138,7 @@ def parse_case(
     if isinstance(data, Case):
         return data
     if not isinstance(data, Mapping):
-        raise _err("", f"a case must be a JSON object, got {_kind(data)}")
+        raise _err("", f"a case must be a JSON object, got {kind_of(data)}")
     extra_fields = extra_fields or {}
     values: dict[str, Any] = {}
     diseases: tuple[str, ...] = ()
@@ -146,7 +146,7 @@ def parse_case(
     pack = None
     for key, raw in data.items():
         if not isinstance(key, str):
-            raise _err("", f"field names must be text, got {_kind(key)}")
+            raise _err("", f"field names must be text, got {kind_of(key)}")
         if key == "pack":
             pack = _string(key, raw)
         elif key == "diseases":
@@ -159,11 +159,11 @@ def parse_case(
             if raw is None:
                 continue
             if not isinstance(raw, Mapping):
-                raise _err(key, f"expected an object, got {_kind(raw)}")
+                raise _err(key, f"expected an object, got {kind_of(raw)}")
             fields = CASE_OBJECTS[key]
             for sub, sub_raw in raw.items():
                 if not isinstance(sub, str):
-                    raise _err(key, f"field names must be text, got {_kind(sub)}")
+                    raise _err(key, f"field names must be text, got {kind_of(sub)}")
                 path = f"{key}.{sub}"
                 if sub not in fields:
                     raise _unknown(path, sub, fields, prefix=f"{key}.")
@@ -209,7 +209,8 @@ def _unknown(path: str, name: str, known, prefix: str = "") -> CaseError:
     return CaseError(f"unknown case field '{path}'{hint}", field=path)
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """How an error message names a value's JSON kind (never the value itself)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -228,7 +229,7 @@ def _kind(value: Any) -> str:
 def _show(value: Any, echo: bool = True) -> str:
     """A value for an error message: never repr() of arbitrary objects; the kind only unless `echo`."""
     if not echo or type(value) not in (str, int, float) or (type(value) is int and abs(value) >= 10**40):
-        return _kind(value)
+        return kind_of(value)
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -240,7 +241,7 @@ def _plain_text(raw: Any) -> bool:
 
 def _string(field: str, raw: Any) -> str:
     if not isinstance(raw, str):
-        raise _err(field, f"expected text, got {_kind(raw)}")
+        raise _err(field, f"expected text, got {kind_of(raw)}")
     if len(raw) > MAX_STRING:
         raise _err(field, f"text longer than {MAX_STRING} characters")
     if not raw.strip():
@@ -254,7 +255,7 @@ def _string(field: str, raw: Any) -> str:
 
 def _list(field: str, raw: Any) -> list:
     if not isinstance(raw, (list, tuple)):
-        raise _err(field, f"expected a list, got {_kind(raw)}")
+        raise _err(field, f"expected a list, got {kind_of(raw)}")
     if len(raw) > MAX_LIST:
         raise _err(field, f"more than {MAX_LIST} items")
     return list(raw)
@@ -283,7 +284,7 @@ def _typed(field: str, type_: Type, raw: Any, echo: bool = True) -> Any:
         return raw
     if name == "bool":
         if not isinstance(raw, bool):
-            raise _err(field, f"expected true or false, got {_kind(raw)}")
+            raise _err(field, f"expected true or false, got {kind_of(raw)}")
         return raw
     if name == "int":
         if isinstance(raw, bool) or not isinstance(raw, int):
@@ -318,7 +319,7 @@ def _material(field: str, raw: Any) -> Material:
     if isinstance(raw, Mapping):
         for key in raw:
             if not isinstance(key, str):
-                raise _err(field, f"field names must be text, got {_kind(key)}")
+                raise _err(field, f"field names must be text, got {kind_of(key)}")
         unknown = set(raw) - {"name", "issued_on"}
         if unknown:
             key = sorted(unknown)[0]
@@ -328,4 +329,4 @@ def _material(field: str, raw: Any) -> Material:
         name = _string(f"{field}.name", raw["name"])
         issued = raw.get("issued_on")
         return Material(name, None if issued is None else _date(f"{field}.issued_on", issued))
-    raise _err(field, f"expected a document name or {{name, issued_on}}, got {_kind(raw)}")
+    raise _err(field, f"expected a document name or {{name, issued_on}}, got {kind_of(raw)}")

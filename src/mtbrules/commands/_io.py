@@ -30,7 +30,7 @@ def read_json(path: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=reject_json_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}") from None
     except RecursionError:
@@ -39,7 +39,8 @@ def read_json(path: str) -> Any:
         raise InputError(f"{name}: invalid JSON: {exc}") from None
 
 
-def _reject_constant(name: str):
+def reject_json_constant(name: str):
+    """json.loads hook: NaN and Infinity are not JSON."""
     raise ValueError(f"{name} is not valid JSON")
 
 

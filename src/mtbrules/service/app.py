@@ -28,6 +28,8 @@ from starlette.responses import Response
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from ..case import kind_of
+from ..commands._io import reject_json_constant
 from ..diagnostics import Location
 from ..errors import CaseError, InputError, MtbError
 from .accesslog import AccessLogMiddleware, log_info
@@ -202,19 +204,19 @@ class Service:
             packs.get(url_pack)
         body = await self.read_json(request)
         if not isinstance(body, dict):
-            raise HttpError(422, f"batch: expected a JSON object with `cases`, got {_kind(body)}")
+            raise HttpError(422, f"batch: expected a JSON object with `cases`, got {kind_of(body)}")
         unknown = sorted(set(body) - {"cases", "pack"})
         if unknown:
             raise HttpError(422, f"unknown batch field '{_short(unknown[0])}' (expected: cases, pack)", field=unknown[0])
         cases = body.get("cases")
         if not isinstance(cases, list):
-            raise HttpError(422, f"batch field 'cases': expected a list of cases, got {_kind(cases)}", field="cases")
+            raise HttpError(422, f"batch field 'cases': expected a list of cases, got {kind_of(cases)}", field="cases")
         if len(cases) > self.config.max_batch:
             raise HttpError(413, f"batch field 'cases': more than {self.config.max_batch} cases", field="cases")
         default = body.get("pack")
         if default is not None:
             if not isinstance(default, str):
-                raise HttpError(422, f"batch field 'pack': expected text, got {_kind(default)}", field="pack")
+                raise HttpError(422, f"batch field 'pack': expected text, got {kind_of(default)}", field="pack")
             if url_pack is not None and default != url_pack:
                 raise HttpError(422, f"batch field 'pack': '{_short(default)}' is not the pack in the URL '{url_pack}'", field="pack")
             packs.get(default)
@@ -256,7 +258,7 @@ class Service:
         chosen = [packs.get(i).pack for i in ids]
         case = await self.read_json(request)
         if not isinstance(case, dict):
-            raise CaseError(f"case: a case must be a JSON object, got {_kind(case)}")
+            raise CaseError(f"case: a case must be a JSON object, got {kind_of(case)}")
         rows = compare(case, chosen)
         self.log(request, cases=1, outcomes=dict(Counter(r.outcome for r in rows)))
         return json_response([r.to_dict() for r in rows])
@@ -327,18 +329,18 @@ def _decide_all(packs: PackSet, cases: list, url_pack: str | None, default: str 
 def _pick_pack(packs: PackSet, case: Any, url_pack: str | None):
     """The served pack for `case` (URL or default first, then the case's own `pack`) and the case to evaluate."""
     if not isinstance(case, dict):
-        raise CaseError(f"case: a case must be a JSON object, got {_kind(case)}")
+        raise CaseError(f"case: a case must be a JSON object, got {kind_of(case)}")
     named = case.get("pack")
     if url_pack is not None:
         if named is not None and named != url_pack:
-            shown = _short(named) if isinstance(named, str) else _kind(named)
+            shown = _short(named) if isinstance(named, str) else kind_of(named)
             raise CaseError(f"case field 'pack': '{shown}' is not the pack of the URL '{url_pack}'", field="pack")
         served = packs.get(url_pack)
     else:
         if named is None:
             raise CaseError("case field 'pack': is required here (or use the /v1/packs/{pack}/... form)", field="pack")
         if not isinstance(named, str):
-            raise CaseError(f"case field 'pack': expected text, got {_kind(named)}", field="pack")
+            raise CaseError(f"case field 'pack': expected text, got {kind_of(named)}", field="pack")
         served = packs.get(named)
     if "pack" in case:
         case = {k: v for k, v in case.items() if k != "pack"}
@@ -352,33 +354,13 @@ def parse_json(raw: bytes, name: str) -> Any:
     except UnicodeDecodeError as exc:
         raise HttpError(400, f"{name}: not UTF-8 text (byte {exc.start})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=reject_json_constant)
     except json.JSONDecodeError as exc:
         raise HttpError(400, f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}") from None
     except RecursionError:
         raise HttpError(400, f"{name}: JSON nested too deeply") from None
     except ValueError as exc:
         raise HttpError(400, f"{name}: invalid JSON: {exc}") from None
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _short(text: str) -> str:
