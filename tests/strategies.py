@@ -228,7 +228,7 @@ def hostile_cases(draw, pack):
         value = draw(hostile_values)
         if where.startswith(("offsite.", "prior.")):
             obj, sub = where.split(".")
-            inner = dict(case.get(obj) or {})
+            inner = dict(case[obj]) if isinstance(case.get(obj), dict) else {}
             inner[draw(st.sampled_from(OFFSITE if obj == "offsite" else PRIOR))] = value
             case[obj] = inner
         elif where in ("materials.0", "diseases.0"):
