@@ -86,3 +86,26 @@ def test_generated_source_holds_no_pack_text():
     source = pack.condition_runners["certificate"].source
     assert "市南区" not in source and "group_a" not in source
     assert "import" not in source and "__" not in source
+
+
+def test_uncompilable_source_falls_back_to_closures(monkeypatch):
+    """If CPython cannot compile the generated source, the rules' closures give the results."""
+    import builtins
+
+    from mtbrules import codegen
+
+    pack = mtbrules.load_pack("qingdao")
+    rules = pack.rules_by_service["certificate"]
+    real_compile = builtins.compile
+
+    def refuse(source, filename, mode, *args, **kwargs):
+        if filename.startswith("<mtbrules conditions"):
+            raise RecursionError("too deep")
+        return real_compile(source, filename, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "compile", refuse)
+    run = codegen.build_runner("test", rules, pack.calendar)
+    assert run.source is None
+    env = {"diseases": (pack.diseases["malignant_tumor"],), "materials": frozenset(), "first_application": True}
+    monkeypatch.undo()
+    assert run(dict(env), "2020-11") == pack.condition_runners["certificate"](dict(env), "2020-11")

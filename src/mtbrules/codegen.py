@@ -317,10 +317,29 @@ def build_runner(name: str, rules: tuple[Rule, ...], calendar) -> Runner:
     tail = ["    return (" + "".join(f"r{i}, " for i in range(len(rules))) + ")"]
     source = "\n".join(head + lines + tail) + "\n"
     filename = f"<mtbrules conditions {name}>"
-    code = compile(source, filename, "exec")
+    try:
+        code = compile(source, filename, "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        # Nesting deep enough to exceed CPython's parser limits: the closures compute the same.
+        return _closure_runner(rules)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = dict(gen.namespace)
     exec(code, namespace)  # noqa: S102 - generated from the checked tree; no pack text is in `source`
     run = namespace["run"]
     run.source = source
+    return run
+
+
+def _closure_runner(rules: tuple[Rule, ...]) -> Runner:
+    """The same results as a generated function, from the rules' closures."""
+
+    def run(env, version):
+        return tuple(
+            None
+            if rule.versions is not None and version not in rule.versions
+            else True if rule.when is None else rule.when.fn(env)
+            for rule in rules
+        )
+
+    run.source = None
     return run

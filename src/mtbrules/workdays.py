@@ -257,10 +257,10 @@ class WorkingCalendar:
 
     def _count_leaves(self, d: date, n: int) -> CalendarError:
         if n > 0:
-            what = f"{n} working days after {d.isoformat()}"
+            what = f"{n} working day{'s' if n != 1 else ''} after {d.isoformat()}"
             edge = f"past {date(self.last_year, 12, 31).isoformat()}, the end"
         else:
-            what = f"{-n} working days before {d.isoformat()}"
+            what = f"{-n} working day{'s' if n != -1 else ''} before {d.isoformat()}"
             edge = f"before {date(self.first_year, 1, 1).isoformat()}, the start"
         return _error(
             COUNT_OUT_OF_RANGE,
