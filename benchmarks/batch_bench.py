@@ -34,7 +34,7 @@ FLAT_TOLERANCE = 1.25
 def available() -> str | None:
     """None when `mtbrules batch` can be run, else why not."""
     try:
-        import mtbrules.batch  # noqa: F401
+        import mtbrules.batch
         import mtbrules.commands.batch  # noqa: F401
     except ImportError as exc:
         return f"batch command not available ({exc})"
@@ -52,7 +52,7 @@ def _children(pid_root: int) -> list[int]:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         parents.setdefault(int(fields[1]), []).append(int(entry))
     tree, todo = [], [pid_root]
     while todo:
@@ -130,8 +130,20 @@ def run_one(pack_id: str, rows: int, seed: int, workers: int, workdir: str, log=
     for p in (dst, errors):
         if os.path.exists(p):
             os.remove(p)
-    cmd = [sys.executable, "-m", "mtbrules", "batch", src, "-o", dst, "--pack", pack_id,
-           "-j", str(workers), "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mtbrules",
+        "batch",
+        src,
+        "-o",
+        dst,
+        "--pack",
+        pack_id,
+        "-j",
+        str(workers),
+        "-q",
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -147,11 +159,16 @@ def run_one(pack_id: str, rows: int, seed: int, workers: int, workdir: str, log=
         if os.path.exists(p):
             os.remove(p)
     result = {
-        "rows": rows, "workers": workers, "exit": proc.returncode,
+        "rows": rows,
+        "workers": workers,
+        "exit": proc.returncode,
         "stderr": stderr.decode("utf-8", "replace")[-500:],
-        "wall_s": wall, "rows_per_s": rows / wall if wall else 0.0,
+        "wall_s": wall,
+        "rows_per_s": rows / wall if wall else 0.0,
         "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "out_rows": out_rows, "error_rows": err_rows, "out_mib": out_bytes / 2**20,
+        "out_rows": out_rows,
+        "error_rows": err_rows,
+        "out_mib": out_bytes / 2**20,
         "peak_tree_mib": sampler.peak_kib / 1024,
         "peak_first_half_mib": sampler.peak_between(0.0, 0.5) / 1024,
         "peak_second_half_mib": sampler.peak_between(0.5, 1.0) / 1024,
@@ -159,14 +176,22 @@ def run_one(pack_id: str, rows: int, seed: int, workers: int, workdir: str, log=
         "processes": max((s[2] for s in sampler.samples), default=0),
         "command": " ".join(["python", *cmd[1:]]).replace(workdir, "$WORK"),
     }
-    log(f"  {rows:>9,} rows: {wall:6.1f} s wall, {result['rows_per_s']:,.0f} rows/s, "
+    log(
+        f"  {rows:>9,} rows: {wall:6.1f} s wall, {result['rows_per_s']:,.0f} rows/s, "
         f"peak tree RSS {result['peak_tree_mib']:.0f} MiB over {result['processes']} processes, "
-        f"exit {proc.returncode}, {out_rows:,} out + {err_rows:,} errors")
+        f"exit {proc.returncode}, {out_rows:,} out + {err_rows:,} errors"
+    )
     return result
 
 
-def run(sizes: list[int], seed: int, workers: int, workdir: str | None = None,
-        pack_id: str = "qingdao", log=print) -> dict:
+def run(
+    sizes: list[int],
+    seed: int,
+    workers: int,
+    workdir: str | None = None,
+    pack_id: str = "qingdao",
+    log=print,
+) -> dict:
     why = available()
     if why:
         log(f"  {why}")
@@ -178,6 +203,14 @@ def run(sizes: list[int], seed: int, workers: int, workdir: str | None = None,
     # Only comparable when both runs used the same processes (batch runs small inputs in one).
     comparable = len(runs) > 1 and small["peak_tree_mib"] and small["processes"] == big["processes"]
     flat = big["peak_tree_mib"] <= small["peak_tree_mib"] * FLAT_TOLERANCE if comparable else None
-    return {"available": True, "pack": pack_id, "seed": seed, "workers": workers,
-            "source": caseload.synth_source(), "pool": caseload.POOL, "runs": runs,
-            "flat": flat, "flat_tolerance": FLAT_TOLERANCE}
+    return {
+        "available": True,
+        "pack": pack_id,
+        "seed": seed,
+        "workers": workers,
+        "source": caseload.synth_source(),
+        "pool": caseload.POOL,
+        "runs": runs,
+        "flat": flat,
+        "flat_tolerance": FLAT_TOLERANCE,
+    }

@@ -28,11 +28,13 @@ def seeded_cases(n: int = 1000, seed: int = 20201105) -> list[dict]:
     first, span = FIRST_DAY.toordinal(), LAST_DAY.toordinal() - FIRST_DAY.toordinal()
     cases = []
     for _ in range(n):
-        cases.append({
-            "diseases": [rng.choice(NAMES)],
-            "agent": rng.random() < 0.5,
-            "first_application": rng.random() < 0.5,
-            "hospitalized": rng.random() < 0.5,
-            "submitted_on": _dt.date.fromordinal(first + rng.randint(0, span)).isoformat(),
-        })
+        cases.append(
+            {
+                "diseases": [rng.choice(NAMES)],
+                "agent": rng.random() < 0.5,
+                "first_application": rng.random() < 0.5,
+                "hospitalized": rng.random() < 0.5,
+                "submitted_on": _dt.date.fromordinal(first + rng.randint(0, span)).isoformat(),
+            }
+        )
     return cases

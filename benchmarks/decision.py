@@ -27,21 +27,61 @@ import datetime as _dt
 
 # Section 一, the 56 diseases, names exactly as the seed writes them.
 DISEASES: tuple[str, ...] = (
-    "尿毒症透析治疗", "恶性肿瘤", "器官移植", "白血病",
-    "高血压病合并心、脑、肾等并发症", "脑卒中后遗症", "慢性心功能不全",
-    "糖尿病合并心、脑、肾、眼等并发症", "特发性肺纤维化", "支气管哮喘",
-    "支气管扩张症", "肾病综合征", "慢性肾功能不全", "再生障碍性贫血",
-    "溶血性贫血", "骨髓增生异常综合征", "真性红细胞增多症", "原发性血小板增多症",
-    "原发性骨髓纤维化", "过敏性紫癜并肾病",
-    "特发性血小板减少性紫癜(原发性免疫性血小板减少症)", "尿崩症",
-    "皮质醇增多症(库欣综合征)", "原发性醛固酮增多症", "类风湿性关节炎(活动期)",
-    "系统性红斑狼疮", "结节性多动脉炎", "白塞氏病(贝赫切特病)", "系统性硬化症",
-    "多发性(皮)肌炎", "脂膜炎", "癫痫", "帕金森氏病", "多发性硬化", "重症肌无力",
-    "运动神经元病", "肢端坏疽", "股骨头缺血性坏死", "结核病", "精神病",
-    "干燥综合征", "自身免疫性肝病", "肝豆状核变性", "颅内良性肿瘤综合治疗",
-    "慢性乙型病毒性肝炎、肝硬化", "慢性丙型病毒性肝炎",
-    "心、脑、大动脉血管疾病术后综合治疗", "血友病", "肢端肥大症", "原发性肺动脉高压",
-    "苯丙酮尿症", "强直性脊柱炎", "克罗恩病", "戈谢氏病", "生长激素治疗类矮身材疾病",
+    "尿毒症透析治疗",
+    "恶性肿瘤",
+    "器官移植",
+    "白血病",
+    "高血压病合并心、脑、肾等并发症",
+    "脑卒中后遗症",
+    "慢性心功能不全",
+    "糖尿病合并心、脑、肾、眼等并发症",
+    "特发性肺纤维化",
+    "支气管哮喘",
+    "支气管扩张症",
+    "肾病综合征",
+    "慢性肾功能不全",
+    "再生障碍性贫血",
+    "溶血性贫血",
+    "骨髓增生异常综合征",
+    "真性红细胞增多症",
+    "原发性血小板增多症",
+    "原发性骨髓纤维化",
+    "过敏性紫癜并肾病",
+    "特发性血小板减少性紫癜(原发性免疫性血小板减少症)",
+    "尿崩症",
+    "皮质醇增多症(库欣综合征)",
+    "原发性醛固酮增多症",
+    "类风湿性关节炎(活动期)",
+    "系统性红斑狼疮",
+    "结节性多动脉炎",
+    "白塞氏病(贝赫切特病)",
+    "系统性硬化症",
+    "多发性(皮)肌炎",
+    "脂膜炎",
+    "癫痫",
+    "帕金森氏病",
+    "多发性硬化",
+    "重症肌无力",
+    "运动神经元病",
+    "肢端坏疽",
+    "股骨头缺血性坏死",
+    "结核病",
+    "精神病",
+    "干燥综合征",
+    "自身免疫性肝病",
+    "肝豆状核变性",
+    "颅内良性肿瘤综合治疗",
+    "慢性乙型病毒性肝炎、肝硬化",
+    "慢性丙型病毒性肝炎",
+    "心、脑、大动脉血管疾病术后综合治疗",
+    "血友病",
+    "肢端肥大症",
+    "原发性肺动脉高压",
+    "苯丙酮尿症",
+    "强直性脊柱炎",
+    "克罗恩病",
+    "戈谢氏病",
+    "生长激素治疗类矮身材疾病",
     "原发性免疫球蛋白缺乏症",
 )
 assert len(DISEASES) == 56 and len(set(DISEASES)) == 56
@@ -51,10 +91,12 @@ assert len(DISEASES) == 56 and len(set(DISEASES)) == 56
 UNCOVERED: tuple[str, ...] = ("普通感冒", "急性阑尾炎", "龋齿")
 
 # 二(二)1: group A, hypertension / diabetes with complications.
-GROUP_A: frozenset[str] = frozenset({
-    "高血压病合并心、脑、肾等并发症",
-    "糖尿病合并心、脑、肾、眼等并发症",
-})
+GROUP_A: frozenset[str] = frozenset(
+    {
+        "高血压病合并心、脑、肾等并发症",
+        "糖尿病合并心、脑、肾、眼等并发症",
+    }
+)
 
 # 二(二)2: group B and each disease's specific record. The guide says 尿毒症;
 # the list's item 1 is 尿毒症透析治疗.
@@ -69,11 +111,22 @@ GROUP_B: frozenset[str] = frozenset(GROUP_B_SPECIFIC)
 # 二(一)2: the 12 diseases named for instant handling of first applications
 # at hospitals (二(三)2 says "恶性肿瘤、白血病等23种"; the other 11 are not
 # named anywhere in the seed, so the benchmark uses the 12 named ones).
-INSTANT: frozenset[str] = frozenset({
-    "恶性肿瘤", "白血病", "再生障碍性贫血", "溶血性贫血", "骨髓增生异常综合征",
-    "真性红细胞增多症", "原发性血小板增多症", "原发性骨髓纤维化", "过敏性紫癜并肾病",
-    "特发性血小板减少性紫癜(原发性免疫性血小板减少症)", "血友病", "结核病",
-})
+INSTANT: frozenset[str] = frozenset(
+    {
+        "恶性肿瘤",
+        "白血病",
+        "再生障碍性贫血",
+        "溶血性贫血",
+        "骨髓增生异常综合征",
+        "真性红细胞增多症",
+        "原发性血小板增多症",
+        "原发性骨髓纤维化",
+        "过敏性紫癜并肾病",
+        "特发性血小板减少性紫癜(原发性免疫性血小板减少症)",
+        "血友病",
+        "结核病",
+    }
+)
 
 GROUP_C: frozenset[str] = frozenset(DISEASES) - GROUP_A - GROUP_B
 assert INSTANT <= frozenset(DISEASES)
@@ -123,15 +176,21 @@ DOCUMENTS: dict[str, str] = {
 }
 
 DOCS_A_INPATIENT: tuple[str, ...] = (
-    "a_inpatient_record", "a_treatment_materials", "a_complication_tests",
+    "a_inpatient_record",
+    "a_treatment_materials",
+    "a_complication_tests",
 )
 DOCS_A_OUTPATIENT: tuple[str, ...] = (
-    "a_outpatient_diagnosis", "a_outpatient_2y_records", "a_test_reports",
+    "a_outpatient_diagnosis",
+    "a_outpatient_2y_records",
+    "a_test_reports",
     "a_medication_details",
 )
 DOCS_B_COMMON: tuple[str, ...] = ("discharge_record",)
 DOCS_C: tuple[str, ...] = (
-    "discharge_record", "c_outpatient_long_term_records", "c_medication_invoices",
+    "discharge_record",
+    "c_outpatient_long_term_records",
+    "c_medication_invoices",
     "c_test_reports",
 )
 # Identity, for every listed disease (二(一) "携带身份证或社会保障卡、病历等材料";
@@ -154,8 +213,7 @@ def _working_day_ordinals() -> tuple[int, ...]:
     start = _dt.date(CALENDAR_YEARS[0], 1, 1).toordinal()
     end = _dt.date(CALENDAR_YEARS[1], 12, 31).toordinal()
     return tuple(
-        o for o in range(start, end + 1)
-        if chinese_calendar.is_workday(_dt.date.fromordinal(o))
+        o for o in range(start, end + 1) if chinese_calendar.is_workday(_dt.date.fromordinal(o))
     )
 
 

@@ -66,8 +66,10 @@ def mtbrules_dependencies() -> dict[str, str | None]:
 
 def git_commit(repo: str) -> str:
     def git(*args):
-        return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True,
-                              timeout=20).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", repo, *args], capture_output=True, text=True, timeout=20
+        ).stdout.strip()
+
     try:
         head = git("rev-parse", "--short=12", "HEAD")
         dirty = git("status", "--porcelain", "--untracked-files=no", "--", "src")

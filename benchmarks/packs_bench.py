@@ -38,7 +38,7 @@ def percentile(sorted_values, q: float) -> float:
     """Nearest-rank percentile of an already sorted sequence."""
     if not sorted_values:
         return float("nan")
-    k = max(0, min(len(sorted_values) - 1, int(round(q / 100 * len(sorted_values) + 0.5)) - 1))
+    k = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
     return sorted_values[k]
 
 
@@ -89,15 +89,24 @@ def run(n: int, seed: int, packs: list[str] | None = None, log=print) -> dict:
         for case in good[:2000]:
             o = pack.evaluate(case).outcome
             outcomes[o] = outcomes.get(o, 0) + 1
-        row = {"pack": pack_id, "cases": len(cases), "timed": len(good), "refused": refused,
-               "synth_s": made_s, "outcomes_first_2000": outcomes, "modes": {}}
+        row = {
+            "pack": pack_id,
+            "cases": len(cases),
+            "timed": len(good),
+            "refused": refused,
+            "synth_s": made_s,
+            "outcomes_first_2000": outcomes,
+            "modes": {},
+        }
         for mode in MODES:
             row["modes"][mode] = summarise(time_calls(_call(pack, mode), good))
         ev, td, js = (row["modes"][m]["median_us"] for m in MODES)
         row["to_dict_us"] = td - ev
         row["json_us"] = js - td
-        log(f"  {pack_id:<10} {len(good):>6} cases  evaluate median {ev:7.1f} µs  "
+        log(
+            f"  {pack_id:<10} {len(good):>6} cases  evaluate median {ev:7.1f} µs  "
             f"p99 {row['modes']['evaluate']['p99_us']:7.1f} µs  +to_dict {td - ev:6.1f} µs  "
-            f"+json {js - td:6.1f} µs")
+            f"+json {js - td:6.1f} µs"
+        )
         rows.append(row)
     return {"n": n, "seed": seed, "source": caseload.synth_source(), "rows": rows}

@@ -24,9 +24,10 @@ its engine cannot be used: not installed, or (mtbrules) not ready yet.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
-from typing import Callable
+from collections.abc import Callable
 
 try:  # imported as benchmarks.peers, or run from inside benchmarks/
     from . import decision as D
@@ -48,11 +49,13 @@ def _require(module: str, pip_name: str):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise Unavailable(f"{pip_name} is not installed ({exc}); "
-                          f"pip install -r benchmarks/requirements.txt") from exc
+        raise Unavailable(
+            f"{pip_name} is not installed ({exc}); pip install -r benchmarks/requirements.txt"
+        ) from exc
 
 
 # --- the floor: a hand-written Python function ------------------------------
+
 
 def build_python() -> Decide:
     group_a, group_b, group_c = D.GROUP_A, D.GROUP_B_SPECIFIC, D.GROUP_C
@@ -74,13 +77,17 @@ def build_python() -> Decide:
         docs.sort()
         if disease in instant:
             return {"outcome": "instant", "required_documents": docs, "decision_due": None}
-        return {"outcome": "review", "required_documents": docs,
-                "decision_due": due(case["submitted_on"])}
+        return {
+            "outcome": "review",
+            "required_documents": docs,
+            "decision_due": due(case["submitted_on"]),
+        }
 
     return decide
 
 
 # --- GoRules ZEN (zen-engine): a JDM decision graph --------------------------
+
 
 def _q(value) -> str:
     """A ZEN expression literal."""
@@ -100,6 +107,7 @@ def zen_graph() -> dict:
             -> "assemble" (expression node: outcome, required_documents,
                decision_due from the precomputed due_if_review) -> response
     """
+
     def node(node_id, node_type, name, content=None):
         n = {"id": node_id, "type": node_type, "name": name, "position": {"x": 0, "y": 0}}
         if content is not None:
@@ -109,32 +117,60 @@ def zen_graph() -> dict:
     table_opts = {"passThrough": True, "inputField": None, "executionMode": "single"}
 
     group_rules = [
-        {"_id": f"b{i}", "disease": _q(d), "group": _q("B"),
-         "instant": "true" if d in D.INSTANT else "false"}
+        {
+            "_id": f"b{i}",
+            "disease": _q(d),
+            "group": _q("B"),
+            "instant": "true" if d in D.INSTANT else "false",
+        }
         for i, d in enumerate(sorted(D.GROUP_B))
     ]
     group_rules += [
-        {"_id": "a", "disease": _qlist(D.GROUP_A), "group": _q("A"),
-         "instant": "true" if D.GROUP_A & D.INSTANT else "false"},
-        {"_id": "c_instant", "disease": _qlist(D.GROUP_C & D.INSTANT), "group": _q("C"),
-         "instant": "true"},
-        {"_id": "c", "disease": _qlist(D.GROUP_C - D.INSTANT), "group": _q("C"),
-         "instant": "false"},
+        {
+            "_id": "a",
+            "disease": _qlist(D.GROUP_A),
+            "group": _q("A"),
+            "instant": "true" if D.GROUP_A & D.INSTANT else "false",
+        },
+        {
+            "_id": "c_instant",
+            "disease": _qlist(D.GROUP_C & D.INSTANT),
+            "group": _q("C"),
+            "instant": "true",
+        },
+        {
+            "_id": "c",
+            "disease": _qlist(D.GROUP_C - D.INSTANT),
+            "group": _q("C"),
+            "instant": "false",
+        },
         {"_id": "none", "disease": "", "group": _q("none"), "instant": "false"},
     ]
     group_table = {
         "hitPolicy": "first",
         "inputs": [{"id": "disease", "name": "disease", "field": "diseases[0]"}],
-        "outputs": [{"id": "group", "name": "group", "field": "group"},
-                    {"id": "instant", "name": "instant disease", "field": "instant_disease"}],
-        "rules": group_rules, "outputPath": None, **table_opts,
+        "outputs": [
+            {"id": "group", "name": "group", "field": "group"},
+            {"id": "instant", "name": "instant disease", "field": "instant_disease"},
+        ],
+        "rules": group_rules,
+        "outputPath": None,
+        **table_opts,
     }
 
     rows = []
 
     def row(doc, group, hospitalized="", agent="", disease=""):
-        rows.append({"_id": "", "group": group, "hospitalized": hospitalized,
-                     "agent": agent, "disease": disease, "doc": _q(doc)})
+        rows.append(
+            {
+                "_id": "",
+                "group": group,
+                "hospitalized": hospitalized,
+                "agent": agent,
+                "disease": disease,
+                "doc": _q(doc),
+            }
+        )
 
     for doc in D.DOCS_A_INPATIENT:
         row(doc, _q("A"), hospitalized="true")
@@ -157,24 +193,37 @@ def zen_graph() -> dict:
         r["_id"] = f"r{i}"
     doc_table = {
         "hitPolicy": "collect",
-        "inputs": [{"id": "group", "name": "group", "field": "group"},
-                   {"id": "hospitalized", "name": "hospitalized", "field": "hospitalized"},
-                   {"id": "agent", "name": "agent", "field": "agent"},
-                   {"id": "disease", "name": "disease", "field": "diseases[0]"}],
+        "inputs": [
+            {"id": "group", "name": "group", "field": "group"},
+            {"id": "hospitalized", "name": "hospitalized", "field": "hospitalized"},
+            {"id": "agent", "name": "agent", "field": "agent"},
+            {"id": "disease", "name": "disease", "field": "diseases[0]"},
+        ],
         "outputs": [{"id": "doc", "name": "document", "field": "doc"}],
-        "rules": rows, "outputPath": "docs", **table_opts,
+        "rules": rows,
+        "outputPath": "docs",
+        **table_opts,
     }
 
     instant = "instant_disease"
     assemble = {
         "expressions": [
-            {"id": "outcome", "key": "outcome",
-             "value": f'group == "none" ? "ineligible" : ({instant} ? "instant" : "review")'},
+            {
+                "id": "outcome",
+                "key": "outcome",
+                "value": f'group == "none" ? "ineligible" : ({instant} ? "instant" : "review")',
+            },
             {"id": "docs", "key": "required_documents", "value": "map(docs, #.doc)"},
-            {"id": "due", "key": "decision_due",
-             "value": f'group != "none" and not {instant} ? due_if_review : null'},
+            {
+                "id": "due",
+                "key": "decision_due",
+                "value": f'group != "none" and not {instant} ? due_if_review : null',
+            },
         ],
-        "passThrough": False, "inputField": None, "outputPath": None, "executionMode": "single",
+        "passThrough": False,
+        "inputField": None,
+        "outputPath": None,
+        "executionMode": "single",
     }
     nodes = [
         node("request", "inputNode", "request"),
@@ -184,8 +233,10 @@ def zen_graph() -> dict:
         node("response", "outputNode", "response"),
     ]
     chain = ["request", "group", "documents", "assemble", "response"]
-    edges = [{"id": f"e{i}", "sourceId": a, "targetId": b, "type": "edge"}
-             for i, (a, b) in enumerate(zip(chain, chain[1:]))]
+    edges = [
+        {"id": f"e{i}", "sourceId": a, "targetId": b, "type": "edge"}
+        for i, (a, b) in enumerate(itertools.pairwise(chain))
+    ]
     return {"contentType": "application/vnd.gorules.decision", "nodes": nodes, "edges": edges}
 
 
@@ -209,11 +260,16 @@ def build_zen() -> Decide:
 
 # --- business-rules (venmo): JSON rules, Python variables and actions ---------
 
+
 def business_rules_json() -> list[dict]:
     """The decision as business-rules' JSON rule list (run with run_all)."""
+
     def shares(values):
-        return {"name": "diseases", "operator": "shares_at_least_one_element_with",
-                "value": sorted(values)}
+        return {
+            "name": "diseases",
+            "operator": "shares_at_least_one_element_with",
+            "value": sorted(values),
+        }
 
     def add(docs):
         return [{"name": "add_document", "params": {"doc": d}} for d in docs]
@@ -225,27 +281,59 @@ def business_rules_json() -> list[dict]:
         {"conditions": {"all": [shares(D.GROUP_A), not_hosp]}, "actions": add(D.DOCS_A_OUTPATIENT)},
         {"conditions": {"all": [shares(D.GROUP_B)]}, "actions": add(D.DOCS_B_COMMON)},
     ]
-    rules += [{"conditions": {"all": [shares([disease])]}, "actions": add([doc])}
-              for disease, doc in D.GROUP_B_SPECIFIC.items()]
+    rules += [
+        {"conditions": {"all": [shares([disease])]}, "actions": add([doc])}
+        for disease, doc in D.GROUP_B_SPECIFIC.items()
+    ]
     rules += [
         {"conditions": {"all": [shares(D.GROUP_C)]}, "actions": add(D.DOCS_C)},
-        {"conditions": {"all": [shares(D.DISEASES),
-                                {"name": "agent", "operator": "is_false", "value": True}]},
-         "actions": add(D.DOCS_ID)},
-        {"conditions": {"all": [shares(D.DISEASES),
-                                {"name": "agent", "operator": "is_true", "value": True}]},
-         "actions": add(D.DOCS_AGENT)},
-        {"conditions": {"all": [{"name": "diseases", "operator": "shares_no_elements_with",
-                                 "value": sorted(D.DISEASES)}]},
-         "actions": [{"name": "set_outcome", "params": {"outcome": "ineligible"}}]},
-        {"conditions": {"all": [shares(D.INSTANT)]},
-         "actions": [{"name": "set_outcome", "params": {"outcome": "instant"}}]},
-        {"conditions": {"all": [
-            shares(D.DISEASES),
-            {"name": "diseases", "operator": "shares_no_elements_with",
-             "value": sorted(D.INSTANT)}]},
-         "actions": [{"name": "set_outcome", "params": {"outcome": "review"}},
-                     {"name": "set_decision_due", "params": {}}]},
+        {
+            "conditions": {
+                "all": [
+                    shares(D.DISEASES),
+                    {"name": "agent", "operator": "is_false", "value": True},
+                ]
+            },
+            "actions": add(D.DOCS_ID),
+        },
+        {
+            "conditions": {
+                "all": [shares(D.DISEASES), {"name": "agent", "operator": "is_true", "value": True}]
+            },
+            "actions": add(D.DOCS_AGENT),
+        },
+        {
+            "conditions": {
+                "all": [
+                    {
+                        "name": "diseases",
+                        "operator": "shares_no_elements_with",
+                        "value": sorted(D.DISEASES),
+                    }
+                ]
+            },
+            "actions": [{"name": "set_outcome", "params": {"outcome": "ineligible"}}],
+        },
+        {
+            "conditions": {"all": [shares(D.INSTANT)]},
+            "actions": [{"name": "set_outcome", "params": {"outcome": "instant"}}],
+        },
+        {
+            "conditions": {
+                "all": [
+                    shares(D.DISEASES),
+                    {
+                        "name": "diseases",
+                        "operator": "shares_no_elements_with",
+                        "value": sorted(D.INSTANT),
+                    },
+                ]
+            },
+            "actions": [
+                {"name": "set_outcome", "params": {"outcome": "review"}},
+                {"name": "set_decision_due", "params": {}},
+            ],
+        },
     ]
     return rules
 
@@ -255,8 +343,11 @@ def build_business_rules() -> Decide:
     from business_rules import run_all
     from business_rules.actions import BaseActions, rule_action
     from business_rules.fields import FIELD_TEXT
-    from business_rules.variables import (BaseVariables, boolean_rule_variable,
-                                          select_multiple_rule_variable)
+    from business_rules.variables import (
+        BaseVariables,
+        boolean_rule_variable,
+        select_multiple_rule_variable,
+    )
 
     due = D.decision_due
 
@@ -301,8 +392,12 @@ def build_business_rules() -> Decide:
 
     def decide(case: dict) -> dict:
         actions = DecisionActions(case)
-        run_all(rule_list=rules, defined_variables=CaseVariables(case),
-                defined_actions=actions, stop_on_first_trigger=False)
+        run_all(
+            rule_list=rules,
+            defined_variables=CaseVariables(case),
+            defined_actions=actions,
+            stop_on_first_trigger=False,
+        )
         result = actions.result
         result["required_documents"].sort()
         return result
@@ -311,6 +406,7 @@ def build_business_rules() -> Decide:
 
 
 # --- rule-engine (zeroSteiner): expressions over the case --------------------
+
 
 def _re_set(values) -> str:
     return "{" + ", ".join(_q(v) for v in sorted(values)) + "}"
@@ -330,9 +426,8 @@ def rule_engine_rules() -> tuple[list[tuple[str, tuple[str, ...]]], str, str]:
         (f"{d0} in {_re_set(D.DISEASES)} and agent", D.DOCS_AGENT),
     ]
     instant = f"({d0} in {_re_set(D.INSTANT)})"
-    outcome = (f'{d0} in {_re_set(D.DISEASES)} ? ({instant} ? "instant" : "review") '
-               f': "ineligible"')
-    due = f'outcome == "review" ? due(submitted_on) : null'
+    outcome = f'{d0} in {_re_set(D.DISEASES)} ? ({instant} ? "instant" : "review") : "ineligible"'
+    due = 'outcome == "review" ? due(submitted_on) : null'
     return doc_rules, outcome, due
 
 
@@ -358,8 +453,11 @@ def build_rule_engine() -> Decide:
                 docs.extend(rule_docs)
         docs.sort()
         outcome = outcome_rule.evaluate(case)
-        return {"outcome": outcome, "required_documents": docs,
-                "decision_due": due_rule.evaluate({**case, "outcome": outcome})}
+        return {
+            "outcome": outcome,
+            "required_documents": docs,
+            "decision_due": due_rule.evaluate({**case, "outcome": outcome}),
+        }
 
     return decide
 
@@ -367,7 +465,10 @@ def build_rule_engine() -> Decide:
 # --- cel-python: one CEL expression returning the decision map ---------------
 
 CEL_SETS = {  # declared once as CEL maps (key lookup) and bound as variables
-    "covered": D.DISEASES, "instant": D.INSTANT, "group_a": D.GROUP_A, "group_b": D.GROUP_B,
+    "covered": D.DISEASES,
+    "instant": D.INSTANT,
+    "group_a": D.GROUP_A,
+    "group_b": D.GROUP_B,
 }
 
 
@@ -377,22 +478,29 @@ def cel_expression() -> str:
     (Writing the 56 names as list literals inside the expression made
     cel-python 0.5.0 about 3x slower: it rebuilds literals on every call.)
     """
+
     def lst(values):
         return "[" + ", ".join(_q(v) for v in values) + "]"
 
     d0 = "diseases[0]"
-    specific = " : ".join(f"{d0} == {_q(dis)} ? [{_q(doc)}]"
-                          for dis, doc in D.GROUP_B_SPECIFIC.items()) + " : []"
-    docs = (f"({d0} in group_a ? (hospitalized ? {lst(D.DOCS_A_INPATIENT)} "
-            f": {lst(D.DOCS_A_OUTPATIENT)}) "
-            f": {d0} in group_b ? {lst(D.DOCS_B_COMMON)} + ({specific}) "
-            f": {lst(D.DOCS_C)}) + (agent ? {lst(D.DOCS_AGENT)} : {lst(D.DOCS_ID)})")
-    return (f'!({d0} in covered) '
-            f'? {{"outcome": "ineligible", "required_documents": [], "decision_due": null}} '
-            f': ({d0} in instant) '
-            f'? {{"outcome": "instant", "required_documents": {docs}, "decision_due": null}} '
-            f': {{"outcome": "review", "required_documents": {docs}, '
-            f'"decision_due": due(submitted_on)}}')
+    specific = (
+        " : ".join(f"{d0} == {_q(dis)} ? [{_q(doc)}]" for dis, doc in D.GROUP_B_SPECIFIC.items())
+        + " : []"
+    )
+    docs = (
+        f"({d0} in group_a ? (hospitalized ? {lst(D.DOCS_A_INPATIENT)} "
+        f": {lst(D.DOCS_A_OUTPATIENT)}) "
+        f": {d0} in group_b ? {lst(D.DOCS_B_COMMON)} + ({specific}) "
+        f": {lst(D.DOCS_C)}) + (agent ? {lst(D.DOCS_AGENT)} : {lst(D.DOCS_ID)})"
+    )
+    return (
+        f"!({d0} in covered) "
+        f'? {{"outcome": "ineligible", "required_documents": [], "decision_due": null}} '
+        f": ({d0} in instant) "
+        f'? {{"outcome": "instant", "required_documents": {docs}, "decision_due": null}} '
+        f': {{"outcome": "review", "required_documents": {docs}, '
+        f'"decision_due": due(submitted_on)}}'
+    )
 
 
 def build_cel() -> Decide:
@@ -402,21 +510,30 @@ def build_cel() -> Decide:
     due = D.decision_due
     String = celtypes.StringType
     env = celpy.Environment()
-    program = env.program(env.compile(cel_expression()),
-                          functions={"due": lambda s: String(due(s))})
-    sets = {name: celtypes.MapType({String(v): celtypes.BoolType(True) for v in values})
-            for name, values in CEL_SETS.items()}
+    program = env.program(
+        env.compile(cel_expression()), functions={"due": lambda s: String(due(s))}
+    )
+    sets = {
+        name: celtypes.MapType({String(v): celtypes.BoolType(True) for v in values})
+        for name, values in CEL_SETS.items()
+    }
     json_to_cel = celpy.json_to_cel
-    k_outcome, k_docs, k_due = String("outcome"), String("required_documents"), String("decision_due")
+    k_outcome, k_docs, k_due = (
+        String("outcome"),
+        String("required_documents"),
+        String("decision_due"),
+    )
 
     def decide(case: dict) -> dict:
         activation = json_to_cel(case)
         activation.update(sets)
         r = program.evaluate(activation)
         due_value = r[k_due]
-        return {"outcome": str(r[k_outcome]),
-                "required_documents": sorted(str(d) for d in r[k_docs]),
-                "decision_due": None if due_value is None else str(due_value)}
+        return {
+            "outcome": str(r[k_outcome]),
+            "required_documents": sorted(str(d) for d in r[k_docs]),
+            "decision_due": None if due_value is None else str(due_value),
+        }
 
     return decide
 
@@ -447,6 +564,7 @@ def build_durable() -> Decide:
     def adds(docs):
         def action(c):
             current["required_documents"].extend(docs)
+
         return action
 
     def set_outcome(outcome, with_due=False):
@@ -454,20 +572,19 @@ def build_durable() -> Decide:
             current["outcome"] = outcome
             if with_due:
                 current["decision_due"] = due(c.m.submitted_on)
+
         return action
 
     covered, instant = frozenset(D.DISEASES), D.INSTANT
     with ruleset(name):
-        when_all(any_of(D.GROUP_A) & (m.hospitalized == True))(  # noqa: E712
-            adds(D.DOCS_A_INPATIENT))
-        when_all(any_of(D.GROUP_A) & (m.hospitalized == False))(  # noqa: E712
-            adds(D.DOCS_A_OUTPATIENT))
+        when_all(any_of(D.GROUP_A) & (m.hospitalized == True))(adds(D.DOCS_A_INPATIENT))
+        when_all(any_of(D.GROUP_A) & (m.hospitalized == False))(adds(D.DOCS_A_OUTPATIENT))
         when_all(any_of(D.GROUP_B))(adds(D.DOCS_B_COMMON))
         for disease, doc in D.GROUP_B_SPECIFIC.items():
             when_all(m.disease == disease)(adds((doc,)))
         when_all(any_of(D.GROUP_C))(adds(D.DOCS_C))
-        when_all(any_of(covered) & (m.agent == False))(adds(D.DOCS_ID))  # noqa: E712
-        when_all(any_of(covered) & (m.agent == True))(adds(D.DOCS_AGENT))  # noqa: E712
+        when_all(any_of(covered) & (m.agent == False))(adds(D.DOCS_ID))
+        when_all(any_of(covered) & (m.agent == True))(adds(D.DOCS_AGENT))
         when_all(none_of(covered))(set_outcome("ineligible"))
         when_all(any_of(instant))(set_outcome("instant"))
         when_all(any_of(covered - instant))(set_outcome("review", with_due=True))
@@ -476,9 +593,14 @@ def build_durable() -> Decide:
 
     def decide(case: dict) -> dict:
         counter[0] += 1
-        fact = {"id": counter[0], "disease": case["diseases"][0], "agent": case["agent"],
-                "first_application": case["first_application"],
-                "hospitalized": case["hospitalized"], "submitted_on": case["submitted_on"]}
+        fact = {
+            "id": counter[0],
+            "disease": case["diseases"][0],
+            "agent": case["agent"],
+            "first_application": case["first_application"],
+            "hospitalized": case["hospitalized"],
+            "submitted_on": case["submitted_on"],
+        }
         current.clear()
         current.update(outcome=None, required_documents=[], decision_due=None)
         assert_fact(name, fact)
@@ -543,12 +665,14 @@ def mtbrules_result(decision: dict) -> dict:
     by_name = _doc_ids_by_name()
     docs = []
     for doc in decision.get("required_documents", []):
-        mapped = (MTBRULES_DOC_IDS.get(doc.get("id"))
-                  or by_name.get(_normalise(doc.get("name", ""))))
+        mapped = MTBRULES_DOC_IDS.get(doc.get("id")) or by_name.get(_normalise(doc.get("name", "")))
         docs.append(mapped or f"unmapped:{doc.get('id')}")
     due = [d["date"] for d in decision.get("deadlines", []) if d.get("kind") == "decision_due"]
-    return {"outcome": decision["outcome"], "required_documents": sorted(docs),
-            "decision_due": due[0] if due else None}
+    return {
+        "outcome": decision["outcome"],
+        "required_documents": sorted(docs),
+        "decision_due": due[0] if due else None,
+    }
 
 
 def build_mtbrules() -> Decide:
@@ -557,9 +681,10 @@ def build_mtbrules() -> Decide:
         raise Unavailable("mtbrules.load_pack is not available yet (engine not built)")
     try:
         pack = mtbrules.load_pack(MTBRULES_PACK)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "not ready"
-        raise Unavailable(f"mtbrules.load_pack({MTBRULES_PACK!r}) failed: "
-                          f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        raise Unavailable(
+            f"mtbrules.load_pack({MTBRULES_PACK!r}) failed: {type(exc).__name__}: {exc}"
+        ) from exc
     evaluate = pack.evaluate
 
     def decide(case: dict) -> dict:
@@ -578,9 +703,10 @@ def build_mtbrules_equivalent() -> Decide:
     mtbrules = _require("mtbrules", "mtbrules")
     try:
         pack = mtbrules.load_pack(EQUIVALENT_PACK)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "not ready"
-        raise Unavailable(f"mtbrules.load_pack(benchmarks/packs/equivalent) failed: "
-                          f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        raise Unavailable(
+            f"mtbrules.load_pack(benchmarks/packs/equivalent) failed: {type(exc).__name__}: {exc}"
+        ) from exc
     evaluate = pack.evaluate
 
     def decide(case: dict) -> dict:
@@ -589,9 +715,11 @@ def build_mtbrules_equivalent() -> Decide:
         for deadline in d.deadlines:
             if deadline.kind == "decision_due":
                 due = deadline.date
-        return {"outcome": d.outcome,
-                "required_documents": sorted(r.id for r in d.required_documents),
-                "decision_due": due}
+        return {
+            "outcome": d.outcome,
+            "required_documents": sorted(r.id for r in d.required_documents),
+            "decision_due": due,
+        }
 
     return decide
 

@@ -20,7 +20,7 @@ def _short(filename: str) -> str:
     for marker in ("/src/mtbrules/", "/site-packages/", "/lib/python3"):
         i = filename.find(marker)
         if i >= 0:
-            return filename[i + len(marker):]
+            return filename[i + len(marker) :]
     return os.path.basename(filename) if filename.startswith("/") else filename
 
 
@@ -42,11 +42,22 @@ def run(n: int, seed: int, top: int = 20, pack_id: str = "qingdao") -> dict:
     total = st.total_tt
     rows = []
     for (f, line, fn), (_cc, ncalls, tt, ct, _callers) in st.stats.items():
-        rows.append({"function": f"{_short(f)}:{line}({fn})", "calls_per_case": ncalls / n,
-                     "tottime_pct": 100 * tt / total, "cumtime_pct": 100 * ct / total})
+        rows.append(
+            {
+                "function": f"{_short(f)}:{line}({fn})",
+                "calls_per_case": ncalls / n,
+                "tottime_pct": 100 * tt / total,
+                "cumtime_pct": 100 * ct / total,
+            }
+        )
     rows.sort(key=lambda r: r["tottime_pct"], reverse=True)
-    result = {"pack": pack_id, "cases": n, "cprofile_total_s": total, "top": rows[:top],
-              "pyinstrument": None}
+    result = {
+        "pack": pack_id,
+        "cases": n,
+        "cprofile_total_s": total,
+        "top": rows[:top],
+        "pyinstrument": None,
+    }
     try:
         from pyinstrument import Profiler
     except ImportError:

@@ -7,10 +7,10 @@ FULL = "mtbrules Qingdao evaluate()"
 FULL_DICT = "mtbrules Qingdao evaluate().to_dict()"
 EQUIVALENT = ("mtbrules-equivalent", "mtbrules")  # the first one measured is used
 
-TARGET_FULL = 10.0       # × floor
-TARGET_VS_ZEN = 15.0     # × faster than zen-engine
-TARGET_EQUIV = 4.0       # × floor
-TARGET_BATCH_S = 30.0    # 1,000,000 rows
+TARGET_FULL = 10.0  # × floor
+TARGET_VS_ZEN = 15.0  # × faster than zen-engine
+TARGET_EQUIV = 4.0  # × floor
+TARGET_BATCH_S = 30.0  # 1,000,000 rows
 TARGET_STARTUP_MS = 300.0
 
 
@@ -27,58 +27,93 @@ def targets(results: dict) -> list[dict]:
     rows = {r["engine"]: r for r in (eq or {}).get("rows", [])}
     if FULL in rows:
         r = rows[FULL]
-        out.append({"target": f"full Qingdao decision (evaluate) ≤ {TARGET_FULL:g}× the floor",
-                    "measured": f"{r['ratio']:.1f}× ({r['median_us']:.1f} µs vs "
-                                f"{rows[FLOOR]['median_us']:.2f} µs)",
-                    "verdict": _verdict(r["ratio"] <= TARGET_FULL)})
+        out.append(
+            {
+                "target": f"full Qingdao decision (evaluate) ≤ {TARGET_FULL:g}× the floor",
+                "measured": f"{r['ratio']:.1f}× ({r['median_us']:.1f} µs vs "
+                f"{rows[FLOOR]['median_us']:.2f} µs)",
+                "verdict": _verdict(r["ratio"] <= TARGET_FULL),
+            }
+        )
         if "zen-engine" in rows:
             speedup = rows["zen-engine"]["median_us"] / r["median_us"]
-            out.append({"target": f"full Qingdao decision ≥ {TARGET_VS_ZEN:g}× faster than zen-engine",
-                        "measured": f"{speedup:.1f}× faster "
-                                    f"(zen-engine {rows['zen-engine']['median_us']:.1f} µs)",
-                        "verdict": _verdict(speedup >= TARGET_VS_ZEN)})
+            out.append(
+                {
+                    "target": f"full Qingdao decision ≥ {TARGET_VS_ZEN:g}× faster than zen-engine",
+                    "measured": f"{speedup:.1f}× faster "
+                    f"(zen-engine {rows['zen-engine']['median_us']:.1f} µs)",
+                    "verdict": _verdict(speedup >= TARGET_VS_ZEN),
+                }
+            )
     elif eq is not None:
-        out.append({"target": f"full Qingdao decision ≤ {TARGET_FULL:g}× the floor",
-                    "measured": "mtbrules not measured", "verdict": "n/a"})
+        out.append(
+            {
+                "target": f"full Qingdao decision ≤ {TARGET_FULL:g}× the floor",
+                "measured": "mtbrules not measured",
+                "verdict": "n/a",
+            }
+        )
     equiv = next((rows[e] for e in EQUIVALENT if e in rows), None)
     if equiv is not None:
-        how = ("the benchmark's own mtbrules pack, benchmarks/packs/equivalent"
-               if equiv["engine"] == "mtbrules-equivalent"
-               else "through the full Qingdao pack, evaluate + to_dict + mapping")
-        out.append({"target": f"equivalent decision in mtbrules ≤ {TARGET_EQUIV:g}× the floor",
-                    "measured": f"{equiv['ratio']:.1f}× ({equiv['median_us']:.1f} µs; {how})",
-                    "verdict": _verdict(equiv["ratio"] <= TARGET_EQUIV)})
+        how = (
+            "the benchmark's own mtbrules pack, benchmarks/packs/equivalent"
+            if equiv["engine"] == "mtbrules-equivalent"
+            else "through the full Qingdao pack, evaluate + to_dict + mapping"
+        )
+        out.append(
+            {
+                "target": f"equivalent decision in mtbrules ≤ {TARGET_EQUIV:g}× the floor",
+                "measured": f"{equiv['ratio']:.1f}× ({equiv['median_us']:.1f} µs; {how})",
+                "verdict": _verdict(equiv["ratio"] <= TARGET_EQUIV),
+            }
+        )
 
     batch = sec.get("batch")
     if batch is not None:
         if not batch.get("available", False):
-            out.append({"target": f"1,000,000 cases JSONL→JSONL ≤ {TARGET_BATCH_S:g} s",
-                        "measured": batch.get("reason") or batch.get("crashed", "?")[-200:],
-                        "verdict": "n/a"})
+            out.append(
+                {
+                    "target": f"1,000,000 cases JSONL→JSONL ≤ {TARGET_BATCH_S:g} s",
+                    "measured": batch.get("reason") or batch.get("crashed", "?")[-200:],
+                    "verdict": "n/a",
+                }
+            )
         else:
             big = batch["runs"][-1]
             scaled = big["wall_s"] * 1_000_000 / big["rows"]
             ok = big["exit"] == 0 and scaled <= TARGET_BATCH_S
             note = "" if big["rows"] == 1_000_000 else f" (scaled from {big['rows']:,} rows)"
-            out.append({"target": f"1,000,000 cases JSONL→JSONL ≤ {TARGET_BATCH_S:g} s "
-                                  f"on {batch['workers']} cores",
-                        "measured": f"{scaled:.1f} s{note}, exit {big['exit']}",
-                        "verdict": _verdict(None if quick else ok)})
+            out.append(
+                {
+                    "target": f"1,000,000 cases JSONL→JSONL ≤ {TARGET_BATCH_S:g} s "
+                    f"on {batch['workers']} cores",
+                    "measured": f"{scaled:.1f} s{note}, exit {big['exit']}",
+                    "verdict": _verdict(None if quick else ok),
+                }
+            )
             if batch.get("flat") is not None:
                 small = batch["runs"][0]
-                out.append({"target": "flat memory (peak RSS of the tree, largest run ≤ "
-                                      f"{batch['flat_tolerance']:.2f}× smallest)",
-                            "measured": f"{small['peak_tree_mib']:.0f} MiB at {small['rows']:,} rows, "
-                                        f"{big['peak_tree_mib']:.0f} MiB at {big['rows']:,}",
-                            "verdict": _verdict(batch["flat"])})
+                out.append(
+                    {
+                        "target": "flat memory (peak RSS of the tree, largest run ≤ "
+                        f"{batch['flat_tolerance']:.2f}× smallest)",
+                        "measured": f"{small['peak_tree_mib']:.0f} MiB at {small['rows']:,} rows, "
+                        f"{big['peak_tree_mib']:.0f} MiB at {big['rows']:,}",
+                        "verdict": _verdict(batch["flat"]),
+                    }
+                )
 
     start = sec.get("startup")
     if start is not None and "snippets" in start:
         r = start["snippets"]["import + load every built-in pack"]
-        out.append({"target": f"import mtbrules + load every built-in pack ≤ {TARGET_STARTUP_MS:g} ms warm",
-                    "measured": f"{r['warm_ms']:.0f} ms warm, {r['cold_ms']:.0f} ms cold "
-                                "(whole process, interpreter start-up included)",
-                    "verdict": _verdict(r["warm_ms"] <= TARGET_STARTUP_MS)})
+        out.append(
+            {
+                "target": f"import mtbrules + load every built-in pack ≤ {TARGET_STARTUP_MS:g} ms warm",
+                "measured": f"{r['warm_ms']:.0f} ms warm, {r['cold_ms']:.0f} ms cold "
+                "(whole process, interpreter start-up included)",
+                "verdict": _verdict(r["warm_ms"] <= TARGET_STARTUP_MS),
+            }
+        )
     return out
 
 
@@ -110,111 +145,216 @@ def render(results: dict) -> str:
         "",
         "<!-- Generated by benchmarks/run_all.py: do not edit by hand; run the command below. -->",
         "",
-        "Generated by `benchmarks/run_all.py` (see `benchmarks/README.md`); "
-        "**do not edit by hand** — rerun:",
+        (
+            "Generated by `benchmarks/run_all.py` (see `benchmarks/README.md`); "
+            "**do not edit by hand** — rerun:"
+        ),
         "",
         "```sh",
         results["command"],
         "```",
         "",
         f"Run started {results['started']}, took {results['seconds']:.0f} s."
-        + (" **Quick mode: sizes are tiny, the numbers are a smoke test, not results.**"
-           if results.get("quick") else ""),
+        + (
+            " **Quick mode: sizes are tiny, the numbers are a smoke test, not results.**"
+            if results.get("quick")
+            else ""
+        ),
         "",
-        "Ratios are what count: absolute times drift with the machine and its load. "
-        "The machine is shared with other work; the load average (1/5/15 min) is given "
-        "before and after every section.",
+        (
+            "Ratios are what count: absolute times drift with the machine and its load. "
+            "The machine is shared with other work; the load average (1/5/15 min) is given "
+            "before and after every section."
+        ),
         "",
         "## Machine",
         "",
-        _table(["", ""], [
-            ["CPU", m["cpu"]],
-            ["usable cores", m["cores"]],
-            ["memory", m["memory"]],
-            ["OS", m["os"]],
-            ["Python", m["python"]],
-            ["mtbrules", f"{m['mtbrules']} at commit {m['commit']}"],
-            ["mtbrules dependencies", ", ".join(f"{k} {v or '—'}" for k, v in m["dependencies"].items())],
-            ["peer engines", ", ".join(f"{k} {v or 'not installed'}" for k, v in m["peers"].items())],
-            ["profiling", ", ".join(f"{k} {v or 'not installed'}" for k, v in m["tools"].items())
-             + ", cProfile"],
-            ["load average, start → end", f"{_load(m['load_before'])} → {_load(m.get('load_after'))}"],
-        ], "ll"),
+        _table(
+            ["", ""],
+            [
+                ["CPU", m["cpu"]],
+                ["usable cores", m["cores"]],
+                ["memory", m["memory"]],
+                ["OS", m["os"]],
+                ["Python", m["python"]],
+                ["mtbrules", f"{m['mtbrules']} at commit {m['commit']}"],
+                [
+                    "mtbrules dependencies",
+                    ", ".join(f"{k} {v or '—'}" for k, v in m["dependencies"].items()),
+                ],
+                [
+                    "peer engines",
+                    ", ".join(f"{k} {v or 'not installed'}" for k, v in m["peers"].items()),
+                ],
+                [
+                    "profiling",
+                    ", ".join(f"{k} {v or 'not installed'}" for k, v in m["tools"].items())
+                    + ", cProfile",
+                ],
+                [
+                    "load average, start → end",
+                    f"{_load(m['load_before'])} → {_load(m.get('load_after'))}",
+                ],
+            ],
+            "ll",
+        ),
         "",
         "## Targets",
         "",
-        _table(["target", "measured", "verdict"],
-               [[t["target"], t["measured"], f"**{t['verdict']}**"] for t in results["targets"]],
-               "lll"),
+        _table(
+            ["target", "measured", "verdict"],
+            [[t["target"], t["measured"], f"**{t['verdict']}**"] for t in results["targets"]],
+            "lll",
+        ),
         "",
     ]
-    for name, fn in (("equivalent", _equivalent), ("packs", _packs), ("batch", _batch),
-                     ("startup", _startup), ("profile", _profile)):
+    for name, fn in (
+        ("equivalent", _equivalent),
+        ("packs", _packs),
+        ("batch", _batch),
+        ("startup", _startup),
+        ("profile", _profile),
+    ):
         if name in sec:
             data = sec[name]
-            body = (f"The section crashed:\n\n```\n{data['crashed']}\n```\n" if "crashed" in data
-                    else fn(data))
+            body = (
+                f"The section crashed:\n\n```\n{data['crashed']}\n```\n"
+                if "crashed" in data
+                else fn(data)
+            )
             out.append(body)
             if data.get("command") and data["command"] != results["command"].split("\n")[0]:
-                out.append(f"_This section was measured by `{data['command']}` "
-                           f"(started {data.get('started', '?')})._")
+                out.append(
+                    f"_This section was measured by `{data['command']}` "
+                    f"(started {data.get('started', '?')})._"
+                )
                 out.append("")
-            out.append(f"_Section took {data['seconds']:.0f} s; load average "
-                       f"{_load(data.get('load_before'))} before, {_load(data.get('load_after'))} after._")
+            out.append(
+                f"_Section took {data['seconds']:.0f} s; load average "
+                f"{_load(data.get('load_before'))} before, {_load(data.get('load_after'))} after._"
+            )
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
 def _equivalent(d: dict) -> str:
-    out = ["## The equivalent decision, engine against engine", "",
-           f"The decision defined in `benchmarks/README.md` (a slice of the Qingdao guide: "
-           f"documents by disease group, the agent's documents, instant or 7 working days). "
-           f"Every engine was first checked to give **identical** answers to the hand-written "
-           f"Python function (the floor) on {d['cases']:,} seeded cases (seed {d['seed']}): "
-           + ("**all agree**." if d["agree"] else "**they DISAGREE — no timing was done**; "
-              "see the run's output.")]
+    out = [
+        "## The equivalent decision, engine against engine",
+        "",
+        f"The decision defined in `benchmarks/README.md` (a slice of the Qingdao guide: "
+        f"documents by disease group, the agent's documents, instant or 7 working days). "
+        f"Every engine was first checked to give **identical** answers to the hand-written "
+        f"Python function (the floor) on {d['cases']:,} seeded cases (seed {d['seed']}): "
+        + (
+            "**all agree**."
+            if d["agree"]
+            else "**they DISAGREE — no timing was done**; see the run's output."
+        ),
+    ]
     for name, why in d.get("skipped", {}).items():
         out.append(f"\n- `{name}` skipped: {why}")
     if not d.get("rows"):
         return "\n".join(out) + "\n"
-    out += ["", f"Timing: {d['repeats']} repeats, interleaved across engines, each of whole "
+    out += [
+        "",
+        (
+            f"Timing: {d['repeats']} repeats, interleaved across engines, each of whole "
             "passes over the cases lasting ≥ 0.2 s (gc off), "
             "µs per case; × floor = median / the floor's median. The two `mtbrules Qingdao` "
             "rows are the *full* Qingdao decision (documents with names and citations, the "
             "path with citations, deadlines on the working-day calendar, channels, warnings) "
             "on the same cases, as a `Decision` object and as its contract dict; the row "
-            "`mtbrules` is the same plus mapping back to the benchmark's three-key answer.", ""]
+            "`mtbrules` is the same plus mapping back to the benchmark's three-key answer."
+        ),
+        "",
+    ]
     rows = sorted(d["rows"], key=lambda r: r["median_us"])
-    out.append(_table(["engine", "version", "best µs", "median µs", "× floor"],
-                      [[f"`{r['engine']}`", r["version"], _f(r["best_us"], 2), _f(r["median_us"], 2),
-                        _f(r["ratio"], 1)] for r in rows]))
+    out.append(
+        _table(
+            ["engine", "version", "best µs", "median µs", "× floor"],
+            [
+                [
+                    f"`{r['engine']}`",
+                    r["version"],
+                    _f(r["best_us"], 2),
+                    _f(r["median_us"], 2),
+                    _f(r["ratio"], 1),
+                ]
+                for r in rows
+            ],
+        )
+    )
     out.append("")
     return "\n".join(out)
 
 
 def _packs(d: dict) -> str:
-    out = ["## Full-pack evaluation of every built-in pack", "",
-           f"{d['n']:,} synthetic cases per pack (seed {d['seed']}, from {d['source']}), each "
-           "call timed on its own with `perf_counter_ns` (gc on), after a warm-up pass. "
-           "Throughput per core = 1 / mean, one process. Cases the engine refuses "
-           "(input errors) are left out of the timing and counted.", ""]
+    out = [
+        "## Full-pack evaluation of every built-in pack",
+        "",
+        (
+            f"{d['n']:,} synthetic cases per pack (seed {d['seed']}, from {d['source']}), each "
+            "call timed on its own with `perf_counter_ns` (gc on), after a warm-up pass. "
+            "Throughput per core = 1 / mean, one process. Cases the engine refuses "
+            "(input errors) are left out of the timing and counted."
+        ),
+        "",
+    ]
     rows = []
     for r in d["rows"]:
         e = r["modes"]["evaluate"]
-        t = r["modes"]["to_dict"]
+        r["modes"]["to_dict"]
         j = r["modes"]["json"]
         refused = ", ".join(f"{k} {v}" for k, v in r["refused"].items()) or "0"
-        rows.append([f"`{r['pack']}`", f"{r['timed']:,}", refused, _f(e["median_us"]), _f(e["p99_us"]),
-                     f"{e['per_core_per_s']:,.0f}", _f(r["to_dict_us"]), _f(r["json_us"]),
-                     _f(j["median_us"]), _f(j["p99_us"]), f"{j['per_core_per_s']:,.0f}"])
-    out.append(_table(["pack", "timed", "refused", "evaluate median µs", "p99 µs", "decisions/s/core",
-                       "+ to_dict µs", "+ json.dumps µs", "→ JSON median µs", "p99 µs", "JSON/s/core"],
-                      rows, "lrlrrrrrrrr"))
-    out += ["", "`+ to_dict` and `+ json.dumps` are differences of medians "
-            "(evaluate+to_dict − evaluate, and evaluate+to_dict+json.dumps − evaluate+to_dict).", "",
-            "Outcomes among the first 2,000 timed cases: " + "; ".join(
-                f"`{r['pack']}` " + ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes_first_2000"].items()))
-                for r in d["rows"]), ""]
+        rows.append(
+            [
+                f"`{r['pack']}`",
+                f"{r['timed']:,}",
+                refused,
+                _f(e["median_us"]),
+                _f(e["p99_us"]),
+                f"{e['per_core_per_s']:,.0f}",
+                _f(r["to_dict_us"]),
+                _f(r["json_us"]),
+                _f(j["median_us"]),
+                _f(j["p99_us"]),
+                f"{j['per_core_per_s']:,.0f}",
+            ]
+        )
+    out.append(
+        _table(
+            [
+                "pack",
+                "timed",
+                "refused",
+                "evaluate median µs",
+                "p99 µs",
+                "decisions/s/core",
+                "+ to_dict µs",
+                "+ json.dumps µs",
+                "→ JSON median µs",
+                "p99 µs",
+                "JSON/s/core",
+            ],
+            rows,
+            "lrlrrrrrrrr",
+        )
+    )
+    out += [
+        "",
+        (
+            "`+ to_dict` and `+ json.dumps` are differences of medians "
+            "(evaluate+to_dict − evaluate, and evaluate+to_dict+json.dumps − evaluate+to_dict)."
+        ),
+        "",
+        "Outcomes among the first 2,000 timed cases: "
+        + "; ".join(
+            f"`{r['pack']}` "
+            + ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes_first_2000"].items()))
+            for r in d["rows"]
+        ),
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -223,49 +363,121 @@ def _batch(d: dict) -> str:
     if not d.get("available"):
         out.append(f"Not measured: {d.get('reason', '?')}.")
         return "\n".join(out) + "\n"
-    out += [f"Synthetic `{d['pack']}` cases ({d['source']}: a pool of {d['pool']:,} distinct "
+    out += [
+        (
+            f"Synthetic `{d['pack']}` cases ({d['source']}: a pool of {d['pool']:,} distinct "
             f"cases, cycled, each line with a fresh seeded `submitted_on`), run as a subprocess "
-            f"with {d['workers']} worker processes:", "",
-            "```sh", d["runs"][-1]["command"], "```", "",
+            f"with {d['workers']} worker processes:"
+        ),
+        "",
+        "```sh",
+        d["runs"][-1]["command"],
+        "```",
+        "",
+        (
             "Peak tree RSS: the command and all its descendants, summed, sampled every 50 ms; "
             "largest process: `getrusage(RUSAGE_CHILDREN).ru_maxrss`. CPU s: user + system "
-            "time of the whole tree (less sensitive to the machine's load than wall time).", ""]
-    out.append(_table(["rows", "wall s", "rows/s", "CPU s", "CPU µs/row", "out rows", "error rows", "output MiB",
-                       "peak tree RSS MiB", "1st half / 2nd half MiB", "largest process MiB", "exit"],
-                      [[f"{r['rows']:,}", _f(r["wall_s"]), f"{r['rows_per_s']:,.0f}", _f(r["cpu_s"]),
-                        _f(r["cpu_s"] / r["rows"] * 1e6, 0), f"{r['out_rows']:,}", f"{r['error_rows']:,}", _f(r["out_mib"], 0),
-                        _f(r["peak_tree_mib"], 0),
-                        f"{r['peak_first_half_mib']:.0f} / {r['peak_second_half_mib']:.0f}",
-                        _f(r["max_single_mib"], 0), r["exit"]] for r in d["runs"]]))
+            "time of the whole tree (less sensitive to the machine's load than wall time)."
+        ),
+        "",
+    ]
+    out.append(
+        _table(
+            [
+                "rows",
+                "wall s",
+                "rows/s",
+                "CPU s",
+                "CPU µs/row",
+                "out rows",
+                "error rows",
+                "output MiB",
+                "peak tree RSS MiB",
+                "1st half / 2nd half MiB",
+                "largest process MiB",
+                "exit",
+            ],
+            [
+                [
+                    f"{r['rows']:,}",
+                    _f(r["wall_s"]),
+                    f"{r['rows_per_s']:,.0f}",
+                    _f(r["cpu_s"]),
+                    _f(r["cpu_s"] / r["rows"] * 1e6, 0),
+                    f"{r['out_rows']:,}",
+                    f"{r['error_rows']:,}",
+                    _f(r["out_mib"], 0),
+                    _f(r["peak_tree_mib"], 0),
+                    f"{r['peak_first_half_mib']:.0f} / {r['peak_second_half_mib']:.0f}",
+                    _f(r["max_single_mib"], 0),
+                    r["exit"],
+                ]
+                for r in d["runs"]
+            ],
+        )
+    )
     bad = [r for r in d["runs"] if r["exit"] != 0]
     for r in bad:
-        out += ["", f"Exit {r['exit']} at {r['rows']:,} rows; end of standard error:", "",
-                "```", r["stderr"].strip(), "```"]
+        out += [
+            "",
+            f"Exit {r['exit']} at {r['rows']:,} rows; end of standard error:",
+            "",
+            "```",
+            r["stderr"].strip(),
+            "```",
+        ]
     out.append("")
     return "\n".join(out)
 
 
 def _startup(d: dict) -> str:
-    out = ["## Start-up", "",
-           f"Wall time of a whole `python -c …` subprocess, median of {d['runs']} runs. "
-           "*cold*: empty Lark grammar cache (fresh TMPDIR) and no bytecode (fresh "
-           "PYTHONPYCACHEPREFIX, empty MTBRULES_CACHE_DIR for the compiled-pack cache); *warm*: the same again with the caches the cold run wrote; "
-           "*machine caches*: this shell's own environment and caches. The OS page cache is "
-           "not dropped. `python -c pass` is the interpreter alone.", ""]
-    out.append(_table(["command", "cold ms", "warm ms", "machine caches ms"],
-                      [[f"`{k}`", _f(v["cold_ms"], 0), _f(v["warm_ms"], 0), _f(v["default_ms"], 0)]
-                       for k, v in d["snippets"].items()]))
+    out = [
+        "## Start-up",
+        "",
+        (
+            f"Wall time of a whole `python -c …` subprocess, median of {d['runs']} runs. "
+            "*cold*: empty Lark grammar cache (fresh TMPDIR) and no bytecode (fresh "
+            "PYTHONPYCACHEPREFIX, empty MTBRULES_CACHE_DIR for the compiled-pack cache); *warm*: the same again with the caches the cold run wrote; "
+            "*machine caches*: this shell's own environment and caches. The OS page cache is "
+            "not dropped. `python -c pass` is the interpreter alone."
+        ),
+        "",
+    ]
+    out.append(
+        _table(
+            ["command", "cold ms", "warm ms", "machine caches ms"],
+            [
+                [f"`{k}`", _f(v["cold_ms"], 0), _f(v["warm_ms"], 0), _f(v["default_ms"], 0)]
+                for k, v in d["snippets"].items()
+            ],
+        )
+    )
     out += ["", "Slowest imports (`python -X importtime -c 'import mtbrules'`, by own time):", ""]
-    out.append(_table(["module", "self ms", "cumulative ms"],
-                      [[f"`{r['module']}`", _f(r["self_ms"]), _f(r["cumulative_ms"])]
-                       for r in d["importtime"]]))
+    out.append(
+        _table(
+            ["module", "self ms", "cumulative ms"],
+            [
+                [f"`{r['module']}`", _f(r["self_ms"]), _f(r["cumulative_ms"])]
+                for r in d["importtime"]
+            ],
+        )
+    )
     lp = d.get("load_profile") or {}
     if "rows" in lp:
-        out += ["", f"Loading every built-in pack in-process (cProfile, {lp['total_s']:.2f} s "
-                "profiled; cProfile inflates this), by own time:", ""]
-        out.append(_table(["function", "calls", "own s", "cumulative s"],
-                          [[f"`{_short(r[0])}`", f"{r[1]:,}", _f(r[2], 3), _f(r[3], 3)]
-                           for r in lp["rows"]]))
+        out += [
+            "",
+            (
+                f"Loading every built-in pack in-process (cProfile, {lp['total_s']:.2f} s "
+                "profiled; cProfile inflates this), by own time:"
+            ),
+            "",
+        ]
+        out.append(
+            _table(
+                ["function", "calls", "own s", "cumulative s"],
+                [[f"`{_short(r[0])}`", f"{r[1]:,}", _f(r[2], 3), _f(r[3], 3)] for r in lp["rows"]],
+            )
+        )
     out.append("")
     return "\n".join(out)
 
@@ -274,23 +486,44 @@ def _short(where: str) -> str:
     for marker in ("/src/mtbrules/", "/site-packages/", "/lib/python3.11/"):
         i = where.find(marker)
         if i >= 0:
-            return where[i + len(marker):]
+            return where[i + len(marker) :]
     return where
 
 
 def _profile(d: dict) -> str:
-    out = ["## Profile of the full Qingdao decision", "",
-           f"`pack.evaluate(case).to_dict()` over {d['cases']:,} of the equivalent benchmark's "
-           "cases (as contract cases, service certificate), after a warm-up pass. cProfile, by "
-           "own time (its per-call overhead inflates small functions: read shares, not times):",
-           ""]
-    out.append(_table(["function", "calls/case", "own %", "cumulative %"],
-                      [[f"`{r['function']}`", _f(r["calls_per_case"], 2), _f(r["tottime_pct"]),
-                        _f(r["cumtime_pct"])] for r in d["top"]]))
+    out = [
+        "## Profile of the full Qingdao decision",
+        "",
+        (
+            f"`pack.evaluate(case).to_dict()` over {d['cases']:,} of the equivalent benchmark's "
+            "cases (as contract cases, service certificate), after a warm-up pass. cProfile, by "
+            "own time (its per-call overhead inflates small functions: read shares, not times):"
+        ),
+        "",
+    ]
+    out.append(
+        _table(
+            ["function", "calls/case", "own %", "cumulative %"],
+            [
+                [
+                    f"`{r['function']}`",
+                    _f(r["calls_per_case"], 2),
+                    _f(r["tottime_pct"]),
+                    _f(r["cumtime_pct"]),
+                ]
+                for r in d["top"]
+            ],
+        )
+    )
     if d.get("pyinstrument"):
-        tree = [line[2:] if line.startswith(". ") else line for line in d["pyinstrument"].splitlines()]
-        tree = [line for line in tree if line.strip(". ") and "pyinstrument" not in line
-                and not line.lstrip(". ").startswith("Profile at")]
+        tree = [line.removeprefix(". ") for line in d["pyinstrument"].splitlines()]
+        tree = [
+            line
+            for line in tree
+            if line.strip(". ")
+            and "pyinstrument" not in line
+            and not line.lstrip(". ").startswith("Profile at")
+        ]
         out += ["", "pyinstrument (statistical, 3 passes), seconds:", "", "```", *tree, "```"]
     out.append("")
     return "\n".join(out)

@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import machine  # noqa: E402
+import machine
 
 SECTIONS = ("equivalent", "packs", "batch", "startup", "profile")
 DOC = os.path.join(REPO, "docs", "performance.md")
@@ -73,8 +73,14 @@ def run_equivalent_section(args, log) -> dict:
     built = req.build_all(list(peers.ENGINES))
     skipped = [name for name in peers.ENGINES if name not in built]
     agree = req.check(built, cases)
-    result = {"cases": n, "seed": args.seed, "repeats": repeats, "agree": agree,
-              "skipped": {name: _skip_reason(name) for name in skipped}, "rows": []}
+    result = {
+        "cases": n,
+        "seed": args.seed,
+        "repeats": repeats,
+        "agree": agree,
+        "skipped": {name: _skip_reason(name) for name in skipped},
+        "rows": [],
+    }
     if not agree:
         return result
 
@@ -88,8 +94,9 @@ def run_equivalent_section(args, log) -> dict:
         contract_cases = {id(c): peers.mtbrules_case(c) for c in cases}
         evaluate = pack.evaluate
         timed["mtbrules Qingdao evaluate()"] = lambda c: evaluate(contract_cases[id(c)])
-        timed["mtbrules Qingdao evaluate().to_dict()"] = (
-            lambda c: evaluate(contract_cases[id(c)]).to_dict())
+        timed["mtbrules Qingdao evaluate().to_dict()"] = lambda c: evaluate(
+            contract_cases[id(c)]
+        ).to_dict()
     # Repeats are interleaved (engine 1, 2, ..., then again), so that a burst of load
     # from other work on the machine spreads over every engine instead of hitting one.
     runs: dict[str, list[float]] = {name: [] for name in timed}
@@ -97,8 +104,12 @@ def run_equivalent_section(args, log) -> dict:
         for name, decide in timed.items():
             runs[name] += req.time_engine(decide, cases, 1, min_repeat)
     for name in timed:
-        row = {"engine": name, "version": _version(name, req),
-               "best_us": min(runs[name]), "median_us": statistics.median(runs[name])}
+        row = {
+            "engine": name,
+            "version": _version(name, req),
+            "best_us": min(runs[name]),
+            "median_us": statistics.median(runs[name]),
+        }
         result["rows"].append(row)
         log(f"  {name:<40} median {row['median_us']:8.1f} µs/case")
     floor = next(r for r in result["rows"] if r["engine"] == peers.FLOOR)["median_us"]
@@ -129,23 +140,42 @@ def _version(name: str, req) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 2)[2])
-    ap.add_argument("--quick", action="store_true",
-                    help="small sizes: a smoke test of the harness, numbers not meaningful")
-    ap.add_argument("--sections", default=",".join(SECTIONS),
-                    help=f"comma-separated subset of: {', '.join(SECTIONS)}")
-    ap.add_argument("--no-write", action="store_true", help=f"do not write {os.path.relpath(DOC, REPO)}")
-    ap.add_argument("--output", default=DOC, help="where to write the report (default docs/performance.md)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 2)[2],
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes: a smoke test of the harness, numbers not meaningful",
+    )
+    ap.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of: {', '.join(SECTIONS)}",
+    )
+    ap.add_argument(
+        "--no-write", action="store_true", help=f"do not write {os.path.relpath(DOC, REPO)}"
+    )
+    ap.add_argument(
+        "--output", default=DOC, help="where to write the report (default docs/performance.md)"
+    )
     ap.add_argument("--json", metavar="FILE", help="also write every result as JSON")
     ap.add_argument("--seed", type=int, default=20201105)
-    ap.add_argument("--workers", type=int, default=machine.usable_cores(),
-                    help="batch processes (default: the usable cores)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=machine.usable_cores(),
+        help="batch processes (default: the usable cores)",
+    )
     ap.add_argument("--workdir", help="batch files (default: $TMPDIR/mtbrules-bench)")
-    ap.add_argument("--render-only", metavar="JSON",
-                    help="no measuring: write the report again from --json files of earlier runs "
-                         "(comma-separated; a later file's sections replace an earlier one's)")
+    ap.add_argument(
+        "--render-only",
+        metavar="JSON",
+        help="no measuring: write the report again from --json files of earlier runs "
+        "(comma-separated; a later file's sections replace an earlier one's)",
+    )
     args = ap.parse_args(argv)
     if args.render_only:
         import report
@@ -176,13 +206,20 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, flush=True)
 
     command = "python benchmarks/run_all.py" + "".join(
-        " " + shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-    results: dict = {"command": command, "quick": args.quick,
-                     "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                     "machine": machine.describe(REPO), "sections": {}}
+        " " + shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
+    results: dict = {
+        "command": command,
+        "quick": args.quick,
+        "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine.describe(REPO),
+        "sections": {},
+    }
     log(f"mtbrules benchmarks: {', '.join(sections)}{' (quick)' if args.quick else ''}")
-    log(f"  {results['machine']['cpu']}, {results['machine']['cores']} cores, "
-        f"{results['machine']['python']}, load {results['machine']['load_before']}")
+    log(
+        f"  {results['machine']['cpu']}, {results['machine']['cores']} cores, "
+        f"{results['machine']['python']}, load {results['machine']['load_before']}"
+    )
     status = 0
     t_all = time.perf_counter()
     for section in SECTIONS:
@@ -235,8 +272,9 @@ def _run_section(section: str, args, log) -> dict:
     if section == "batch":
         import batch_bench
 
-        return batch_bench.run(list(size("batch_rows", args.quick)), args.seed, args.workers,
-                               args.workdir, log=log)
+        return batch_bench.run(
+            list(size("batch_rows", args.quick)), args.seed, args.workers, args.workdir, log=log
+        )
     if section == "startup":
         import startup_bench
 

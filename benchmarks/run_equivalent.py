@@ -36,8 +36,8 @@ from importlib import metadata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import cases as _cases  # noqa: E402
-import peers  # noqa: E402
+import cases as _cases
+import peers
 
 DISTRIBUTIONS = {  # engine -> distribution whose version is reported
     "python": None,
@@ -70,8 +70,7 @@ def build_all(names: list[str]) -> dict:
         except peers.Unavailable as exc:
             print(f"SKIPPED {name}: {exc}")
             continue
-        print(f"built   {name} in {(time.perf_counter() - t0) * 1e3:.1f} ms "
-              f"({version_of(name)})")
+        print(f"built   {name} in {(time.perf_counter() - t0) * 1e3:.1f} ms ({version_of(name)})")
     return built
 
 
@@ -90,10 +89,12 @@ def check(built: dict, cases: list[dict]) -> bool:
                 got = f"raised {type(exc).__name__}: {exc}"
             if got != want:
                 ok = False
-                print(f"DISAGREEMENT {name} on case #{i}:\n"
-                      f"  case:     {json.dumps(case, ensure_ascii=False)}\n"
-                      f"  {peers.FLOOR}:   {json.dumps(want, ensure_ascii=False)}\n"
-                      f"  {name}: {json.dumps(got, ensure_ascii=False, default=str)}")
+                print(
+                    f"DISAGREEMENT {name} on case #{i}:\n"
+                    f"  case:     {json.dumps(case, ensure_ascii=False)}\n"
+                    f"  {peers.FLOOR}:   {json.dumps(want, ensure_ascii=False)}\n"
+                    f"  {name}: {json.dumps(got, ensure_ascii=False, default=str)}"
+                )
                 break
         else:
             print(f"agree   {name}: {len(cases)} cases identical to {peers.FLOOR}")
@@ -123,6 +124,7 @@ def harness_notices_disagreement(built: dict, cases: list[dict]) -> bool:
 def time_engine(decide, cases: list[dict], repeats: int, min_repeat_s: float) -> list[float]:
     """µs per case for each repeat; each repeat runs whole passes over the
     cases, as many as make it last at least min_repeat_s (timeit's autorange)."""
+
     def one_pass():
         for case in cases:
             decide(case)
@@ -153,10 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20201105)
     ap.add_argument("--check-only", action="store_true", help="only check agreement")
     ap.add_argument("--repeats", type=int, default=5, help="timing repeats (default 5)")
-    ap.add_argument("--min-repeat", type=float, default=0.2,
-                    help="least seconds per timing repeat (default 0.2)")
-    ap.add_argument("--engines", default=",".join(peers.ENGINES),
-                    help=f"comma-separated subset of: {', '.join(peers.ENGINES)}")
+    ap.add_argument(
+        "--min-repeat",
+        type=float,
+        default=0.2,
+        help="least seconds per timing repeat (default 0.2)",
+    )
+    ap.add_argument(
+        "--engines",
+        default=",".join(peers.ENGINES),
+        help=f"comma-separated subset of: {', '.join(peers.ENGINES)}",
+    )
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = ap.parse_args(argv)
 
@@ -167,9 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     if peers.FLOOR not in names:
         names.insert(0, peers.FLOOR)  # the reference answers and the ratio base
 
-    print(f"equivalent decision: {args.cases} seeded cases (seed {args.seed}), "
-          f"CPython {platform.python_version()} on {platform.machine()}, "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"equivalent decision: {args.cases} seeded cases (seed {args.seed}), "
+        f"CPython {platform.python_version()} on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs"
+    )
     cases = _cases.seeded_cases(args.cases, args.seed)
     built = build_all(names)
     if not check(built, cases):
@@ -185,22 +196,42 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, decide in built.items():
         runs = time_engine(decide, cases, args.repeats, args.min_repeat)
-        rows.append({"engine": name, "version": version_of(name),
-                     "best_us": min(runs), "median_us": statistics.median(runs), "runs_us": runs})
+        rows.append(
+            {
+                "engine": name,
+                "version": version_of(name),
+                "best_us": min(runs),
+                "median_us": statistics.median(runs),
+                "runs_us": runs,
+            }
+        )
     floor = next(r for r in rows if r["engine"] == peers.FLOOR)["median_us"]
     print()
-    print(f"{'engine':<16} {'version':<16} {'best µs/case':>13} {'median µs/case':>15} "
-          f"{'× floor':>9}")
+    print(
+        f"{'engine':<16} {'version':<16} {'best µs/case':>13} {'median µs/case':>15} {'× floor':>9}"
+    )
     for r in rows:
         r["ratio"] = r["median_us"] / floor
-        print(f"{r['engine']:<16} {r['version']:<16} {r['best_us']:>13.1f} "
-              f"{r['median_us']:>15.1f} {r['ratio']:>9.1f}")
-    print(f"\n(× floor = median / median of '{peers.FLOOR}', the hand-written function; "
-          f"{args.repeats} repeats, each ≥ {args.min_repeat}s of whole passes over the cases)")
+        print(
+            f"{r['engine']:<16} {r['version']:<16} {r['best_us']:>13.1f} "
+            f"{r['median_us']:>15.1f} {r['ratio']:>9.1f}"
+        )
+    print(
+        f"\n(× floor = median / median of '{peers.FLOOR}', the hand-written function; "
+        f"{args.repeats} repeats, each ≥ {args.min_repeat}s of whole passes over the cases)"
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"cases": args.cases, "seed": args.seed,
-                       "python": platform.python_version(), "results": rows}, f, indent=2)
+            json.dump(
+                {
+                    "cases": args.cases,
+                    "seed": args.seed,
+                    "python": platform.python_version(),
+                    "results": rows,
+                },
+                f,
+                indent=2,
+            )
     return 0
 
 

@@ -60,7 +60,9 @@ def decided_cases() -> list[tuple[str, dict]]:
         except MtbError:
             continue
         for s in scenarios:
-            case = json.loads(json.dumps({k: v for k, v in s.case.items() if k != "pack"}, default=str))
+            case = json.loads(
+                json.dumps({k: v for k, v in s.case.items() if k != "pack"}, default=str)
+            )
             try:
                 pack.evaluate(case)
             except MtbError:
@@ -112,7 +114,9 @@ def free_port() -> int:
 # -- the client -----------------------------------------------------------------
 
 
-async def _connection(port, requests, stop_at, warm_until, max_requests, counter, latencies, errors):
+async def _connection(
+    port, requests, stop_at, warm_until, max_requests, counter, latencies, errors
+):
     reader, writer = await asyncio.open_connection(HOST, port)
     i = 0
     try:
@@ -160,7 +164,16 @@ def client_main(port, cases, seconds, warmup, connections, max_requests, out_que
         warm_until = now + warmup
         stop_at = warm_until + seconds
         tasks = [
-            _connection(port, requests[k:] + requests[:k], stop_at, warm_until, max_requests, counter, latencies, errors)
+            _connection(
+                port,
+                requests[k:] + requests[:k],
+                stop_at,
+                warm_until,
+                max_requests,
+                counter,
+                latencies,
+                errors,
+            )
             for k in range(connections)
         ]
         await asyncio.gather(*tasks)
@@ -182,15 +195,36 @@ def run(args) -> dict:
     local = in_process(cases, args.in_process_seconds)
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="mtbrules-serve-", suffix=".log", delete=False)
-    cmd = [sys.executable, "-m", "mtbrules", "serve", "--host", HOST, "--port", str(port), "--workers", str(args.workers)]
-    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "mtbrules",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+    ]
+    server = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         _wait_ready(port, server, timeout=90)
         group = _process_group(server.pid)
         queue: mp.Queue = mp.Queue()
         client = mp.Process(
             target=client_main,
-            args=(port, cases, args.seconds, args.warmup, args.connections, args.max_requests, queue),
+            args=(
+                port,
+                cases,
+                args.seconds,
+                args.warmup,
+                args.connections,
+                args.max_requests,
+                queue,
+            ),
         )
         client.start()
         time.sleep(args.warmup)
@@ -199,19 +233,29 @@ def run(args) -> dict:
         cpu_after = _cpu_seconds(group)
         client.join(timeout=30)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)  # the server's own process group: the main process and its workers
+        os.killpg(
+            server.pid, signal.SIGTERM
+        )  # the server's own process group: the main process and its workers
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
-    access_lines = sum(1 for line in open(log.name, encoding="utf-8", errors="replace") if '"event":"access"' in line)
+    access_lines = sum(
+        1
+        for line in open(log.name, encoding="utf-8", errors="replace")
+        if '"event":"access"' in line
+    )
     os.unlink(log.name)
     latencies.sort()
 
     def pct(p):
-        return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 2) if latencies else None
+        return (
+            round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 2)
+            if latencies
+            else None
+        )
 
     return {
         "when": dt.date.today().isoformat(),
@@ -228,7 +272,9 @@ def run(args) -> dict:
         "p99_ms": pct(99),
         "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
-        "server_cpu_us_per_request": round((cpu_after - cpu_before) / count * 1e6) if count else None,
+        "server_cpu_us_per_request": round((cpu_after - cpu_before) / count * 1e6)
+        if count
+        else None,
         "errors": len(errors),
         "error_samples": errors[:5],
         "access_log_lines": access_lines,
@@ -302,8 +348,10 @@ def markdown(r: dict) -> str:
     return "\n".join(
         [
             BEGIN,
-            f"Measured {r['when']} on {r['machine']} (client and server on the same cores; "
-            f"1-minute load average {r['load_average_before']} before the run); {r['stack']}.",
+            (
+                f"Measured {r['when']} on {r['machine']} (client and server on the same cores; "
+                f"1-minute load average {r['load_average_before']} before the run); {r['stack']}."
+            ),
             "",
             "| where | what | throughput | latency | CPU per case |",
             "|---|---|---|---|---|",
@@ -323,11 +371,13 @@ def markdown(r: dict) -> str:
                 f"| {local['us_per_case_with_json']} µs per case | |"
             ),
             "",
-            f"Cases: the {local['cases']} scenario cases of the built-in packs that the library decides "
-            f"(input errors left out), round-robin over the packs. One core in process does ~{per_core} cases/s. "
-            "*CPU per case* is CPU time (user + system) over the requests: for HTTP, the server's processes "
-            "between the end of the warm-up and the end of the run (a bit of warm-up tail included), so it "
-            "holds even when other jobs share the machine, where throughput and latency do not.",
+            (
+                f"Cases: the {local['cases']} scenario cases of the built-in packs that the library decides "
+                f"(input errors left out), round-robin over the packs. One core in process does ~{per_core} cases/s. "
+                "*CPU per case* is CPU time (user + system) over the requests: for HTTP, the server's processes "
+                "between the end of the warm-up and the end of the run (a bit of warm-up tail included), so it "
+                "holds even when other jobs share the machine, where throughput and latency do not."
+            ),
             END,
         ]
     )
@@ -344,12 +394,21 @@ def write_doc(r: dict) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seconds", type=float, default=5.0, help="measured time (default 5; at most 30)")
+    p.add_argument(
+        "--seconds", type=float, default=5.0, help="measured time (default 5; at most 30)"
+    )
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--connections", type=int, default=16)
-    p.add_argument("--max-requests", type=int, default=200_000, help="stop after this many requests")
-    p.add_argument("--in-process-seconds", type=float, default=2.0, help="time the library in process this long")
+    p.add_argument(
+        "--max-requests", type=int, default=200_000, help="stop after this many requests"
+    )
+    p.add_argument(
+        "--in-process-seconds",
+        type=float,
+        default=2.0,
+        help="time the library in process this long",
+    )
     p.add_argument("--no-write", action="store_true", help="do not update docs/service.md")
     args = p.parse_args(argv)
     args.seconds = min(max(args.seconds, 0.5), 30.0)

@@ -57,7 +57,9 @@ def _cases(pack, n: int, seed: int):
     for _ in range(n):
         case = {
             "service": "certificate",
-            "submitted_on": (_dt.date(2024, 1, 1) + _dt.timedelta(days=rng.randrange(900))).isoformat(),
+            "submitted_on": (
+                _dt.date(2024, 1, 1) + _dt.timedelta(days=rng.randrange(900))
+            ).isoformat(),
             "diseases": [rng.choice(diseases)],
             "first_application": rng.random() < 0.5,
             "hospitalized": rng.random() < 0.5,
@@ -73,8 +75,10 @@ def write_cases(path: Path, n: int, seed: int) -> None:
 
     pack = mtbrules.load_pack("qingdao")
     with open(path, "w", encoding="utf-8") as fh:
-        for case in _cases(pack, n, seed):
-            fh.write(json.dumps(case, ensure_ascii=False, default=str) + "\n")
+        fh.writelines(
+            json.dumps(case, ensure_ascii=False, default=str) + "\n"
+            for case in _cases(pack, n, seed)
+        )
 
 
 def measure_local(path: Path, workers: int, tmp: Path) -> dict:
@@ -83,9 +87,15 @@ def measure_local(path: Path, workers: int, tmp: Path) -> dict:
 
     pack = mtbrules.load_pack("qingdao")
     started = time.perf_counter()
-    stats = evaluate_file(pack, str(path), str(tmp / f"local-{workers}.jsonl"), workers=workers, progress=False)
+    stats = evaluate_file(
+        pack, str(path), str(tmp / f"local-{workers}.jsonl"), workers=workers, progress=False
+    )
     seconds = time.perf_counter() - started
-    out = {"engine": f"local, {workers} process{'es' if workers > 1 else ''}", "rows": stats.rows, "batch_s": seconds}
+    out = {
+        "engine": f"local, {workers} process{'es' if workers > 1 else ''}",
+        "rows": stats.rows,
+        "batch_s": seconds,
+    }
     if workers == 1:
         with open(path, encoding="utf-8") as fh:
             cases = [json.loads(line) for line in fh if line.strip()]
@@ -119,12 +129,20 @@ def measure_spark(path: Path, master: str, tmp: Path) -> dict:
     # The first run starts the Python workers and compiles the pack in each (on a slice), the second is timed.
     for part in (cases.limit(2000), cases):
         t = time.perf_counter()
-        ms.evaluate_cases(part, pack, _mode=mode, _row_in_json=True).write.format("noop").mode("overwrite").save()
+        ms.evaluate_cases(part, pack, _mode=mode, _row_in_json=True).write.format("noop").mode(
+            "overwrite"
+        ).save()
         runs.append(time.perf_counter() - t)
     cases.unpersist()
 
     t = time.perf_counter()
-    stats = ms.evaluate_file(pack, str(path), str(tmp / f"spark-{re.sub(r'[^0-9a-z]', '', master)}.jsonl"), spark=spark, progress=False)
+    stats = ms.evaluate_file(
+        pack,
+        str(path),
+        str(tmp / f"spark-{re.sub(r'[^0-9a-z]', '', master)}.jsonl"),
+        spark=spark,
+        progress=False,
+    )
     batch_s = time.perf_counter() - t
     spark.stop()
     return {
@@ -154,7 +172,9 @@ def machine() -> dict:
     except (OSError, AttributeError):
         pass
     try:
-        java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+        java = subprocess.run(
+            ["java", "-version"], capture_output=True, text=True
+        ).stderr.splitlines()[0]
     except (OSError, IndexError):
         java = "?"
     try:
@@ -199,40 +219,58 @@ def render(results: list[dict], info: dict, n: int, command: str, loads: tuple[s
         batch_rate = r["rows"] / r["batch_s"]
         evaluation = f"{r['rows'] / r['evaluate_s']:,.0f}" if "evaluate_s" in r else "—"
         startup = f"{r['startup_s']:.0f} s" if "startup_s" in r else "—"
-        lines.append(f"| {r['engine']} | {evaluation} | {batch_rate:,.0f} | {batch_rate / base_rate:.2f}× | {startup} |")
-    warm = ", ".join(f"{r['evaluate_first_s']:.1f} s on {r['engine'].split()[-1]}" for r in results if "evaluate_first_s" in r)
+        lines.append(
+            f"| {r['engine']} | {evaluation} | {batch_rate:,.0f} | {batch_rate / base_rate:.2f}× | {startup} |"
+        )
+    warm = ", ".join(
+        f"{r['evaluate_first_s']:.1f} s on {r['engine'].split()[-1]}"
+        for r in results
+        if "evaluate_first_s" in r
+    )
     lines += [
         "",
         "- *evaluation*: for the local engine, `pack.evaluate(case).to_dict()` and `json.dumps` in one process"
         " on cases already parsed; for Spark, evaluating the cases (read and cached) into its `noop` sink, after a"
         " warm-up run on 2,000 rows that starts the Python workers and compiles the pack in each"
         + (f" (it took {warm})." if warm else "."),
-        "- *batch*: JSONL file → JSONL file, as `mtbrules batch` does it; for Spark once the session is up"
-        " (reading, numbering rows, evaluating, bringing decisions back in row order, writing one file).",
+        (
+            "- *batch*: JSONL file → JSONL file, as `mtbrules batch` does it; for Spark once the session is up"
+            " (reading, numbering rows, evaluating, bringing decisions back in row order, writing one file)."
+        ),
         "",
-        f"Machine: {info['cpu']}; {info['cores']} cores; {info['memory']}; {info['os']}; Python {info['python']};"
-        f" {info['java']}; PySpark {info['pyspark']}. Load average before / after: {loads[0]} / {loads[1]}"
-        " (the machine was shared with other work while measuring; numbers are indicative).",
+        (
+            f"Machine: {info['cpu']}; {info['cores']} cores; {info['memory']}; {info['os']}; Python {info['python']};"
+            f" {info['java']}; PySpark {info['pyspark']}. Load average before / after: {loads[0]} / {loads[1]}"
+            " (the machine was shared with other work while measuring; numbers are indicative)."
+        ),
         END,
     ]
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", "--cases", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--masters", default="local[1],local[2]")
     parser.add_argument("--local-workers", default="1,2")
-    parser.add_argument("--no-write", action="store_true", help="print the table, do not update docs/spark.md")
-    parser.add_argument("--child", nargs=3, metavar=("MASTER", "CASES", "TMP"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the table, do not update docs/spark.md"
+    )
+    parser.add_argument(
+        "--child", nargs=3, metavar=("MASTER", "CASES", "TMP"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.child:
         master, path, tmp = args.child
         print(json.dumps(measure_spark(Path(path), master, Path(tmp))))
         return 0
 
-    command = "python benchmarks/spark_scaling.py" + (f" -n {args.cases}" if args.cases != 200_000 else "")
+    command = "python benchmarks/spark_scaling.py" + (
+        f" -n {args.cases}" if args.cases != 200_000 else ""
+    )
     info = machine()
     load_before = _load()
     results = []
@@ -249,7 +287,8 @@ def main(argv=None) -> int:
         for master in (m for m in args.masters.split(",") if m):
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", master, str(path), str(tmp)],
-                capture_output=True, text=True,
+                capture_output=True,
+                text=True,
             )
             if proc.returncode != 0:
                 sys.stderr.write(proc.stderr[-4000:])

@@ -31,18 +31,15 @@ import time
 SNIPPETS = {
     "python -c pass": "pass",
     "import mtbrules": "import mtbrules",
-    "import + load every built-in pack":
-        "import mtbrules\nfor p in mtbrules.builtin_packs(): mtbrules.load_pack(p)",
-    "the same, pack cache off (MTBRULES_CACHE=0)":
-        "import os\nos.environ['MTBRULES_CACHE'] = '0'\nimport mtbrules\n"
-        "for p in mtbrules.builtin_packs(): mtbrules.load_pack(p)",
+    "import + load every built-in pack": "import mtbrules\nfor p in mtbrules.builtin_packs(): mtbrules.load_pack(p)",
+    "the same, pack cache off (MTBRULES_CACHE=0)": "import os\nos.environ['MTBRULES_CACHE'] = '0'\nimport mtbrules\n"
+    "for p in mtbrules.builtin_packs(): mtbrules.load_pack(p)",
 }
 
 
 def _wall(code: str, env: dict) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t0
 
 
@@ -73,22 +70,35 @@ def measure(code: str, runs: int) -> dict:
             shutil.rmtree(base, ignore_errors=True)
     # warm also with the machine's own caches (what a user sees on a second run)
     default = [_wall(code, dict(os.environ)) for _ in range(runs)]
-    return {"cold_ms": statistics.median(cold) * 1e3, "warm_ms": statistics.median(warm) * 1e3,
-            "default_ms": statistics.median(default) * 1e3,
-            "cold_runs_ms": [c * 1e3 for c in cold], "warm_runs_ms": [w * 1e3 for w in warm]}
+    return {
+        "cold_ms": statistics.median(cold) * 1e3,
+        "warm_ms": statistics.median(warm) * 1e3,
+        "default_ms": statistics.median(default) * 1e3,
+        "cold_runs_ms": [c * 1e3 for c in cold],
+        "warm_runs_ms": [w * 1e3 for w in warm],
+    }
 
 
 def importtime(top: int = 10) -> list[dict]:
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import mtbrules"],
-                          capture_output=True, text=True, env=dict(os.environ))
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import mtbrules"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
     rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
         try:  # "import time:  self_us |  cumulative_us | <indent>module"
-            self_us, cum_us, module = line[len("import time:"):].split("|")
-            rows.append({"module": module.strip(), "self_ms": int(self_us) / 1e3,
-                         "cumulative_ms": int(cum_us) / 1e3})
+            self_us, cum_us, module = line[len("import time:") :].split("|")
+            rows.append(
+                {
+                    "module": module.strip(),
+                    "self_ms": int(self_us) / 1e3,
+                    "cumulative_ms": int(cum_us) / 1e3,
+                }
+            )
         except ValueError:
             continue
     rows.sort(key=lambda r: r["self_ms"], reverse=True)
@@ -108,10 +118,11 @@ def profile_load(top: int = 15) -> dict:
         "for (f, l, fn), (cc, nc, tt, ct, _) in st.stats.items():\n"
         "    rows.append([f'{f}:{l}({fn})', nc, tt, ct])\n"
         "rows.sort(key=lambda r: r[2], reverse=True)\n"
-        "json.dump({'total_s': st.total_tt, 'rows': rows[:%d]}, sys.stdout)\n" % top
+        f"json.dump({{'total_s': st.total_tt, 'rows': rows[:{top}]}}, sys.stdout)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=dict(os.environ))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ)
+    )
     if proc.returncode:
         return {"error": proc.stderr[-500:]}
     import json
@@ -124,10 +135,16 @@ def run(runs: int, log=print) -> dict:
     for label, code in SNIPPETS.items():
         results[label] = measure(code, runs)
         r = results[label]
-        log(f"  {label:<34} cold {r['cold_ms']:7.1f} ms   warm {r['warm_ms']:7.1f} ms   "
-            f"(machine caches {r['default_ms']:7.1f} ms)")
-    return {"runs": runs, "snippets": results, "importtime": importtime(),
-            "load_profile": profile_load()}
+        log(
+            f"  {label:<34} cold {r['cold_ms']:7.1f} ms   warm {r['warm_ms']:7.1f} ms   "
+            f"(machine caches {r['default_ms']:7.1f} ms)"
+        )
+    return {
+        "runs": runs,
+        "snippets": results,
+        "importtime": importtime(),
+        "load_profile": profile_load(),
+    }
 
 
 if __name__ == "__main__":  # pragma: no cover

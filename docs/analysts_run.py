@@ -46,7 +46,11 @@ CASE_B = {
 # The edit an analyst tries out (hypothetical): 5 instead of 7 working days, and one
 # year of systematic outpatient treatment instead of two for 高血压/糖尿病 without a hospital stay.
 EDITS = [
-    ("rules/s2_3_time_limits.yaml", "submitted_on + 7 working_days", "submitted_on + 5 working_days"),
+    (
+        "rules/s2_3_time_limits.yaml",
+        "submitted_on + 7 working_days",
+        "submitted_on + 5 working_days",
+    ),
     ("rules/s2_2_materials.yaml", "outpatient_years < 2", "outpatient_years < 1"),
 ]
 
@@ -54,7 +58,11 @@ EDITS = [
 def sh(args: list[str], cwd: Path, input_text: str | None = None) -> tuple[int, str, float]:
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "mtbrules", *args], cwd=cwd, capture_output=True, text=True, input=input_text,
+        [sys.executable, "-m", "mtbrules", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=input_text,
         env={**os.environ, "CI": "1"},
     )
     return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started
@@ -68,7 +76,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=2025)
-    ap.add_argument("--write", action="store_true", help="write the page even when --n is not 100000")
+    ap.add_argument(
+        "--write", action="store_true", help="write the page even when --n is not 100000"
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mtbrules-analysts-"))
     try:
@@ -79,18 +89,38 @@ def main() -> int:
 
 def run(work: Path, args) -> int:
     out: dict[str, str] = {}
-    (work / "case.json").write_text(json.dumps(CASE, ensure_ascii=False, indent=2), encoding="utf-8")
-    (work / "case_b.json").write_text(json.dumps(CASE_B, ensure_ascii=False, indent=2), encoding="utf-8")
+    (work / "case.json").write_text(
+        json.dumps(CASE, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    (work / "case_b.json").write_text(
+        json.dumps(CASE_B, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     out["case"] = json.dumps(CASE, ensure_ascii=False, indent=2)
     out["case_b"] = json.dumps(CASE_B, ensure_ascii=False, indent=2)
 
     # 1. One case: why.
-    _, out["explain_applied"], _ = sh(["explain", "case.json", "--pack", "qingdao", "--only", "applied", "--depth", "3"], work)
+    _, out["explain_applied"], _ = sh(
+        ["explain", "case.json", "--pack", "qingdao", "--only", "applied", "--depth", "3"], work
+    )
     _, out["explain_rule"], _ = sh(
-        ["explain", "case.json", "--pack", "qingdao", "--lang", "en", "--rule", "group_a_outpatient_years",
-         "--rule", "group_a_inpatient_documents"], work)
+        [
+            "explain",
+            "case.json",
+            "--pack",
+            "qingdao",
+            "--lang",
+            "en",
+            "--rule",
+            "group_a_outpatient_years",
+            "--rule",
+            "group_a_inpatient_documents",
+        ],
+        work,
+    )
     # 2. One case across cities.
-    _, out["compare"], _ = sh(["compare", "case_b.json", "--packs", "all", "--format", "markdown"], work)
+    _, out["compare"], _ = sh(
+        ["compare", "case_b.json", "--packs", "all", "--format", "markdown"], work
+    )
 
     # 3. The edit, in a copy of the pack.
     new = work / "qingdao-draft"
@@ -102,28 +132,53 @@ def run(work: Path, args) -> int:
         f.write_text(text.replace(old_text, new_text), encoding="utf-8")
 
     # 4. A synthetic caseload.
-    code, msg, secs = sh(["synth", "--pack", "qingdao", "-n", str(args.n), "--seed", str(args.seed), "-o", "cases.jsonl"], work)
+    code, msg, secs = sh(
+        [
+            "synth",
+            "--pack",
+            "qingdao",
+            "-n",
+            str(args.n),
+            "--seed",
+            str(args.seed),
+            "-o",
+            "cases.jsonl",
+        ],
+        work,
+    )
     assert code == 0, msg
     out["synth_secs"] = f"{secs:.1f}"
-    out["synth_head"] = "\n".join((work / "cases.jsonl").read_text(encoding="utf-8").splitlines()[:3])
+    out["synth_head"] = "\n".join(
+        (work / "cases.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    )
 
     # 5. The whole caseload, old rules.
-    code, msg, secs = sh(["batch", "--pack", "qingdao", "cases.jsonl", "-o", "decisions.parquet", "-q"], work)
+    code, msg, secs = sh(
+        ["batch", "--pack", "qingdao", "cases.jsonl", "-o", "decisions.parquet", "-q"], work
+    )
     out["batch_code"], out["batch_msg"], out["batch_secs"] = str(code), msg.strip(), f"{secs:.1f}"
     import pyarrow.parquet as pq
 
-    table = pq.read_table(work / "decisions.parquet", columns=["outcome"]).column("outcome").to_pylist()
+    table = (
+        pq.read_table(work / "decisions.parquet", columns=["outcome"]).column("outcome").to_pylist()
+    )
     counts: dict[str, int] = {}
     for o in table:
         counts[o] = counts.get(o, 0) + 1
-    out["outcomes"] = "\n".join(f"| {k} | {v:,} |" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+    out["outcomes"] = "\n".join(
+        f"| {k} | {v:,} |" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
+    )
 
     # 6. The diff and its impact.
     draft = str(new)
-    code, text, secs = sh(["diff", "qingdao", draft, "--cases", "cases.jsonl", "--format", "markdown"], work)
+    code, text, secs = sh(
+        ["diff", "qingdao", draft, "--cases", "cases.jsonl", "--format", "markdown"], work
+    )
     out["diff_code"], out["diff_secs"] = str(code), f"{secs:.1f}"
     out["diff_md"] = text.replace(draft, "qingdao-draft")
-    code2, js, _ = sh(["diff", "qingdao", draft, "--cases", "cases.jsonl", "--format", "json"], work)
+    _code2, js, _ = sh(
+        ["diff", "qingdao", draft, "--cases", "cases.jsonl", "--format", "json"], work
+    )
     data = json.loads(js)
     out["summary"] = json.dumps(data["summary"], ensure_ascii=False, indent=2)
     # An example row from the impact, explained with both packs.
@@ -134,8 +189,32 @@ def run(work: Path, args) -> int:
         (work / "example.json").write_text(rows[ex_row - 1], encoding="utf-8")
         out["example_row"] = str(ex_row)
         out["example_case"] = json.dumps(json.loads(rows[ex_row - 1]), ensure_ascii=False, indent=2)
-        _, out["example_old"], _ = sh(["explain", "example.json", "--pack", "qingdao", "--rule", "group_a_outpatient_years", "--lang", "en"], work)
-        _, out["example_new"], _ = sh(["explain", "example.json", "--pack", draft, "--rule", "group_a_outpatient_years", "--lang", "en"], work)
+        _, out["example_old"], _ = sh(
+            [
+                "explain",
+                "example.json",
+                "--pack",
+                "qingdao",
+                "--rule",
+                "group_a_outpatient_years",
+                "--lang",
+                "en",
+            ],
+            work,
+        )
+        _, out["example_new"], _ = sh(
+            [
+                "explain",
+                "example.json",
+                "--pack",
+                draft,
+                "--rule",
+                "group_a_outpatient_years",
+                "--lang",
+                "en",
+            ],
+            work,
+        )
         out["example_new"] = out["example_new"].replace(draft, "qingdao-draft")
     no_change_code, no_change, _ = sh(["diff", "qingdao", "qingdao", "--format", "json"], work)
     out["no_change"] = json.dumps(json.loads(no_change)["summary"])

@@ -9,11 +9,17 @@ import atheris
 
 with atheris.instrument_imports():
     import _common  # noqa: F401
+
     import mtbrules
     from mtbrules.errors import MtbError
 
 PACKS = [mtbrules.load_pack(p) for p in mtbrules.builtin_packs()]
-SEED = {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"], "materials": ["身份证"]}
+SEED = {
+    "service": "certificate",
+    "submitted_on": "2025-09-29",
+    "diseases": ["恶性肿瘤"],
+    "materials": ["身份证"],
+}
 
 
 def TestOneInput(data: bytes) -> None:

@@ -8,6 +8,7 @@ import atheris
 
 with atheris.instrument_imports():
     import _common  # noqa: F401
+
     import mtbrules
     from mtbrules.compiler import compile_expression
     from mtbrules.diagnostics import Location
@@ -16,8 +17,13 @@ with atheris.instrument_imports():
 
 PACK = mtbrules.load_pack("qingdao")
 ENVS = [
-    {"submitted_on": __import__("datetime").date(2025, 9, 29), "age": 70, "diseases": tuple(PACK.diseases.values())[:2],
-     "materials": frozenset(PACK.documents), "agent": False},
+    {
+        "submitted_on": __import__("datetime").date(2025, 9, 29),
+        "age": 70,
+        "diseases": tuple(PACK.diseases.values())[:2],
+        "materials": frozenset(PACK.documents),
+        "agent": False,
+    },
     {"diseases": (), "materials": frozenset(), "agent": True},
 ]
 

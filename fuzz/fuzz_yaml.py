@@ -9,6 +9,7 @@ import atheris
 
 with atheris.instrument_imports():
     import _common  # noqa: F401
+
     from mtbrules._yaml import load_yaml
     from mtbrules.errors import MtbError
 

@@ -27,18 +27,42 @@ HARNESSES = ["fuzz_yaml.py", "fuzz_dsl.py", "fuzz_case.py"]
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", type=int, default=100, help="multiply every hypothesis budget by this (default 100)")
-    ap.add_argument("--atheris-seconds", type=int, default=60, help="seconds per atheris harness (0: skip)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--scale",
+        type=int,
+        default=100,
+        help="multiply every hypothesis budget by this (default 100)",
+    )
+    ap.add_argument(
+        "--atheris-seconds", type=int, default=60, help="seconds per atheris harness (0: skip)"
+    )
     ap.add_argument("--only", choices=("hypothesis", "atheris"))
     args = ap.parse_args(argv)
     failed = False
     if args.only != "atheris":
         env = {**os.environ, "MTBRULES_FUZZ": "long", "MTBRULES_FUZZ_SCALE": str(args.scale)}
         start = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *HYPOTHESIS_TESTS,
-                               "--hypothesis-show-statistics"], cwd=ROOT, env=env)
-        print(f"hypothesis x{args.scale}: exit {proc.returncode} in {time.monotonic() - start:.0f} s", flush=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                *HYPOTHESIS_TESTS,
+                "--hypothesis-show-statistics",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        print(
+            f"hypothesis x{args.scale}: exit {proc.returncode} in {time.monotonic() - start:.0f} s",
+            flush=True,
+        )
         failed |= proc.returncode != 0
     if args.only != "hypothesis" and args.atheris_seconds > 0:
         try:
@@ -51,12 +75,24 @@ def main(argv=None) -> int:
         for harness in HARNESSES:
             # Seeds stay as committed; atheris grows its corpus in fuzz/work/ (ignored by git).
             corpus = HERE / "work" / harness.removesuffix(".py")
-            shutil.copytree(HERE / "corpus" / harness.removesuffix(".py"), corpus, dirs_exist_ok=True)
-            cmd = [sys.executable, str(HERE / harness), str(corpus), f"-max_total_time={args.atheris_seconds}",
-                   f"-artifact_prefix={findings}/{harness.removesuffix('.py')}-", "-rss_limit_mb=2048", "-timeout=20"]
+            shutil.copytree(
+                HERE / "corpus" / harness.removesuffix(".py"), corpus, dirs_exist_ok=True
+            )
+            cmd = [
+                sys.executable,
+                str(HERE / harness),
+                str(corpus),
+                f"-max_total_time={args.atheris_seconds}",
+                f"-artifact_prefix={findings}/{harness.removesuffix('.py')}-",
+                "-rss_limit_mb=2048",
+                "-timeout=20",
+            ]
             start = time.monotonic()
             proc = subprocess.run(cmd, cwd=ROOT)
-            print(f"atheris {harness}: exit {proc.returncode} in {time.monotonic() - start:.0f} s", flush=True)
+            print(
+                f"atheris {harness}: exit {proc.returncode} in {time.monotonic() - start:.0f} s",
+                flush=True,
+            )
             failed |= proc.returncode != 0
     return int(failed)
 

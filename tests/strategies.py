@@ -28,13 +28,15 @@ def budget(examples: int, **kw) -> settings:
     reproducible) and keeps no example database; the long run is random.
     """
     kw.setdefault("suppress_health_check", list(HealthCheck))
-    return settings(max_examples=examples * SCALE, deadline=None, derandomize=not LONG, database=None, **kw)
+    return settings(
+        max_examples=examples * SCALE, deadline=None, derandomize=not LONG, database=None, **kw
+    )
 
 
 # ---------------------------------------------------------------- text
 
 #: C0/C1 controls, bidi overrides, zero-width characters, BOM, line separators.
-CONTROL = "".join(map(chr, range(0, 32))) + "\x7f\x85\u200b\u200d\u2028\u2029\u202e\ufeff\ufffe"
+CONTROL = "".join(map(chr, range(32))) + "\x7f\x85\u200b\u200d\u2028\u2029\u202e\ufeff\ufffe"
 #: Characters the engine's own syntaxes care about.
 SYNTAX = "()[]{}:,.'\"\\-+*<>=!&|#%@`~$^?;/ \t\n"
 CJK = "恶性肿瘤高血压糖尿病身份证社保卡异地长期居住市南区（）《》，。、；：“”"
@@ -50,23 +52,70 @@ hostile_text = st.text(
 )
 
 #: Strings far over any limit, built once (hypothesis would be slow to grow them).
-giant_text = st.sampled_from(["x" * 1_001, "病" * 5_000, "a" * 100_000, "\x00" * 2_000, "(" * 10_000])
+giant_text = st.sampled_from(
+    ["x" * 1_001, "病" * 5_000, "a" * 100_000, "\x00" * 2_000, "(" * 10_000]
+)
 
-absurd_dates = st.sampled_from([
-    "0000-00-00", "0001-01-01", "9999-12-31", "2024-02-29", "2023-02-29", "2024-02-30",
-    "2024-13-01", "2024-00-10", "2024-1-1", "24-01-01", "+2024-01-01", "2024-01-01T00:00:00",
-    "2024-01-01 ", " 2024-01-01", "２０２４-０１-０１", "٢٠٢٤-٠١-٠١", "2024/01/01", "2024-01-01\n",
-    "1899-12-31", "2100-01-01", "3000-06-15", "2004-01-01", "2026-12-31", "2027-01-01", "2003-12-31",
-    "nan", "", "null",
-])
+absurd_dates = st.sampled_from(
+    [
+        "0000-00-00",
+        "0001-01-01",
+        "9999-12-31",
+        "2024-02-29",
+        "2023-02-29",
+        "2024-02-30",
+        "2024-13-01",
+        "2024-00-10",
+        "2024-1-1",
+        "24-01-01",
+        "+2024-01-01",
+        "2024-01-01T00:00:00",
+        "2024-01-01 ",
+        " 2024-01-01",
+        "２０２４-０１-０１",
+        "٢٠٢٤-٠١-٠١",
+        "2024/01/01",
+        "2024-01-01\n",
+        "1899-12-31",
+        "2100-01-01",
+        "3000-06-15",
+        "2004-01-01",
+        "2026-12-31",
+        "2027-01-01",
+        "2003-12-31",
+        "nan",
+        "",
+        "null",
+    ]
+)
 
-valid_dates = st.dates(min_value=_dt.date(2004, 1, 1), max_value=_dt.date(2026, 12, 31)).map(_dt.date.isoformat)
+valid_dates = st.dates(min_value=_dt.date(2004, 1, 1), max_value=_dt.date(2026, 12, 31)).map(
+    _dt.date.isoformat
+)
 any_dates = st.dates().map(_dt.date.isoformat)
 
-huge_numbers = st.sampled_from([
-    10**9, 10**9 + 1, -10**9 - 1, 2**31, 2**63, -2**63 - 1, 10**100, 10**4000, 1e308, -1e308,
-    float("inf"), float("-inf"), float("nan"), 1e-320, -0.0, 0.5, 3.0, 1e9 + 0.5,
-])
+huge_numbers = st.sampled_from(
+    [
+        10**9,
+        10**9 + 1,
+        -(10**9) - 1,
+        2**31,
+        2**63,
+        -(2**63) - 1,
+        10**100,
+        10**4000,
+        1e308,
+        -1e308,
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+        1e-320,
+        -0.0,
+        0.5,
+        3.0,
+        1e9 + 0.5,
+    ]
+)
 
 
 class _Weird:
@@ -82,12 +131,30 @@ class _Weird:
         raise RuntimeError("format() must never be called on input")
 
 
-odd_objects = st.sampled_from([
-    object(), _Weird(), b"bytes", b"\xff\xfe\x00", bytearray(b"x"), {1, 2}, frozenset(), 1j,
-    decimal.Decimal("NaN"), decimal.Decimal("1e999"), fractions.Fraction(1, 3),
-    _dt.datetime(2024, 1, 1, 12, 0), _dt.date(2024, 2, 29), _dt.time(12, 0), _dt.timedelta(days=1),
-    range(3), Ellipsis, NotImplemented, type, len,
-])
+odd_objects = st.sampled_from(
+    [
+        object(),
+        _Weird(),
+        b"bytes",
+        b"\xff\xfe\x00",
+        bytearray(b"x"),
+        {1, 2},
+        frozenset(),
+        1j,
+        decimal.Decimal("NaN"),
+        decimal.Decimal("1e999"),
+        fractions.Fraction(1, 3),
+        _dt.datetime(2024, 1, 1, 12, 0),
+        _dt.date(2024, 2, 29),
+        _dt.time(12, 0),
+        _dt.timedelta(days=1),
+        range(3),
+        Ellipsis,
+        NotImplemented,
+        type,
+        len,
+    ]
+)
 
 hostile_scalars = st.one_of(
     st.none(),
@@ -104,8 +171,13 @@ hostile_scalars = st.one_of(
 
 
 def _containers(children):
-    keys = st.one_of(hostile_text, st.sampled_from(["name", "issued_on", "settled", "relation", "issued_on"]),
-                     st.integers(), st.none(), st.booleans())
+    keys = st.one_of(
+        hostile_text,
+        st.sampled_from(["name", "issued_on", "settled", "relation", "issued_on"]),
+        st.integers(),
+        st.none(),
+        st.booleans(),
+    )
     return st.one_of(
         st.lists(children, max_size=6),
         st.tuples(children, children),
@@ -135,12 +207,38 @@ def deep_dict(depth: int, key: str = "a"):
 # ---------------------------------------------------------------- cases
 
 CASE_FIELD_NAMES = (
-    "pack", "service", "submitted_on", "scheme", "retired", "age", "diseases", "category",
-    "first_application", "hospitalized", "hospital_level", "outpatient_years", "district", "channel",
-    "agent", "materials", "offsite", "prior", "in_catalog", "admitted_on", "discharged_on",
+    "pack",
+    "service",
+    "submitted_on",
+    "scheme",
+    "retired",
+    "age",
+    "diseases",
+    "category",
+    "first_application",
+    "hospitalized",
+    "hospital_level",
+    "outpatient_years",
+    "district",
+    "channel",
+    "agent",
+    "materials",
+    "offsite",
+    "prior",
+    "in_catalog",
+    "admitted_on",
+    "discharged_on",
 )
-OFFSITE = ("settled", "hukou_moved", "owns_property", "residence_permit", "relation", "dispatched_months",
-           "working_offsite", "cross_province")
+OFFSITE = (
+    "settled",
+    "hukou_moved",
+    "owns_property",
+    "residence_permit",
+    "relation",
+    "dispatched_months",
+    "working_offsite",
+    "cross_province",
+)
 PRIOR = ("issued_on", "valid_until", "changes_this_year")
 
 
@@ -153,14 +251,22 @@ def _pack(ref):
 def _good_values(pack):
     """Field → strategy of values the pack would accept (or nearly)."""
     pack = _pack(pack)
-    disease_names = sorted({d.name for d in pack.diseases.values()} | {a for d in pack.diseases.values() for a in d.aliases}
-                           | set(pack.diseases)) or ["恶性肿瘤"]
-    doc_names = sorted({d.name for d in pack.documents.values()} | set(pack.documents)) or ["身份证"]
+    disease_names = sorted(
+        {d.name for d in pack.diseases.values()}
+        | {a for d in pack.diseases.values() for a in d.aliases}
+        | set(pack.diseases)
+    ) or ["恶性肿瘤"]
+    doc_names = sorted({d.name for d in pack.documents.values()} | set(pack.documents)) or [
+        "身份证"
+    ]
     services = sorted(set(pack.services) | {"certificate", "renewal", "offsite_filing"})
     categories = sorted(set(pack.categories) | {c.name for c in pack.categories.values()}) or ["A"]
     material = st.one_of(
         st.sampled_from(doc_names),
-        st.fixed_dictionaries({"name": st.sampled_from(doc_names)}, optional={"issued_on": st.one_of(valid_dates, absurd_dates)}),
+        st.fixed_dictionaries(
+            {"name": st.sampled_from(doc_names)},
+            optional={"issued_on": st.one_of(valid_dates, absurd_dates)},
+        ),
     )
     bools = st.booleans()
     small = st.integers(-3, 120)
@@ -180,14 +286,27 @@ def _good_values(pack):
         "channel": st.sampled_from(["window", "app", "hospital", "phone", "online"]),
         "agent": bools,
         "materials": st.lists(material, max_size=6),
-        "offsite": st.fixed_dictionaries({}, optional={
-            "settled": bools, "hukou_moved": bools, "owns_property": bools, "residence_permit": bools,
-            "relation": st.sampled_from(["spouse", "child", "child_spouse", "guardian"]),
-            "dispatched_months": st.integers(0, 60), "working_offsite": bools, "cross_province": bools,
-        }),
-        "prior": st.fixed_dictionaries({}, optional={
-            "issued_on": valid_dates, "valid_until": valid_dates, "changes_this_year": st.integers(0, 5),
-        }),
+        "offsite": st.fixed_dictionaries(
+            {},
+            optional={
+                "settled": bools,
+                "hukou_moved": bools,
+                "owns_property": bools,
+                "residence_permit": bools,
+                "relation": st.sampled_from(["spouse", "child", "child_spouse", "guardian"]),
+                "dispatched_months": st.integers(0, 60),
+                "working_offsite": bools,
+                "cross_province": bools,
+            },
+        ),
+        "prior": st.fixed_dictionaries(
+            {},
+            optional={
+                "issued_on": valid_dates,
+                "valid_until": valid_dates,
+                "changes_this_year": st.integers(0, 5),
+            },
+        ),
         "in_catalog": bools,
         "admitted_on": valid_dates,
         "discharged_on": valid_dates,
@@ -221,13 +340,16 @@ def valid_cases(pack):
 def hostile_cases(draw, pack):
     """A mostly valid case with one to three fields (or sub-fields) replaced by anything at all."""
     case = dict(draw(valid_cases(pack)))
-    names = list(CASE_FIELD_NAMES) + list(_pack(pack).case_fields) + ["no_such_field", "offsite.settled", "prior.issued_on",
-                                                                 "materials.0", "diseases.0"]
+    names = (
+        list(CASE_FIELD_NAMES)
+        + list(_pack(pack).case_fields)
+        + ["no_such_field", "offsite.settled", "prior.issued_on", "materials.0", "diseases.0"]
+    )
     for _ in range(draw(st.integers(1, 3))):
         where = draw(st.sampled_from(names))
         value = draw(hostile_values)
         if where.startswith(("offsite.", "prior.")):
-            obj, sub = where.split(".")
+            obj, _sub = where.split(".")
             inner = dict(case[obj]) if isinstance(case.get(obj), dict) else {}
             inner[draw(st.sampled_from(OFFSITE if obj == "offsite" else PRIOR))] = value
             case[obj] = inner
@@ -241,14 +363,90 @@ def hostile_cases(draw, pack):
 # ---------------------------------------------------------------- DSL
 
 DSL_WORDS = (
-    "and", "or", "not", "in", "if", "then", "else", "any", "all", "true", "false", "(", ")", "[", "]", ",",
-    ":", ".", "+", "-", "*", "==", "!=", "<", "<=", ">", ">=", "7 working_days", "1 day", "6 months",
-    "2 years", "2024-02-29", "2024-02-30", "0", "1", "99999999999999999999", "1.5", '"instant"', "'A'",
-    '"\\"', "submitted_on", "age", "diseases", "d", "d.groups", "d.id", "offsite.settled", "prior.issued_on",
-    "materials", "category", "service", "date(", "year(", "quarter(", "nth_working_day(", "end_of_quarter(",
-    "natural_years_end(", "min(", "max(", "len(", "defined(", "is_working_day(", "__class__", "__import__",
-    "os", "eval", "exec", "open(", "self", "lambda", "import", "{", "}", "%s", "{0}", "\\", "#", ";", "\n",
-    "０", "（", "病", "\x00", "\u202e",
+    "and",
+    "or",
+    "not",
+    "in",
+    "if",
+    "then",
+    "else",
+    "any",
+    "all",
+    "true",
+    "false",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    ".",
+    "+",
+    "-",
+    "*",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "7 working_days",
+    "1 day",
+    "6 months",
+    "2 years",
+    "2024-02-29",
+    "2024-02-30",
+    "0",
+    "1",
+    "99999999999999999999",
+    "1.5",
+    '"instant"',
+    "'A'",
+    '"\\"',
+    "submitted_on",
+    "age",
+    "diseases",
+    "d",
+    "d.groups",
+    "d.id",
+    "offsite.settled",
+    "prior.issued_on",
+    "materials",
+    "category",
+    "service",
+    "date(",
+    "year(",
+    "quarter(",
+    "nth_working_day(",
+    "end_of_quarter(",
+    "natural_years_end(",
+    "min(",
+    "max(",
+    "len(",
+    "defined(",
+    "is_working_day(",
+    "__class__",
+    "__import__",
+    "os",
+    "eval",
+    "exec",
+    "open(",
+    "self",
+    "lambda",
+    "import",
+    "{",
+    "}",
+    "%s",
+    "{0}",
+    "\\",
+    "#",
+    ";",
+    "\n",
+    "０",
+    "（",
+    "病",
+    "\x00",
+    "\u202e",
 )
 
 #: Token soup: mostly-plausible DSL text with hostile bits mixed in.
@@ -272,67 +470,184 @@ def typed_expressions(pack_id: str = "qingdao"):
         return "(" + s + ")"
 
     def binary(left, ops, right):
-        return st.tuples(left, st.sampled_from(ops), right).map(lambda t: p(f"{t[0]} {t[1]} {t[2]}"))
+        return st.tuples(left, st.sampled_from(ops), right).map(
+            lambda t: p(f"{t[0]} {t[1]} {t[2]}")
+        )
 
     def call(name, *args):
         return st.tuples(*args).map(lambda xs: f"{name}(" + ", ".join(xs) + ")")
 
-    ints = st.one_of(st.integers(-3, 40).map(str), st.sampled_from(["0", "2024", "99999", "10000000000000000000000"]))
-    dates = st.one_of(valid_dates, st.sampled_from(["2024-02-29", "2024-02-30", "0001-01-01", "9999-12-31", "2027-01-04"]))
-    units = st.sampled_from(["working_days", "working_day", "days", "day", "weeks", "months", "month", "years"])
+    ints = st.one_of(
+        st.integers(-3, 40).map(str),
+        st.sampled_from(["0", "2024", "99999", "10000000000000000000000"]),
+    )
+    dates = st.one_of(
+        valid_dates,
+        st.sampled_from(["2024-02-29", "2024-02-30", "0001-01-01", "9999-12-31", "2027-01-04"]),
+    )
+    units = st.sampled_from(
+        ["working_days", "working_day", "days", "day", "weeks", "months", "month", "years"]
+    )
     amounts = st.one_of(st.integers(0, 40), st.sampled_from([365, 9999, 10**7]))
     durations = st.tuples(amounts, units).map(lambda t: f"{t[0]} {t[1]}")
     cmp_ops = ["==", "!=", "<", "<=", ">", ">="]
 
-    bool_e = st.deferred(lambda: st.one_of(
-        st.sampled_from(["true", "false", "retired", "first_application", "hospitalized", "agent", "in_catalog",
-                         "offsite.settled", "offsite.cross_province", "defined(age)", "defined(prior.issued_on)"]),
-        st.sampled_from(groups).map(lambda g: f'(any d in diseases: "{g}" in d.groups)'),
-        st.sampled_from(diseases).map(lambda g: f'(all d in diseases: d.id != "{g}")'),
-        st.sampled_from(documents).map(lambda d: f'"{d}" in materials'),
-        st.sampled_from(services).map(lambda s: f'service == "{s}"'),
-        st.sampled_from(["employee", "resident"]).map(lambda s: f'scheme == "{s}"'),
-        binary(int_e, cmp_ops, int_e),
-        binary(date_e, cmp_ops, date_e),
-        bool_e.map(lambda b: p("not " + b)),
-        binary(bool_e, ["and", "or"], bool_e),
-        st.tuples(bool_e, bool_e, bool_e).map(lambda t: p(f"if {t[0]} then {t[1]} else {t[2]}")),
-        call("is_working_day", date_e),
-        st.tuples(int_e, st.lists(int_e, max_size=3)).map(lambda t: p(f"{t[0]} in [" + ", ".join(t[1]) + "]")),
-    ))
-    int_e = st.deferred(lambda: st.one_of(
-        ints,
-        st.sampled_from(["age", "hospital_level", "prior.changes_this_year", "offsite.dispatched_months",
-                         "len(materials)", "len(diseases)"]),
-        call("year", date_e), call("month", date_e), call("day", date_e), call("quarter", date_e),
-        binary(date_e, ["-"], date_e),
-        binary(int_e, ["+", "-", "*"], int_e),
-        int_e.map(lambda i: p("-" + i)),
-        call("min", int_e, int_e), call("max", int_e, int_e),
-    ))
-    date_e = st.deferred(lambda: st.one_of(
-        dates,
-        st.sampled_from(["submitted_on", "admitted_on", "discharged_on", "prior.issued_on", "prior.valid_until"]),
-        binary(date_e, ["+", "-"], durations),
-        *[call(f, date_e) for f in ("start_of_month", "end_of_month", "start_of_quarter", "end_of_quarter",
-                                    "start_of_year", "end_of_year", "start_of_next_month", "start_of_next_quarter",
-                                    "start_of_next_year")],
-        call("day_of_month", date_e, int_e), call("nth_working_day", date_e, int_e),
-        call("natural_years_end", date_e, int_e), call("date", int_e, int_e, int_e),
-        call("min", date_e, date_e), call("max", date_e, date_e),
-        st.tuples(bool_e, date_e, date_e).map(lambda t: p(f"if {t[0]} then {t[1]} else {t[2]}")),
-    ))
+    bool_e = st.deferred(
+        lambda: st.one_of(
+            st.sampled_from(
+                [
+                    "true",
+                    "false",
+                    "retired",
+                    "first_application",
+                    "hospitalized",
+                    "agent",
+                    "in_catalog",
+                    "offsite.settled",
+                    "offsite.cross_province",
+                    "defined(age)",
+                    "defined(prior.issued_on)",
+                ]
+            ),
+            st.sampled_from(groups).map(lambda g: f'(any d in diseases: "{g}" in d.groups)'),
+            st.sampled_from(diseases).map(lambda g: f'(all d in diseases: d.id != "{g}")'),
+            st.sampled_from(documents).map(lambda d: f'"{d}" in materials'),
+            st.sampled_from(services).map(lambda s: f'service == "{s}"'),
+            st.sampled_from(["employee", "resident"]).map(lambda s: f'scheme == "{s}"'),
+            binary(int_e, cmp_ops, int_e),
+            binary(date_e, cmp_ops, date_e),
+            bool_e.map(lambda b: p("not " + b)),
+            binary(bool_e, ["and", "or"], bool_e),
+            st.tuples(bool_e, bool_e, bool_e).map(
+                lambda t: p(f"if {t[0]} then {t[1]} else {t[2]}")
+            ),
+            call("is_working_day", date_e),
+            st.tuples(int_e, st.lists(int_e, max_size=3)).map(
+                lambda t: p(f"{t[0]} in [" + ", ".join(t[1]) + "]")
+            ),
+        )
+    )
+    int_e = st.deferred(
+        lambda: st.one_of(
+            ints,
+            st.sampled_from(
+                [
+                    "age",
+                    "hospital_level",
+                    "prior.changes_this_year",
+                    "offsite.dispatched_months",
+                    "len(materials)",
+                    "len(diseases)",
+                ]
+            ),
+            call("year", date_e),
+            call("month", date_e),
+            call("day", date_e),
+            call("quarter", date_e),
+            binary(date_e, ["-"], date_e),
+            binary(int_e, ["+", "-", "*"], int_e),
+            int_e.map(lambda i: p("-" + i)),
+            call("min", int_e, int_e),
+            call("max", int_e, int_e),
+        )
+    )
+    date_e = st.deferred(
+        lambda: st.one_of(
+            dates,
+            st.sampled_from(
+                [
+                    "submitted_on",
+                    "admitted_on",
+                    "discharged_on",
+                    "prior.issued_on",
+                    "prior.valid_until",
+                ]
+            ),
+            binary(date_e, ["+", "-"], durations),
+            *[
+                call(f, date_e)
+                for f in (
+                    "start_of_month",
+                    "end_of_month",
+                    "start_of_quarter",
+                    "end_of_quarter",
+                    "start_of_year",
+                    "end_of_year",
+                    "start_of_next_month",
+                    "start_of_next_quarter",
+                    "start_of_next_year",
+                )
+            ],
+            call("day_of_month", date_e, int_e),
+            call("nth_working_day", date_e, int_e),
+            call("natural_years_end", date_e, int_e),
+            call("date", int_e, int_e, int_e),
+            call("min", date_e, date_e),
+            call("max", date_e, date_e),
+            st.tuples(bool_e, date_e, date_e).map(
+                lambda t: p(f"if {t[0]} then {t[1]} else {t[2]}")
+            ),
+        )
+    )
     return bool_e, date_e
 
 
 # ---------------------------------------------------------------- YAML
 
 YAML_WORDS = (
-    "a:", "- ", "  ", "\n", "&x ", "*x", "<<: *x", "!!python/object/apply:os.system ['id']", "!!binary AAAA",
-    "!!str", "!!int", "!!float", "!!set", "!!omap", "? ", "{", "}", "[", "]", ",", '"', "'", "|", ">", "#",
-    "---", "...", "%YAML 1.1", "%TAG ! tag:x,2000:", "!x", "no", "yes", "~", "null", ".nan", ".inf", "0x1F",
-    "0o17", "1_000", "2024-02-30", "2024-02-29", "1e999", "99999999999999999999999", "id: q", "rules:",
-    "when: ", "\t", "\x00", "\ufeff", "\u2028", "病", "@", "`",
+    "a:",
+    "- ",
+    "  ",
+    "\n",
+    "&x ",
+    "*x",
+    "<<: *x",
+    "!!python/object/apply:os.system ['id']",
+    "!!binary AAAA",
+    "!!str",
+    "!!int",
+    "!!float",
+    "!!set",
+    "!!omap",
+    "? ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    '"',
+    "'",
+    "|",
+    ">",
+    "#",
+    "---",
+    "...",
+    "%YAML 1.1",
+    "%TAG ! tag:x,2000:",
+    "!x",
+    "no",
+    "yes",
+    "~",
+    "null",
+    ".nan",
+    ".inf",
+    "0x1F",
+    "0o17",
+    "1_000",
+    "2024-02-30",
+    "2024-02-29",
+    "1e999",
+    "99999999999999999999999",
+    "id: q",
+    "rules:",
+    "when: ",
+    "\t",
+    "\x00",
+    "\ufeff",
+    "\u2028",
+    "病",
+    "@",
+    "`",
 )
 yaml_soup = st.lists(st.sampled_from(YAML_WORDS), max_size=40).map("".join)
 yaml_text = st.one_of(yaml_soup, hostile_text)

@@ -12,8 +12,18 @@ from mtbrules.batch import evaluate_file, evaluate_iter, row_to_case
 from mtbrules.cli import main
 
 GOOD = [
-    {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"], "first_application": True},
-    {"service": "certificate", "submitted_on": "2025-03-03", "diseases": ["慢性乙型病毒性肝炎"], "materials": ["身份证"]},
+    {
+        "service": "certificate",
+        "submitted_on": "2025-09-29",
+        "diseases": ["恶性肿瘤"],
+        "first_application": True,
+    },
+    {
+        "service": "certificate",
+        "submitted_on": "2025-03-03",
+        "diseases": ["慢性乙型病毒性肝炎"],
+        "materials": ["身份证"],
+    },
     {"service": "change_hospital", "submitted_on": "2024-05-06", "prior": {"changes_this_year": 1}},
     {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["感冒"]},
 ]
@@ -51,10 +61,15 @@ def test_jsonl_rows_are_evals_decisions(pack, tmp_path):
 
 
 def test_bad_rows_go_to_the_errors_file_and_the_rest_goes_on(pack, tmp_path, capsys):
-    lines = [json.dumps(GOOD[0], ensure_ascii=False), "{not json", "", "[1, 2]",
-             json.dumps({"service": "certificate", "submitted_on": "2025-02-30"}),
-             json.dumps({"service": "certificate", "submitted_on": "2025-03-03", "agee": 1}),
-             json.dumps(GOOD[1], ensure_ascii=False)]
+    lines = [
+        json.dumps(GOOD[0], ensure_ascii=False),
+        "{not json",
+        "",
+        "[1, 2]",
+        json.dumps({"service": "certificate", "submitted_on": "2025-02-30"}),
+        json.dumps({"service": "certificate", "submitted_on": "2025-03-03", "agee": 1}),
+        json.dumps(GOOD[1], ensure_ascii=False),
+    ]
     src = _jsonl(tmp_path / "in.jsonl", lines)
     out = tmp_path / "out.jsonl"
     assert main(["batch", "--pack", "qingdao", str(src), "-o", str(out), "-q", "-j", "1"]) == 1
@@ -67,9 +82,13 @@ def test_bad_rows_go_to_the_errors_file_and_the_rest_goes_on(pack, tmp_path, cap
 
 def test_empty_caseload(pack, tmp_path):
     src = _jsonl(tmp_path / "in.jsonl", [])
-    assert main(["batch", "--pack", "qingdao", str(src), "-o", str(tmp_path / "o.jsonl"), "-q"]) == 0
+    assert (
+        main(["batch", "--pack", "qingdao", str(src), "-o", str(tmp_path / "o.jsonl"), "-q"]) == 0
+    )
     assert (tmp_path / "o.jsonl").read_text() == ""
-    assert main(["batch", "--pack", "qingdao", str(src), "-o", str(tmp_path / "o.parquet"), "-q"]) == 0
+    assert (
+        main(["batch", "--pack", "qingdao", str(src), "-o", str(tmp_path / "o.parquet"), "-q"]) == 0
+    )
     import pyarrow.parquet as pq
 
     assert pq.read_table(tmp_path / "o.parquet").num_rows == 0
@@ -88,7 +107,16 @@ def test_csv_in_parquet_out(pack, tmp_path):
     src = tmp_path / "in.csv"
     with open(src, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["service", "submitted_on", "diseases", "first_application", "materials", "prior.changes_this_year"])
+        w.writerow(
+            [
+                "service",
+                "submitted_on",
+                "diseases",
+                "first_application",
+                "materials",
+                "prior.changes_this_year",
+            ]
+        )
         w.writerow(["certificate", "2025-09-29", "恶性肿瘤", "true", "身份证;社保卡", ""])
         w.writerow(["change_hospital", "2024-05-06", "", "", "", "1"])
         w.writerow(["certificate", "2025-09-29", "恶性肿瘤", "maybe", "", ""])
@@ -100,8 +128,13 @@ def test_csv_in_parquet_out(pack, tmp_path):
     table = pq.read_table(tmp_path / "out.parquet").to_pylist()
     assert [r["row"] for r in table] == [1, 2]
     assert table[0]["outcome"] == "instant" and table[1]["outcome"] == "ineligible"
-    first = {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"],
-             "first_application": True, "materials": ["身份证", "社保卡"]}
+    first = {
+        "service": "certificate",
+        "submitted_on": "2025-09-29",
+        "diseases": ["恶性肿瘤"],
+        "first_application": True,
+        "materials": ["身份证", "社保卡"],
+    }
     assert json.loads(table[0]["decision_json"]) == {"row": 1, **pack.evaluate(first).to_dict()}
     errors = _read_jsonl(tmp_path / "out.parquet.errors.jsonl")
     assert [(e["row"], e["field"]) for e in errors] == [(3, "first_application"), (4, None)]
@@ -113,12 +146,14 @@ def test_parquet_in_csv_out(pack, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({
-        "service": ["certificate", "certificate"],
-        "submitted_on": [dt.date(2025, 9, 29), dt.date(2025, 3, 3)],
-        "diseases": [["恶性肿瘤"], ["慢性乙型病毒性肝炎"]],
-        "first_application": [True, None],
-    })
+    table = pa.table(
+        {
+            "service": ["certificate", "certificate"],
+            "submitted_on": [dt.date(2025, 9, 29), dt.date(2025, 3, 3)],
+            "diseases": [["恶性肿瘤"], ["慢性乙型病毒性肝炎"]],
+            "first_application": [True, None],
+        }
+    )
     pq.write_table(table, tmp_path / "in.parquet")
     stats = evaluate_file(pack, str(tmp_path / "in.parquet"), str(tmp_path / "out.csv"), workers=1)
     assert (stats.ok, stats.bad) == (2, 0)
@@ -129,16 +164,64 @@ def test_parquet_in_csv_out(pack, tmp_path):
 
 
 def test_row_to_case_types(pack):
-    case = row_to_case({"age": "61", "outpatient_years": "2.5", "offsite.settled": "yes", "district": " 市南区 ",
-                        "diseases": '["恶性肿瘤", "白血病"]', "retired": ""}, pack)
-    assert case == {"age": 61, "outpatient_years": 2.5, "offsite": {"settled": True}, "district": "市南区",
-                    "diseases": ["恶性肿瘤", "白血病"]}
+    case = row_to_case(
+        {
+            "age": "61",
+            "outpatient_years": "2.5",
+            "offsite.settled": "yes",
+            "district": " 市南区 ",
+            "diseases": '["恶性肿瘤", "白血病"]',
+            "retired": "",
+        },
+        pack,
+    )
+    assert case == {
+        "age": 61,
+        "outpatient_years": 2.5,
+        "offsite": {"settled": True},
+        "district": "市南区",
+        "diseases": ["恶性肿瘤", "白血病"],
+    }
 
 
 def test_unusable_input_exits_2(tmp_path, capsys):
-    assert main(["batch", "--pack", "qingdao", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert (
+        main(
+            [
+                "batch",
+                "--pack",
+                "qingdao",
+                str(tmp_path / "missing.jsonl"),
+                "-o",
+                str(tmp_path / "o.jsonl"),
+            ]
+        )
+        == 2
+    )
     (tmp_path / "x.txt").write_text("{}\n")
-    assert main(["batch", "--pack", "qingdao", str(tmp_path / "x.txt"), "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert (
+        main(
+            ["batch", "--pack", "qingdao", str(tmp_path / "x.txt"), "-o", str(tmp_path / "o.jsonl")]
+        )
+        == 2
+    )
     (tmp_path / "bad.parquet").write_text("not parquet")
-    assert main(["batch", "--pack", "qingdao", str(tmp_path / "bad.parquet"), "-o", str(tmp_path / "o.jsonl")]) == 2
-    assert main(["batch", "--pack", "nowhere", str(tmp_path / "x.txt"), "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert (
+        main(
+            [
+                "batch",
+                "--pack",
+                "qingdao",
+                str(tmp_path / "bad.parquet"),
+                "-o",
+                str(tmp_path / "o.jsonl"),
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            ["batch", "--pack", "nowhere", str(tmp_path / "x.txt"), "-o", str(tmp_path / "o.jsonl")]
+        )
+        == 2
+    )

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from mtbrules import PackError
-from mtbrules import cache
-from mtbrules.loader import load_pack_folder
 from packbuilder import MINI_PACK, write_pack
+
+from mtbrules import PackError, cache
+from mtbrules.loader import load_pack_folder
 
 CASE = {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["支气管哮喘"]}
 
@@ -35,7 +34,10 @@ def test_any_change_misses(tmp_path, cache_dir):
     """Editing a file gives a new cache entry and the edited behaviour."""
     root = write_pack(tmp_path / "p")
     load_pack_folder(root)
-    write_pack(root, {"rules/a.yaml": MINI_PACK["rules/a.yaml"].replace("7 working_days", "5 working_days")})
+    write_pack(
+        root,
+        {"rules/a.yaml": MINI_PACK["rules/a.yaml"].replace("7 working_days", "5 working_days")},
+    )
     pack = load_pack_folder(root)
     assert pack.evaluate(CASE).deadline("decision_due").date == "2025-10-13"
     assert len(list(cache_dir.glob("*.pickle"))) == 2
@@ -43,7 +45,12 @@ def test_any_change_misses(tmp_path, cache_dir):
 
 def test_broken_pack_is_not_cached(tmp_path, cache_dir):
     """A pack with errors reports them on every load and leaves no cache entry."""
-    root = write_pack(tmp_path / "p", {"rules/a.yaml": "rules:\n  - {id: r, title: t, source: {doc: s1, clause: 一}, when: agee > 1}\n"})
+    root = write_pack(
+        tmp_path / "p",
+        {
+            "rules/a.yaml": "rules:\n  - {id: r, title: t, source: {doc: s1, clause: 一}, when: agee > 1}\n"
+        },
+    )
     for _ in range(2):
         with pytest.raises(PackError):
             load_pack_folder(root)

@@ -14,25 +14,31 @@ import subprocess
 import sys
 
 import pytest
+from packbuilder import MINI_PACK, write_pack
 
 import mtbrules
 from mtbrules.errors import CalendarError, MtbError
 from mtbrules.loader import load_pack_folder
 from mtbrules.workdays import WorkingCalendar
-from packbuilder import MINI_PACK, write_pack
 
 D = dt.date
 CAL = WorkingCalendar.official()
 
 
-def _pack_with_deadline(tmp_path, date_expr: str, extra_meta: str = "", versions="effective_to: 2025-12-31"):
-    rules = MINI_PACK["rules/a.yaml"].replace("date: submitted_on + 7 working_days", f"date: '{date_expr}'")
+def _pack_with_deadline(
+    tmp_path, date_expr: str, extra_meta: str = "", versions="effective_to: 2025-12-31"
+):
+    rules = MINI_PACK["rules/a.yaml"].replace(
+        "date: submitted_on + 7 working_days", f"date: '{date_expr}'"
+    )
     meta = MINI_PACK["pack.yaml"].replace("effective_to: 2025-12-31", versions) + extra_meta
     return load_pack_folder(write_pack(tmp_path / "p", {"rules/a.yaml": rules, "pack.yaml": meta}))
 
 
 def _due(pack, submitted_on):
-    d = pack.evaluate({"service": "certificate", "submitted_on": submitted_on, "diseases": ["支气管哮喘"]})
+    d = pack.evaluate(
+        {"service": "certificate", "submitted_on": submitted_on, "diseases": ["支气管哮喘"]}
+    )
     return d.deadline("decision_due").date
 
 
@@ -41,7 +47,9 @@ def _due(pack, submitted_on):
 
 @pytest.mark.parametrize("submitted_on", ["2026-12-25", "2026-12-31"])
 def test_counting_past_the_last_known_year_is_an_error_not_a_guess(tmp_path, submitted_on):
-    pack = _pack_with_deadline(tmp_path, "submitted_on + 7 working_days", versions="effective_to: null")
+    pack = _pack_with_deadline(
+        tmp_path, "submitted_on + 7 working_days", versions="effective_to: null"
+    )
     with pytest.raises(CalendarError) as info:
         _due(pack, submitted_on)
     assert "2026" in str(info.value)
@@ -49,20 +57,29 @@ def test_counting_past_the_last_known_year_is_an_error_not_a_guess(tmp_path, sub
 
 @pytest.mark.parametrize("submitted_on", ["2027-01-04", "2099-06-01", "9999-12-31"])
 def test_dates_after_the_data(tmp_path, submitted_on):
-    pack = _pack_with_deadline(tmp_path, "submitted_on + 7 working_days", versions="effective_to: null")
+    pack = _pack_with_deadline(
+        tmp_path, "submitted_on + 7 working_days", versions="effective_to: null"
+    )
     with pytest.raises(CalendarError):
         _due(pack, submitted_on)
     # calendar days need no calendar data
-    pack = _pack_with_deadline(tmp_path / "b", "submitted_on + 7 days", versions="effective_to: null")
+    pack = _pack_with_deadline(
+        tmp_path / "b", "submitted_on + 7 days", versions="effective_to: null"
+    )
     if submitted_on != "9999-12-31":
-        assert _due(pack, submitted_on) == (D.fromisoformat(submitted_on) + dt.timedelta(days=7)).isoformat()
+        assert (
+            _due(pack, submitted_on)
+            == (D.fromisoformat(submitted_on) + dt.timedelta(days=7)).isoformat()
+        )
     else:
         with pytest.raises(MtbError):
             _due(pack, submitted_on)
 
 
 def test_dates_before_the_data(tmp_path):
-    meta = MINI_PACK["pack.yaml"].replace("effective_from: 2024-01-01", "effective_from: 1990-01-01")
+    meta = MINI_PACK["pack.yaml"].replace(
+        "effective_from: 2024-01-01", "effective_from: 1990-01-01"
+    )
     rules = MINI_PACK["rules/a.yaml"]
     pack = load_pack_folder(write_pack(tmp_path / "p", {"pack.yaml": meta, "rules/a.yaml": rules}))
     with pytest.raises(CalendarError):
@@ -72,17 +89,27 @@ def test_dates_before_the_data(tmp_path):
 
 def test_pack_can_extend_the_known_years(tmp_path):
     extra = "\n        calendar:\n          known_years: [2027]\n          holidays: [2027-01-01]\n"
-    pack = _pack_with_deadline(tmp_path, "submitted_on + 7 working_days", extra, versions="effective_to: null")
+    pack = _pack_with_deadline(
+        tmp_path, "submitted_on + 7 working_days", extra, versions="effective_to: null"
+    )
     # 2026-12-31 (Thu) + 7 working days, with 2027-01-01 off and weekends off
     assert _due(pack, "2026-12-31") == "2027-01-12"
 
 
 def test_cli_outside_the_calendar_is_exit_2(tmp_path):
     case = tmp_path / "c.json"
-    case.write_text(json.dumps({"service": "certificate", "submitted_on": "2031-03-02", "diseases": ["糖尿病"]}),
-                    encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "mtbrules", "eval", str(case), "--pack", "qingdao"],
-                          capture_output=True, text=True, timeout=120)
+    case.write_text(
+        json.dumps(
+            {"service": "certificate", "submitted_on": "2031-03-02", "diseases": ["糖尿病"]}
+        ),
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "mtbrules", "eval", str(case), "--pack", "qingdao"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode in (0, 2), proc.stderr
     assert "Traceback" not in proc.stderr
     if proc.returncode == 0:  # decided without counting working days (e.g. not covered)
@@ -136,8 +163,11 @@ def test_no_leap_day_in_a_common_year_is_a_clean_error(tmp_path):
         ("start_of_next_month(submitted_on)", "2024-12-31", "2025-01-01"),
         ("start_of_next_year(submitted_on)", "2024-12-31", "2025-01-01"),
         ("end_of_year(submitted_on)", "2025-01-01", "2025-12-31"),
-        ("if quarter(submitted_on) == 4 then end_of_year(submitted_on) else end_of_quarter(submitted_on)",
-         "2024-10-01", "2024-12-31"),
+        (
+            "if quarter(submitted_on) == 4 then end_of_year(submitted_on) else end_of_quarter(submitted_on)",
+            "2024-10-01",
+            "2024-12-31",
+        ),
     ],
 )
 def test_quarter_and_year_ends(tmp_path, expr, submitted_on, expected):
@@ -171,8 +201,14 @@ def test_quarter_and_year_ends(tmp_path, expr, submitted_on, expected):
 def test_make_up_days_at_period_edges(tmp_path, expr, submitted_on, expected):
     versions = "effective_to: null"
     meta_from = "effective_from: 2018-01-01"
-    rules = MINI_PACK["rules/a.yaml"].replace("date: submitted_on + 7 working_days", f"date: '{expr}'")
-    meta = MINI_PACK["pack.yaml"].replace("effective_to: 2025-12-31", versions).replace("effective_from: 2024-01-01", meta_from)
+    rules = MINI_PACK["rules/a.yaml"].replace(
+        "date: submitted_on + 7 working_days", f"date: '{expr}'"
+    )
+    meta = (
+        MINI_PACK["pack.yaml"]
+        .replace("effective_to: 2025-12-31", versions)
+        .replace("effective_from: 2024-01-01", meta_from)
+    )
     pack = load_pack_folder(write_pack(tmp_path / "p", {"rules/a.yaml": rules, "pack.yaml": meta}))
     assert _due(pack, submitted_on) == expected
 
@@ -182,7 +218,10 @@ def test_make_up_days_are_working_days_and_holidays_are_not():
     assert not CAL.is_working_day(D(2024, 10, 1)) and not CAL.is_working_day(D(2019, 1, 1))
 
 
-@pytest.mark.parametrize("submitted_on", ["2024-09-29", "2024-09-30", "2024-12-31", "2024-03-31", "2026-12-31", "2026-02-28"])
+@pytest.mark.parametrize(
+    "submitted_on",
+    ["2024-09-29", "2024-09-30", "2024-12-31", "2024-03-31", "2026-12-31", "2026-02-28"],
+)
 def test_quarterly_pack_on_edge_days(submitted_on):
     """The built-in quarterly pack (cycles by quarter) decides edge days or fails cleanly."""
     if "quarterly" not in mtbrules.builtin_packs():

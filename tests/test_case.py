@@ -22,12 +22,20 @@ class TestValid:
 
     def test_objects_are_flattened(self):
         """Fields of `offsite` and `prior` are read as `offsite.x` and `prior.x`."""
-        c = parse_case({**OK, "offsite": {"settled": True, "relation": "spouse"}, "prior": {"changes_this_year": 1}})
+        c = parse_case(
+            {
+                **OK,
+                "offsite": {"settled": True, "relation": "spouse"},
+                "prior": {"changes_this_year": 1},
+            }
+        )
         assert c.values["offsite.settled"] is True and c.values["prior.changes_this_year"] == 1
 
     def test_materials(self):
         """Materials are names or {name, issued_on}."""
-        c = parse_case({**OK, "materials": ["身份证", {"name": "检查报告", "issued_on": "2025-01-02"}]})
+        c = parse_case(
+            {**OK, "materials": ["身份证", {"name": "检查报告", "issued_on": "2025-01-02"}]}
+        )
         assert c.materials[1].issued_on == dt.date(2025, 1, 2)
 
     def test_nulls_are_absent(self):
@@ -50,8 +58,16 @@ class TestInvalid:
             ({**OK, "channel": "fax"}, "channel", "allowed: window"),
             ({**OK, "diseases": "恶性肿瘤"}, "diseases", "expected a list"),
             ({**OK, "diseases": [1]}, "diseases[0]", "expected text"),
-            ({**OK, "materials": [{"name": "x", "date": "2025-01-01"}]}, "materials[0].date", "unknown case field"),
-            ({**OK, "offsite": {"settld": True}}, "offsite.settld", "did you mean 'offsite.settled'?"),
+            (
+                {**OK, "materials": [{"name": "x", "date": "2025-01-01"}]},
+                "materials[0].date",
+                "unknown case field",
+            ),
+            (
+                {**OK, "offsite": {"settld": True}},
+                "offsite.settld",
+                "did you mean 'offsite.settled'?",
+            ),
             ({**OK, "offsite": {"relation": "cousin"}}, "offsite.relation", "allowed: spouse"),
             ({**OK, "outpatient_years": float("nan")}, "outpatient_years", "out of range"),
             ({**OK, "age": 10**12}, "age", "out of range"),

@@ -59,7 +59,7 @@ def test_every_code_has_a_broken_fixture():
 
 def test_every_code_is_documented():
     doc = (Path(__file__).parents[1] / "docs" / "diagnostics.md").read_text(encoding="utf-8")
-    headings = set(re.findall(r"^### (MTB\d{3})", doc, re.M))
+    headings = set(re.findall(r"^### (MTB\d{3})", doc, re.MULTILINE))
     assert set(CODES) <= headings, sorted(set(CODES) - headings)
 
 
@@ -70,10 +70,14 @@ def test_conflict_example_really_conflicts():
     with pytest.raises(ConflictError) as exc:
         pack.evaluate(diag.example)
     assert exc.value.diagnostics[0].code == "MTB420"
-    assert {"general_time_limit", "senior_time_limit"} <= set(re.findall(r"\w+_time_limit", str(exc.value)))
+    assert {"general_time_limit", "senior_time_limit"} <= set(
+        re.findall(r"\w+_time_limit", str(exc.value))
+    )
 
 
-@pytest.mark.parametrize("name", ["MTB433-service-gap", "MTB434-disease-gap", "MTB435-category-gap"])
+@pytest.mark.parametrize(
+    "name", ["MTB433-service-gap", "MTB434-disease-gap", "MTB435-category-gap"]
+)
 def test_gap_examples_are_real_cases_without_a_decision(name):
     folder = BAD / name
     pack = load_pack_folder(folder)
@@ -98,8 +102,10 @@ def test_acknowledged_warning_is_silent(tmp_path):
     folder = tmp_path / "pack"
     shutil.copytree(BAD / "MTB433-service-gap", folder)
     with open(folder / "pack.yaml", "a", encoding="utf-8") as fh:
-        fh.write("notes:\n  - id: renewal-silent\n    text: 通知未说明续办的办理时限。\n"
-                 "    acknowledges: [\"MTB433:renewal\"]\n")
+        fh.write(
+            "notes:\n  - id: renewal-silent\n    text: 通知未说明续办的办理时限。\n"
+            '    acknowledges: ["MTB433:renewal"]\n'
+        )
     assert check_folder(folder).diagnostics == ()
 
 
@@ -122,8 +128,19 @@ def test_env_to_case_round_trips_through_the_contract():
     import datetime as dt
 
     pack = load_pack_folder(BAD / "_base")
-    env = {"service": "certificate", "submitted_on": dt.date(2025, 9, 29), "agent": False,
-           "diseases": (pack.diseases["tumor"],), "materials": frozenset(), "offsite.settled": True}
+    env = {
+        "service": "certificate",
+        "submitted_on": dt.date(2025, 9, 29),
+        "agent": False,
+        "diseases": (pack.diseases["tumor"],),
+        "materials": frozenset(),
+        "offsite.settled": True,
+    }
     case = env_to_case(env, pack)
-    assert case == {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"], "offsite": {"settled": True}}
+    assert case == {
+        "service": "certificate",
+        "submitted_on": "2025-09-29",
+        "diseases": ["恶性肿瘤"],
+        "offsite": {"settled": True},
+    }
     assert pack.evaluate(case).outcome == "instant"

@@ -19,7 +19,9 @@ def run(args, capsys, stdin=None, monkeypatch=None):
     if stdin is not None:
         import io
 
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8"))
+        monkeypatch.setattr(
+            sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8")
+        )
     code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
@@ -43,19 +45,30 @@ class TestEval:
     def test_stdin_and_pack_option(self, capsys, monkeypatch):
         """`-` reads standard input; --pack supplies the pack."""
         case = {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["支气管哮喘"]}
-        code, out, _ = run(["eval", "-", "--pack", "qingdao"], capsys, json.dumps(case), monkeypatch)
+        code, out, _ = run(
+            ["eval", "-", "--pack", "qingdao"], capsys, json.dumps(case), monkeypatch
+        )
         assert code == 0 and json.loads(out)["outcome"] == "review"
 
     @pytest.mark.parametrize(
         ("content", "fragment"),
         [
-            ('{"pack": "qingdao", "service": "certificate", "submitted_on": "2025-09-29", "agen": true}', "unknown case field 'agen'"),
-            ('{"pack": "qingdao", "service": "certificate", "submitted_on": "2025-09-29",\n "age": "x"}', "case field 'age'"),
+            (
+                '{"pack": "qingdao", "service": "certificate", "submitted_on": "2025-09-29", "agen": true}',
+                "unknown case field 'agen'",
+            ),
+            (
+                '{"pack": "qingdao", "service": "certificate", "submitted_on": "2025-09-29",\n "age": "x"}',
+                "case field 'age'",
+            ),
             ('{"pack": "qingdao", "service":', "case.json:1:"),
-            ('{"pack": "qingdo", "service": "certificate", "submitted_on": "2025-09-29"}', "unknown pack 'qingdo'"),
+            (
+                '{"pack": "qingdo", "service": "certificate", "submitted_on": "2025-09-29"}',
+                "unknown pack 'qingdo'",
+            ),
             ('{"service": "certificate", "submitted_on": "2025-09-29"}', "case field 'pack'"),
             ('{"pack": "qingdao", "service": "x", "submitted_on": "2025-09-29"}', "allowed:"),
-            ('[1, 2]', "must be a JSON object"),
+            ("[1, 2]", "must be a JSON object"),
             ('{"pack": "qingdao", "service": "certificate", "submitted_on": NaN}', "invalid JSON"),
         ],
     )
@@ -79,7 +92,9 @@ class TestEval:
         rules = MINI_PACK["rules/a.yaml"].replace('"fast" in d.groups', '"fast" in d.grups')
         root = write_pack(tmp_path / "p", {"rules/a.yaml": rules})
         case = tmp_path / "c.json"
-        case.write_text('{"service": "certificate", "submitted_on": "2024-05-06"}', encoding="utf-8")
+        case.write_text(
+            '{"service": "certificate", "submitted_on": "2024-05-06"}', encoding="utf-8"
+        )
         code, _, err = run(["eval", str(case), "--pack", str(root)], capsys)
         assert code == 2
         assert "a.yaml:14:43:" in err and "MTB301" in err and "^" in err
@@ -96,7 +111,10 @@ class TestPacks:
 def test_module_entry_point():
     """`python -m mtbrules` runs the same command line in a fresh process."""
     proc = subprocess.run(
-        [sys.executable, "-m", "mtbrules", "eval", str(EXAMPLE)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "mtbrules", "eval", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["outcome"] == "instant"

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 import mtbrules
 from mtbrules import nodes as n
-from mtbrules.compiler import UNDEFINED
 
 _SIMPLE = {
     "bool": st.booleans(),
@@ -49,8 +48,12 @@ def _env_strategy(pack):
     diseases = list(pack.diseases.values())
     return st.fixed_dictionaries(
         {
-            "diseases": st.lists(st.sampled_from(diseases), max_size=3).map(tuple) if diseases else st.just(()),
-            "materials": st.frozensets(st.sampled_from(sorted(pack.documents)), max_size=4) if pack.documents else st.just(frozenset()),
+            "diseases": st.lists(st.sampled_from(diseases), max_size=3).map(tuple)
+            if diseases
+            else st.just(()),
+            "materials": st.frozensets(st.sampled_from(sorted(pack.documents)), max_size=4)
+            if pack.documents
+            else st.just(frozenset()),
         },
         optional=fields,
     )
@@ -106,6 +109,10 @@ def test_uncompilable_source_falls_back_to_closures(monkeypatch):
     monkeypatch.setattr(builtins, "compile", refuse)
     run = codegen.build_runner("test", rules, pack.calendar)
     assert run.source is None
-    env = {"diseases": (pack.diseases["malignant_tumor"],), "materials": frozenset(), "first_application": True}
+    env = {
+        "diseases": (pack.diseases["malignant_tumor"],),
+        "materials": frozenset(),
+        "first_application": True,
+    }
     monkeypatch.undo()
     assert run(dict(env), "2020-11") == pack.condition_runners["certificate"](dict(env), "2020-11")

@@ -8,8 +8,15 @@ import mtbrules
 from mtbrules.cli import main
 from mtbrules.compare import compare, to_json, to_markdown, to_text
 
-CASE = {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"], "scheme": "employee",
-        "hospital_level": 3, "first_application": True, "dialysis_count_3_months": 4}
+CASE = {
+    "service": "certificate",
+    "submitted_on": "2025-09-29",
+    "diseases": ["恶性肿瘤"],
+    "scheme": "employee",
+    "hospital_level": 3,
+    "first_application": True,
+    "dialysis_count_3_months": 4,
+}
 
 
 def test_every_pack_has_a_row():
@@ -17,8 +24,10 @@ def test_every_pack_has_a_row():
     assert [r.pack for r in rows] == mtbrules.builtin_packs()
     by = {r.pack: r for r in rows}
     assert by["qingdao"].outcome == "instant"
-    assert by["qingdao"].decision.to_dict() == mtbrules.load_pack("qingdao").evaluate(
-        {k: v for k, v in CASE.items()}).to_dict()
+    assert (
+        by["qingdao"].decision.to_dict()
+        == mtbrules.load_pack("qingdao").evaluate({k: v for k, v in CASE.items()}).to_dict()
+    )
 
 
 def test_pack_only_fields_are_left_out_with_a_note():
@@ -36,7 +45,14 @@ def test_input_errors_are_a_row_not_a_crash():
 def test_formats():
     rows = compare(CASE, ["qingdao", "quarterly"])
     data = json.loads(to_json(rows))
-    assert {"pack", "outcome", "required_documents", "decision_due", "valid_until", "channels"} <= set(data[0])
+    assert {
+        "pack",
+        "outcome",
+        "required_documents",
+        "decision_due",
+        "valid_until",
+        "channels",
+    } <= set(data[0])
     md = to_markdown(rows, "en")
     assert md.startswith("| pack | outcome |") and "| qingdao | instant |" in md
     assert "quarterly" in to_text(rows, "zh")

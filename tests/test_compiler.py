@@ -36,7 +36,9 @@ ASTHMA = Disease("asthma", "支气管哮喘")
 
 
 def compiled(text, expect=None):
-    return compile_expression(parse_expression(text), SCOPE, lambda line, col: Location("t", line, col), expect)
+    return compile_expression(
+        parse_expression(text), SCOPE, lambda line, col: Location("t", line, col), expect
+    )
 
 
 def run(text, **env):
@@ -68,7 +70,9 @@ class TestValues:
     )
     def test_values(self, text, env, value):
         """Each expression computes the expected value, undefined when a needed field is absent."""
-        assert run(text, **env) == value if value is not UNDEFINED else run(text, **env) is UNDEFINED
+        assert (
+            run(text, **env) == value if value is not UNDEFINED else run(text, **env) is UNDEFINED
+        )
 
     def test_dates(self):
         """Date arithmetic follows CONTRACT §4: working days over the official calendar, months clamped."""
@@ -78,7 +82,9 @@ class TestValues:
         assert run("2024-01-31 + 1 month") == dt.date(2024, 2, 29)
         assert run("natural_years_end(submitted_on, 2)", submitted_on=day) == dt.date(2026, 12, 31)
         assert run("nth_working_day(2025-10-01, 1)") == dt.date(2025, 10, 9)
-        assert run("day_of_month(end_of_quarter(submitted_on), 15)", submitted_on=day) == dt.date(2025, 9, 15)
+        assert run("day_of_month(end_of_quarter(submitted_on), 15)", submitted_on=day) == dt.date(
+            2025, 9, 15
+        )
         assert run("start_of_next_quarter(submitted_on)", submitted_on=day) == dt.date(2025, 10, 1)
         assert run("2025-10-15 - 2025-09-29") == 16
 
@@ -122,7 +128,7 @@ class TestQuantifiers:
             ('any d in diseases: d.id == "asthma"', (TUMOUR, ASTHMA), True),
             ('any d in diseases: d.id in ["asthma", "tumour"]', (ASTHMA,), True),
             ('any d in diseases: d.name == "恶性肿瘤"', (TUMOUR,), True),
-            ('any d in diseases: len(d.groups) == 0', (TUMOUR,), False),
+            ("any d in diseases: len(d.groups) == 0", (TUMOUR,), False),
         ],
     )
     def test_quantifiers(self, text, diseases, value):
@@ -130,14 +136,20 @@ class TestQuantifiers:
         assert run(text, diseases=diseases) is value
 
     @settings(max_examples=100, deadline=None)
-    @given(st.lists(st.sampled_from([TUMOUR, ASTHMA]), max_size=3), st.sampled_from(["fast"]), st.sampled_from(["tumour", "asthma"]))
+    @given(
+        st.lists(st.sampled_from([TUMOUR, ASTHMA]), max_size=3),
+        st.sampled_from(["fast"]),
+        st.sampled_from(["tumour", "asthma"]),
+    )
     def test_shortcuts_agree_with_general_form(self, diseases, group, ident):
         """The set-lookup shortcut gives what the general quantifier gives."""
         env = {"diseases": tuple(diseases)}
         fast = run(f'any d in diseases: "{group}" in d.groups', **env)
         slow = run(f'any d in diseases: true and "{group}" in d.groups', **env)
         assert fast is slow
-        assert run(f'any d in diseases: d.id == "{ident}"', **env) is run(f'any d in diseases: true and d.id == "{ident}"', **env)
+        assert run(f'any d in diseases: d.id == "{ident}"', **env) is run(
+            f'any d in diseases: true and d.id == "{ident}"', **env
+        )
 
 
 class TestTypeErrors:
@@ -146,7 +158,7 @@ class TestTypeErrors:
         [
             ("agee > 1", "MTB301", "unknown name 'agee'"),
             ("retired + 1 day", "MTB302", "cannot add bool and duration"),
-            ("age == \"x\"", "MTB302", "cannot compare int with string"),
+            ('age == "x"', "MTB302", "cannot compare int with string"),
             ("not age", "MTB302", "'not' needs a bool"),
             ('category == "Z"', "MTB303", "unknown category 'Z'"),
             ('service == "certifcate"', "MTB303", "unknown service 'certifcate'"),
@@ -158,8 +170,12 @@ class TestTypeErrors:
             ("offsite.setled", "MTB301", "unknown field 'offsite.setled'"),
             ("any age in diseases: true", "MTB306", "hides a case field"),
             ("submitted_on + age", "MTB302", "cannot add date and int"),
-            ("[1, \"a\"]", "MTB302", "share one type"),
-            ("if retired then 1 else submitted_on", "MTB302", "'then' gives int but 'else' gives date"),
+            ('[1, "a"]', "MTB302", "share one type"),
+            (
+                "if retired then 1 else submitted_on",
+                "MTB302",
+                "'then' gives int but 'else' gives date",
+            ),
         ],
     )
     def test_errors(self, text, code, fragment):

@@ -132,9 +132,15 @@ def test_byte_identical_json_across_processes(tmp_path):
     script = _SCRIPT.format(tests=os.path.dirname(__file__))
     runs = []
     for seed, cache in (("1", "1"), ("12345", "0")):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "MTBRULES_CACHE": cache,
-               "MTBRULES_CACHE_DIR": str(tmp_path / "cache")}
-        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=300)
+        env = {
+            **os.environ,
+            "PYTHONHASHSEED": seed,
+            "MTBRULES_CACHE": cache,
+            "MTBRULES_CACHE_DIR": str(tmp_path / "cache"),
+        }
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, env=env, timeout=300
+        )
         assert proc.returncode == 0, proc.stderr.decode()[-2000:]
         runs.append(proc.stdout)
     assert runs[0] == runs[1]
@@ -143,12 +149,25 @@ def test_byte_identical_json_across_processes(tmp_path):
 
 def test_cli_output_is_byte_identical(tmp_path):
     case = tmp_path / "c.json"
-    case.write_text(json.dumps({"service": "certificate", "submitted_on": "2025-09-29",
-                                "diseases": ["恶性肿瘤", "糖尿病"], "materials": ["身份证"]}), encoding="utf-8")
+    case.write_text(
+        json.dumps(
+            {
+                "service": "certificate",
+                "submitted_on": "2025-09-29",
+                "diseases": ["恶性肿瘤", "糖尿病"],
+                "materials": ["身份证"],
+            }
+        ),
+        encoding="utf-8",
+    )
     outs = set()
     for seed in ("0", "99"):
-        proc = subprocess.run([sys.executable, "-m", "mtbrules", "eval", str(case), "--pack", "qingdao"],
-                              capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed}, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "mtbrules", "eval", str(case), "--pack", "qingdao"],
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+        )
         assert proc.returncode == 0
         outs.add(proc.stdout)
     assert len(outs) == 1

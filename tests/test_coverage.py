@@ -34,11 +34,19 @@ def test_base_pack_passes_with_full_coverage(capsys):
 def test_failure_shows_file_line_diff_and_path(tmp_path, capsys):
     folder = _copy(tmp_path)
     path = folder / "scenarios" / "scenarios.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("decision_due: 2025-10-20", "decision_due: 2025-10-17"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "decision_due: 2025-10-20", "decision_due: 2025-10-17"
+        ),
+        encoding="utf-8",
+    )
     code = main(["test", str(folder)])
     out = capsys.readouterr().out
     assert code == 1
-    assert f"FAIL {path}:3: 哮喘10个工作日" in out or "scenarios/scenarios.yaml:3: 哮喘10个工作日" in out
+    assert (
+        f"FAIL {path}:3: 哮喘10个工作日" in out
+        or "scenarios/scenarios.yaml:3: 哮喘10个工作日" in out
+    )
     assert 'deadlines.decision_due: expected "2025-10-17", got "2025-10-20"' in out
     assert '-    "decision_due": "2025-10-17"' in out
     assert '+    "decision_due": "2025-10-20"' in out
@@ -74,8 +82,22 @@ def test_coverage_counts_rules_that_take_effect_only():
 def test_pytest_plugin_collects_scenarios(tmp_path):
     folder = _copy(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(folder), "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(folder),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            os.devnull,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert "2 passed" in result.stdout, result.stdout + result.stderr
 
@@ -89,10 +111,27 @@ def test_builtin_packs_have_full_rule_coverage(capsys):
 def test_pytest_plugin_failure_shows_diff_and_path(tmp_path):
     folder = _copy(tmp_path)
     path = folder / "scenarios" / "scenarios.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("outcome: review", "outcome: instant"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("outcome: review", "outcome: instant"),
+        encoding="utf-8",
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", str(folder), "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(folder),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            os.devnull,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     out = result.stdout
     assert "1 failed, 1 passed" in out, out + result.stderr

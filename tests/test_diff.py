@@ -61,7 +61,10 @@ def test_static_diff_names_rules_time_limits_and_clauses(packs):
     assert changed["general_time_limit"]["source"] == "seed-000 二(三)1"
     assert "when" in changed["instant_time_limit"]["changes"]
     tl = s["time_limits"]["changed"][0]
-    assert tl["changes"]["date"] == {"old": "submitted_on + 7 working_days", "new": "submitted_on + 10 working_days"}
+    assert tl["changes"]["date"] == {
+        "old": "submitted_on + 7 working_days",
+        "new": "submitted_on + 10 working_days",
+    }
 
 
 def test_impact_counts_and_blame(packs):
@@ -74,7 +77,10 @@ def test_impact_counts_and_blame(packs):
     assert outcome["examples"] == [2]
     assert "instant_time_limit" in outcome["rules"]
     shifted = next(g for g in imp["deadlines"] if g["change"] == "shifted")
-    assert shifted["rules"] == {"general_time_limit": 1} and set(shifted["shift_days"]) <= {"+3", "+5"}
+    assert shifted["rules"] == {"general_time_limit": 1} and set(shifted["shift_days"]) <= {
+        "+3",
+        "+5",
+    }
 
 
 def test_empty_caseload(packs):
@@ -85,7 +91,10 @@ def test_empty_caseload(packs):
 
 
 def _write_cases(path, cases):
-    path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases) + "{oops\n", encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases) + "{oops\n",
+        encoding="utf-8",
+    )
 
 
 def test_cli_exit_codes_and_formats(packs, tmp_path, capsys):
@@ -94,7 +103,10 @@ def test_cli_exit_codes_and_formats(packs, tmp_path, capsys):
     _write_cases(cases, CASES)
     assert main(["diff", "qingdao", "qingdao", "--cases", str(cases), "-j", "1"]) == 0
     capsys.readouterr()
-    assert main(["diff", "qingdao", str(folder), "--cases", str(cases), "--format", "json", "-j", "2"]) == 1
+    assert (
+        main(["diff", "qingdao", str(folder), "--cases", str(cases), "--format", "json", "-j", "2"])
+        == 1
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["summary"]["changed"] == 2 and data["summary"]["invalid"] == 2
     assert main(["diff", "qingdao", str(folder), "--format", "markdown"]) == 1
@@ -117,10 +129,15 @@ def test_git_revisions(tmp_path, monkeypatch, capsys):
     assert main(["diff", "git:HEAD:packs/qd", "packs/qd"]) == 0
     assert main(["diff", "git:HEAD~1:packs/qd", "git:HEAD:packs/qd", "--format", "json"]) == 1
     out = capsys.readouterr().out
-    assert json.loads(out[out.index("{"):])["static"]["rules"]
+    assert json.loads(out[out.index("{") :])["static"]["rules"]
     assert main(["diff", "git:NOPE:packs/qd", "packs/qd"]) == 2
 
 
 def _changed_copy_into(folder):
     rules = folder / "rules" / "s2_3_time_limits.yaml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("submitted_on + 7 working_days", "submitted_on + 8 working_days"), encoding="utf-8")
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace(
+            "submitted_on + 7 working_days", "submitted_on + 8 working_days"
+        ),
+        encoding="utf-8",
+    )

@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_walkthrough_is_current():
     """docs/walkthrough-qingdao.md is what docs/tools/walkthrough.py generates today."""
-    proc = subprocess.run([sys.executable, str(ROOT / "docs" / "tools" / "walkthrough.py"), "--check"], timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "tools" / "walkthrough.py"), "--check"], timeout=120
+    )
     assert proc.returncode == 0, "regenerate with: python docs/tools/walkthrough.py"
 
 

@@ -7,11 +7,11 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packbuilder import MINI_PACK, write_pack
 
 import mtbrules
 from mtbrules import CalendarError, CaseError, ConflictError
 from mtbrules.loader import load_pack_folder
-from packbuilder import MINI_PACK, write_pack
 
 BASE = {"service": "certificate", "submitted_on": "2025-09-29"}
 
@@ -81,9 +81,15 @@ class TestDocuments:
 
     def test_recency(self, mini_pack):
         """A report must be issued within six months of submission; an older or undated one is missing."""
-        fresh = case(diseases=["支气管哮喘"], materials=["身份证", {"name": "检查报告", "issued_on": "2025-04-01"}])
+        fresh = case(
+            diseases=["支气管哮喘"],
+            materials=["身份证", {"name": "检查报告", "issued_on": "2025-04-01"}],
+        )
         assert mini_pack.evaluate(fresh).complete
-        stale = case(diseases=["支气管哮喘"], materials=["身份证", {"name": "检查报告", "issued_on": "2025-03-28"}])
+        stale = case(
+            diseases=["支气管哮喘"],
+            materials=["身份证", {"name": "检查报告", "issued_on": "2025-03-28"}],
+        )
         d = mini_pack.evaluate(stale)
         assert d.missing_documents == ("report",)
         assert any("not within 6 months" in w for w in d.warnings)
@@ -106,7 +112,9 @@ class TestDocuments:
 class TestConflicts:
     def test_conflict_is_an_error(self, tmp_path):
         """Two applying rules that set the outcome with no override between them raise ConflictError."""
-        rules = "\n".join(line for line in MINI_PACK["rules/a.yaml"].splitlines() if "overrides" not in line)
+        rules = "\n".join(
+            line for line in MINI_PACK["rules/a.yaml"].splitlines() if "overrides" not in line
+        )
         pack = load_pack_folder(write_pack(tmp_path / "p", {"rules/a.yaml": rules}))
         with pytest.raises(ConflictError) as info:
             pack.evaluate(case(diseases=["恶性肿瘤"]))
@@ -117,21 +125,34 @@ class TestConflicts:
 class TestMissingFields:
     def test_undecided_rule_warns(self, tmp_path):
         """A rule whose condition needs an absent field does not apply, and the decision says which field."""
-        rules = MINI_PACK["rules/a.yaml"].rstrip() + "\n" + (
-            "          - id: old\n            title: 老年\n            source: {doc: s1, clause: 一}\n"
-            "            when: age >= 60\n            reason: 老年人\n"
+        rules = (
+            MINI_PACK["rules/a.yaml"].rstrip()
+            + "\n"
+            + (
+                "          - id: old\n            title: 老年\n            source: {doc: s1, clause: 一}\n"
+                "            when: age >= 60\n            reason: 老年人\n"
+            )
         )
         pack = load_pack_folder(write_pack(tmp_path / "p", {"rules/a.yaml": rules}))
         d = pack.evaluate(case(diseases=["支气管哮喘"]))
         assert any("rule old could not be decided" in w and "age" in w for w in d.warnings)
-        assert [r.rule for r in pack.evaluate(case(diseases=["支气管哮喘"], age=61)).reasons] == ["old"]
+        assert [r.rule for r in pack.evaluate(case(diseases=["支气管哮喘"], age=61)).reasons] == [
+            "old"
+        ]
 
 
 class TestCalendar:
     def test_unknown_year_is_an_error(self, mini_pack, tmp_path):
         """A deadline beyond the calendar's known years is a CalendarError, never a guess."""
         pack = load_pack_folder(
-            write_pack(tmp_path / "p", {"pack.yaml": MINI_PACK["pack.yaml"].replace("effective_to: 2025-12-31", "effective_to: null")})
+            write_pack(
+                tmp_path / "p",
+                {
+                    "pack.yaml": MINI_PACK["pack.yaml"].replace(
+                        "effective_to: 2025-12-31", "effective_to: null"
+                    )
+                },
+            )
         )
         with pytest.raises(CalendarError) as info:
             pack.evaluate({**BASE, "submitted_on": "2026-12-28", "diseases": ["支气管哮喘"]})
@@ -141,7 +162,14 @@ class TestCalendar:
         """A user calendar with an added year makes the same case decidable."""
         from mtbrules.workdays import WorkingCalendar
 
-        root = write_pack(tmp_path / "p", {"pack.yaml": MINI_PACK["pack.yaml"].replace("effective_to: 2025-12-31", "effective_to: null")})
+        root = write_pack(
+            tmp_path / "p",
+            {
+                "pack.yaml": MINI_PACK["pack.yaml"].replace(
+                    "effective_to: 2025-12-31", "effective_to: null"
+                )
+            },
+        )
         calendar = WorkingCalendar.official().with_days(known_years=[2027], holidays=["2027-01-01"])
         pack = mtbrules.load_pack(root, calendar=calendar)
         d = pack.evaluate({**BASE, "submitted_on": "2026-12-28", "diseases": ["支气管哮喘"]})
@@ -154,11 +182,26 @@ class TestDecisionJson:
         d = mini_pack.evaluate(case(diseases=["支气管哮喘"], materials=["身份证"]))
         out = d.to_dict()
         assert list(out) == [
-            "pack", "pack_version", "service", "as_of", "outcome", "complete", "diseases",
-            "required_documents", "missing_documents", "channels", "path", "deadlines", "reasons", "warnings",
+            "pack",
+            "pack_version",
+            "service",
+            "as_of",
+            "outcome",
+            "complete",
+            "diseases",
+            "required_documents",
+            "missing_documents",
+            "channels",
+            "path",
+            "deadlines",
+            "reasons",
+            "warnings",
         ]
         assert out["channels"] == [{"id": "counter", "name": "经办窗口", "kind": "window"}]
-        assert d.to_json() == mini_pack.evaluate(case(diseases=["支气管哮喘"], materials=["身份证"])).to_json()
+        assert (
+            d.to_json()
+            == mini_pack.evaluate(case(diseases=["支气管哮喘"], materials=["身份证"])).to_json()
+        )
         json.loads(d.to_json())
 
     def test_decisions_are_immutable(self, mini_pack):
@@ -172,6 +215,7 @@ class TestDecisionJson:
 
 # ------------------------------------------------------------- properties over the built-in packs
 
+
 def _case_strategy(pack):
     names = [d.name for d in pack.diseases.values()] + ["不存在的病"]
     docs = [d.name for d in pack.documents.values()]
@@ -179,7 +223,10 @@ def _case_strategy(pack):
     return st.fixed_dictionaries(
         {
             "service": st.sampled_from(sorted(pack.services)),
-            "submitted_on": st.dates(min_value=__import__("datetime").date(2021, 1, 1), max_value=__import__("datetime").date(2026, 6, 30)).map(str),
+            "submitted_on": st.dates(
+                min_value=__import__("datetime").date(2021, 1, 1),
+                max_value=__import__("datetime").date(2026, 6, 30),
+            ).map(str),
         },
         optional={
             "diseases": st.lists(st.sampled_from(names), max_size=2),

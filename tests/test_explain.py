@@ -11,7 +11,12 @@ from mtbrules.cli import main
 from mtbrules.explain import APPLIED, NOT_APPLIED, NOT_RUN, OVERRIDDEN, UNDECIDED, explain
 from mtbrules.tester import load_scenarios
 
-QD = {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"], "first_application": True}
+QD = {
+    "service": "certificate",
+    "submitted_on": "2025-09-29",
+    "diseases": ["恶性肿瘤"],
+    "first_application": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +62,14 @@ def test_statuses(qingdao):
 
 
 def test_why_not_names_the_false_subcondition_and_its_value(qingdao):
-    case = {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["糖尿病合并并发症"],
-            "hospitalized": True, "hospital_level": 2, "district": "市南区"}
+    case = {
+        "service": "certificate",
+        "submitted_on": "2025-09-29",
+        "diseases": ["糖尿病合并并发症"],
+        "hospitalized": True,
+        "hospital_level": 2,
+        "district": "市南区",
+    }
     pack = qingdao
     if pack.disease_index.lookup("糖尿病合并并发症") is None:
         case["diseases"] = [next(d.name for d in pack.diseases.values() if "group_a" in d.groups)]
@@ -88,7 +99,9 @@ def test_depth_limit(qingdao):
 
 
 def test_engine_decision_before_rules(qingdao):
-    x = explain(qingdao, {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["感冒"]})
+    x = explain(
+        qingdao, {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["感冒"]}
+    )
     assert x.decision.outcome == "ineligible"
     assert x.engine and x.engine[0]["rule"] == "pack:diseases"
     assert {r.status for r in x.rules} == {NOT_RUN}

@@ -12,10 +12,10 @@ import json
 
 import pytest
 from hypothesis import given
+from strategies import CASE_FIELD_NAMES, budget, hostile_cases, hostile_values, valid_cases
 
 import mtbrules
 from mtbrules.errors import CaseError, MtbError
-from strategies import CASE_FIELD_NAMES, budget, hostile_cases, hostile_values, valid_cases
 
 PACKS = mtbrules.builtin_packs()
 
@@ -74,8 +74,30 @@ def test_anything_as_a_whole_case(value):
 
 @pytest.mark.parametrize("field", CASE_FIELD_NAMES)
 def test_every_field_with_every_kind_of_wrong_value(field):
-    wrong = [None, True, 0, -1, 10**100, float("nan"), float("inf"), "", " ", "\x00", "\ud800", "x" * 100_000,
-             [], [None], [[[]]], {}, {"a": {"b": {}}}, b"bytes", object(), ("t",), "2024-02-30", "9999-12-31"]
+    wrong = [
+        None,
+        True,
+        0,
+        -1,
+        10**100,
+        float("nan"),
+        float("inf"),
+        "",
+        " ",
+        "\x00",
+        "\ud800",
+        "x" * 100_000,
+        [],
+        [None],
+        [[[]]],
+        {},
+        {"a": {"b": {}}},
+        b"bytes",
+        object(),
+        ("t",),
+        "2024-02-30",
+        "9999-12-31",
+    ]
     for value in wrong:
         _decide("qingdao", {"service": "certificate", "submitted_on": "2025-09-29", field: value})
 

@@ -13,16 +13,23 @@ import attrs
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from strategies import budget, dsl_text, typed_expressions, valid_cases
 
 import mtbrules
-from mtbrules.case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, CONTRACT_SERVICES, PACK_FIELD_TYPES, RELATIONS, SCHEMES
+from mtbrules.case import (
+    CASE_FIELDS,
+    CASE_OBJECTS,
+    CHANNEL_KINDS,
+    CONTRACT_SERVICES,
+    PACK_FIELD_TYPES,
+    RELATIONS,
+    SCHEMES,
+)
 from mtbrules.compiler import BOOL, DATE, Compiled, Scope, compile_expression
 from mtbrules.diagnostics import Location
 from mtbrules.errors import MtbError
 from mtbrules.nodes import to_source
 from mtbrules.parser import MAX_DEPTH, parse_expression
-from strategies import budget, dsl_text, typed_expressions, valid_cases
-
 
 PACK_ID = "qingdao"
 BOOL_TEXT, DATE_TEXT = typed_expressions(PACK_ID)
@@ -49,15 +56,34 @@ def env_cases():
     """Cases the pack decides (so the extra rule's effects show), varying what expressions read."""
     pack = mtbrules.load_pack(PACK_ID)
     names = sorted(d.name for d in pack.diseases.values())
-    dates = st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2026, 6, 30)).map(dt.date.isoformat)
+    dates = st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2026, 6, 30)).map(
+        dt.date.isoformat
+    )
     return st.fixed_dictionaries(
-        {"service": st.just("certificate"), "submitted_on": dates, "diseases": st.lists(st.sampled_from(names), min_size=1, max_size=2)},
+        {
+            "service": st.just("certificate"),
+            "submitted_on": dates,
+            "diseases": st.lists(st.sampled_from(names), min_size=1, max_size=2),
+        },
         optional={
-            "age": st.integers(0, 110), "hospital_level": st.integers(1, 3), "retired": st.booleans(),
-            "first_application": st.booleans(), "hospitalized": st.booleans(), "admitted_on": dates,
-            "discharged_on": dates, "prior": st.fixed_dictionaries({}, optional={
-                "issued_on": dates, "valid_until": dates, "changes_this_year": st.integers(0, 3)}),
-            "offsite": st.fixed_dictionaries({}, optional={"settled": st.booleans(), "dispatched_months": st.integers(0, 30)}),
+            "age": st.integers(0, 110),
+            "hospital_level": st.integers(1, 3),
+            "retired": st.booleans(),
+            "first_application": st.booleans(),
+            "hospitalized": st.booleans(),
+            "admitted_on": dates,
+            "discharged_on": dates,
+            "prior": st.fixed_dictionaries(
+                {},
+                optional={
+                    "issued_on": dates,
+                    "valid_until": dates,
+                    "changes_this_year": st.integers(0, 3),
+                },
+            ),
+            "offsite": st.fixed_dictionaries(
+                {}, optional={"settled": st.booleans(), "dispatched_months": st.integers(0, 30)}
+            ),
             "materials": st.lists(st.sampled_from(sorted(pack.documents)), max_size=3),
         },
     )
@@ -88,10 +114,26 @@ def with_rule(when: Compiled | None = None, date: Compiled | None = None):
         spec = base.deadlines[0] if base.deadlines else None
         from mtbrules.model import DeadlineSpec
 
-        deadlines = (DeadlineSpec("fuzz_due", date, None, base.location) if spec is None
-                     else attrs.evolve(spec, kind="fuzz_due", date=date, basis=None),)
-    rule = attrs.evolve(base, id="fuzz_rule", when=when, services=None, versions=None, overrides=(), outcome=None,
-                        reject=None, require=(), deadlines=deadlines, channels=(), reason=None, warn=None)
+        deadlines = (
+            DeadlineSpec("fuzz_due", date, None, base.location)
+            if spec is None
+            else attrs.evolve(spec, kind="fuzz_due", date=date, basis=None),
+        )
+    rule = attrs.evolve(
+        base,
+        id="fuzz_rule",
+        when=when,
+        services=None,
+        versions=None,
+        overrides=(),
+        outcome=None,
+        reject=None,
+        require=(),
+        deadlines=deadlines,
+        channels=(),
+        reason=None,
+        warn=None,
+    )
     return attrs.evolve(pack, rules=pack.rules + (rule,))
 
 
@@ -165,7 +207,14 @@ def test_absurd_arithmetic_is_a_clean_error(text):
     assert compiled is not None, text
     pack = with_rule(when=compiled)
     try:
-        pack.evaluate({"service": "certificate", "submitted_on": "2025-09-29", "age": 70, "diseases": ["恶性肿瘤"]})
+        pack.evaluate(
+            {
+                "service": "certificate",
+                "submitted_on": "2025-09-29",
+                "age": 70,
+                "diseases": ["恶性肿瘤"],
+            }
+        )
     except MtbError:
         pass
 

@@ -21,6 +21,7 @@ import sys
 import time
 
 import pytest
+from packbuilder import MINI_PACK, write_pack
 
 import mtbrules
 from mtbrules import _yaml, case, loader, parser
@@ -28,7 +29,6 @@ from mtbrules._yaml import load_yaml
 from mtbrules.case import parse_case
 from mtbrules.errors import CaseError, DslSyntaxError, PackError
 from mtbrules.loader import load_pack_folder
-from packbuilder import MINI_PACK, write_pack
 
 BASE = {"service": "certificate", "submitted_on": "2024-06-03"}
 
@@ -109,7 +109,8 @@ def test_rule_files(tmp_path, monkeypatch):
 def test_rules_per_pack(tmp_path, monkeypatch):
     monkeypatch.setattr(loader, "MAX_RULES", 3)
     rules = "rules:\n" + "".join(
-        f"  - {{id: r{i}, title: t, source: {{doc: s1, clause: 一}}, reason: x}}\n" for i in range(5)
+        f"  - {{id: r{i}, title: t, source: {{doc: s1, clause: 一}}, reason: x}}\n"
+        for i in range(5)
     )
     root = write_pack(tmp_path / "p", {"rules/b.yaml": rules})
     with pytest.raises(PackError) as info:
@@ -184,7 +185,9 @@ def test_deep_expressions_are_mtb205(make, n):
 )
 def test_deepest_accepted_expressions_load_and_run(tmp_path, text):
     """At the limit, every layer (parser, type checker, closures, generated code) still works."""
-    rules = MINI_PACK["rules/a.yaml"].replace("""when: 'any d in diseases: "fast" in d.groups'""", "when: '" + text + "'")
+    rules = MINI_PACK["rules/a.yaml"].replace(
+        """when: 'any d in diseases: "fast" in d.groups'""", "when: '" + text + "'"
+    )
     pack = load_pack_folder(write_pack(tmp_path / "p", {"rules/a.yaml": rules}))
     for extra in ({}, {"age": 5}, {"age": 0, "diseases": ["恶性肿瘤"]}):
         pack.evaluate({**BASE, **extra}).to_json()
@@ -210,7 +213,9 @@ def test_case_list_length():
     assert info.value.field == "materials"
 
 
-@pytest.mark.parametrize("value", [case.MAX_INT + 1, -case.MAX_INT - 1, 10**100, float("inf"), float("nan"), 1e300])
+@pytest.mark.parametrize(
+    "value", [case.MAX_INT + 1, -case.MAX_INT - 1, 10**100, float("inf"), float("nan"), 1e300]
+)
 def test_case_numbers(value):
     for field in ("age", "outpatient_years"):
         with pytest.raises(CaseError) as info:
@@ -230,9 +235,13 @@ def test_case_nesting_is_bounded_by_its_shape():
 
 def test_largest_accepted_case_is_fast():
     pack = mtbrules.load_pack("qingdao")
-    big = {**BASE, "submitted_on": "2025-09-29", "diseases": ["病" * case.MAX_STRING] * case.MAX_LIST,
-           "materials": [{"name": "材" * case.MAX_STRING, "issued_on": "2025-01-01"}] * case.MAX_LIST,
-           "district": "区" * case.MAX_STRING}
+    big = {
+        **BASE,
+        "submitted_on": "2025-09-29",
+        "diseases": ["病" * case.MAX_STRING] * case.MAX_LIST,
+        "materials": [{"name": "材" * case.MAX_STRING, "issued_on": "2025-01-01"}] * case.MAX_LIST,
+        "district": "区" * case.MAX_STRING,
+    }
     start = time.perf_counter()
     pack.evaluate(big).to_json()
     assert time.perf_counter() - start < 10
@@ -244,8 +253,12 @@ def test_largest_accepted_case_is_fast():
 def _eval(tmp_path, raw: bytes):
     path = tmp_path / "case.json"
     path.write_bytes(raw)
-    return subprocess.run([sys.executable, "-m", "mtbrules", "eval", str(path), "--pack", "qingdao"],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mtbrules", "eval", str(path), "--pack", "qingdao"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_deep_json_is_exit_2(tmp_path):
@@ -260,7 +273,9 @@ def test_cli_input_size_is_exit_2(tmp_path):
     assert proc.returncode == 2 and "larger than" in proc.stderr
 
 
-@pytest.mark.parametrize("raw", [b"\xff\xfe{}", b'{"service": NaN}', b'{"age": Infinity}', b"\x00", b'{"a": 1, "a": 2}'])
+@pytest.mark.parametrize(
+    "raw", [b"\xff\xfe{}", b'{"service": NaN}', b'{"age": Infinity}', b"\x00", b'{"a": 1, "a": 2}']
+)
 def test_cli_hostile_json_is_exit_2(tmp_path, raw):
     proc = _eval(tmp_path, raw)
     assert proc.returncode == 2, proc.stderr
@@ -268,5 +283,8 @@ def test_cli_hostile_json_is_exit_2(tmp_path, raw):
 
 
 def test_cli_case_json_roundtrip(tmp_path):
-    proc = _eval(tmp_path, json.dumps({**BASE, "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"]}).encode())
+    proc = _eval(
+        tmp_path,
+        json.dumps({**BASE, "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"]}).encode(),
+    )
     assert proc.returncode == 0 and json.loads(proc.stdout)["outcome"] == "instant"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from packbuilder import MINI_PACK, write_pack
 
 from mtbrules import PackError
 from mtbrules._yaml import load_yaml
 from mtbrules.loader import load_pack_folder
-
-from packbuilder import MINI_PACK, write_pack
 
 
 def _errors(tmp_path, changes):
@@ -58,7 +57,7 @@ class TestYaml:
         """Alias expansion beyond the limit is refused (MTB104)."""
         lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
         for i in range(1, 9):
-            lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 10) + "]")
+            lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
         path = tmp_path / "x.yaml"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         with pytest.raises(PackError) as info:
@@ -75,7 +74,12 @@ class TestPackErrors:
 
     def test_unknown_key(self, tmp_path):
         """A misspelt key in a rule is a schema error at the rule, naming the allowed keys."""
-        diags = _errors(tmp_path, _rules("  - id: r\n    title: t\n    source: {doc: s1, clause: 一}\n    outcom: review\n"))
+        diags = _errors(
+            tmp_path,
+            _rules(
+                "  - id: r\n    title: t\n    source: {doc: s1, clause: 一}\n    outcom: review\n"
+            ),
+        )
         assert diags[0].code == "MTB110"
         assert "outcom" in diags[0].message and "allowed" in diags[0].message
         assert diags[0].location.file.endswith("a.yaml") and diags[0].location.line == 2
@@ -87,14 +91,21 @@ class TestPackErrors:
 
     def test_unknown_document(self, tmp_path):
         """A required document missing from the catalogue is MTB402 with a suggestion."""
-        diags = _errors(tmp_path, _rules("  - id: r\n    title: t\n    source: {doc: s1, clause: 一}\n    require: [reprot]\n"))
+        diags = _errors(
+            tmp_path,
+            _rules(
+                "  - id: r\n    title: t\n    source: {doc: s1, clause: 一}\n    require: [reprot]\n"
+            ),
+        )
         d = diags[0]
         assert d.code == "MTB402" and "reprot" in d.message and d.hint == "did you mean 'report'?"
         assert (d.location.line, d.location.col) == (5, 15)
 
     def test_unknown_source(self, tmp_path):
         """A citation must name a source of pack.yaml."""
-        diags = _errors(tmp_path, _rules("  - id: r\n    title: t\n    source: {doc: s9, clause: 一}\n"))
+        diags = _errors(
+            tmp_path, _rules("  - id: r\n    title: t\n    source: {doc: s9, clause: 一}\n")
+        )
         assert diags[0].code == "MTB403"
 
     def test_duplicate_rule_id(self, tmp_path):

@@ -36,7 +36,11 @@ class TestTrees:
     def test_precedence(self):
         """`and` binds tighter than `or`, comparisons tighter than `and`."""
         tree = parse_expression("a or b and c == 1")
-        assert tree == n.BoolOp("or", n.Name("a"), n.BoolOp("and", n.Name("b"), n.Compare("==", n.Name("c"), n.Literal(1))))
+        assert tree == n.BoolOp(
+            "or",
+            n.Name("a"),
+            n.BoolOp("and", n.Name("b"), n.Compare("==", n.Name("c"), n.Literal(1))),
+        )
 
     def test_literals(self):
         """Dates, durations, numbers and strings become typed literals."""
@@ -100,7 +104,9 @@ class TestErrors:
             parse_expression("a or " * (MAX_EXPRESSION_LENGTH // 5) + "b")
         assert info.value.diagnostics[0].code == "MTB205"
 
-    @pytest.mark.parametrize("text", ["(" * 200 + "1" + ")" * 200, "not " * 300 + "a", "- " * 300 + "1"])
+    @pytest.mark.parametrize(
+        "text", ["(" * 200 + "1" + ")" * 200, "not " * 300 + "a", "- " * 300 + "1"]
+    )
     def test_too_deep(self, text):
         """Deep nesting is a clear MTB205 error, never a RecursionError."""
         with pytest.raises(DslSyntaxError) as info:
@@ -117,21 +123,34 @@ _leaves = st.one_of(
     st.booleans().map(n.Literal),
     st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8).map(n.Literal),
     st.dates(dt.date(1900, 1, 1), dt.date(2999, 12, 31)).map(n.Literal),
-    st.builds(n.Duration, st.integers(0, 400), st.sampled_from(["working_days", "days", "weeks", "months", "years"])),
+    st.builds(
+        n.Duration,
+        st.integers(0, 400),
+        st.sampled_from(["working_days", "days", "weeks", "months", "years"]),
+    ),
 )
 
 
 def _extend(children):
     return st.one_of(
         st.builds(n.BoolOp, st.sampled_from(["and", "or"]), children, children),
-        st.builds(n.Compare, st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "in", "not in"]), children, children),
+        st.builds(
+            n.Compare,
+            st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "in", "not in"]),
+            children,
+            children,
+        ),
         st.builds(n.Arith, st.sampled_from(["+", "-", "*"]), children, children),
         st.builds(n.Not, children),
         st.builds(n.Neg, children),
         st.builds(n.If, children, children, children),
         st.builds(n.Quantifier, st.sampled_from(["any", "all"]), _names, children, children),
         st.builds(n.Attr, children, _names),
-        st.builds(n.Call, st.sampled_from(["end_of_year", "min", "len"]), st.lists(children, max_size=3).map(tuple)),
+        st.builds(
+            n.Call,
+            st.sampled_from(["end_of_year", "min", "len"]),
+            st.lists(children, max_size=3).map(tuple),
+        ),
         st.lists(children, max_size=3).map(lambda items: n.ListLit(tuple(items))),
     )
 
@@ -156,7 +175,39 @@ class TestProperties:
             pass
 
     @settings(max_examples=200, deadline=None)
-    @given(st.lists(st.sampled_from(["a", "and", "or", "not", "(", ")", "1", "+", "-", "==", "in", "[", "]", ",", "if", "then", "else", "any", ":", "x", "7 days", "2024-01-01", '"s"', "."]), max_size=15))
+    @given(
+        st.lists(
+            st.sampled_from(
+                [
+                    "a",
+                    "and",
+                    "or",
+                    "not",
+                    "(",
+                    ")",
+                    "1",
+                    "+",
+                    "-",
+                    "==",
+                    "in",
+                    "[",
+                    "]",
+                    ",",
+                    "if",
+                    "then",
+                    "else",
+                    "any",
+                    ":",
+                    "x",
+                    "7 days",
+                    "2024-01-01",
+                    '"s"',
+                    ".",
+                ]
+            ),
+            max_size=15,
+        )
+    )
     def test_token_soup_raises_only_syntax_errors(self, tokens):
         """Sequences of real tokens either parse or fail with DslSyntaxError."""
         try:

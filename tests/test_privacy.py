@@ -24,12 +24,12 @@ import sys
 import textwrap
 
 import pytest
+from packbuilder import MINI_PACK, write_pack
 
 import mtbrules
 from mtbrules.case import _PERSONAL, parse_case
 from mtbrules.errors import CaseError
 from mtbrules.loader import load_pack_folder
-from packbuilder import MINI_PACK, write_pack
 
 NAME = "张三丰"
 ID_NUMBER = "370202199001011234"
@@ -48,13 +48,24 @@ case_fields:
   district_code: {type: string, description: 区划, values: [a, b]}
 """
 BASE = {"service": "certificate", "submitted_on": "2024-06-03"}
-PERSONAL = {"applicant_name": NAME, "id_number": ID_NUMBER, "phone": PHONE, "birth_date": "1990-02-28", "birth_year": 1990}
+PERSONAL = {
+    "applicant_name": NAME,
+    "id_number": ID_NUMBER,
+    "phone": PHONE,
+    "birth_date": "1990-02-28",
+    "birth_year": 1990,
+}
 
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory):
-    extra = textwrap.indent(PERSONAL_FIELDS.strip("\n"), " " * 8)  # MINI_PACK's texts are indented by 8
-    root = write_pack(tmp_path_factory.mktemp("privacy") / "p", {"pack.yaml": MINI_PACK["pack.yaml"].rstrip() + "\n" + extra + "\n"})
+    extra = textwrap.indent(
+        PERSONAL_FIELDS.strip("\n"), " " * 8
+    )  # MINI_PACK's texts are indented by 8
+    root = write_pack(
+        tmp_path_factory.mktemp("privacy") / "p",
+        {"pack.yaml": MINI_PACK["pack.yaml"].rstrip() + "\n" + extra + "\n"},
+    )
     return load_pack_folder(root)
 
 
@@ -99,15 +110,32 @@ def test_enum_like_and_contract_values_are_still_echoed(pack):
 
 
 def test_personal_field_names_are_recognised():
-    for name in ("name", "applicant_name", "id_number", "idno", "id_card_no", "phone", "mobile", "tel", "email",
-                 "address", "birth_date", "passport", "姓名", "身份证号", "联系电话"):
+    for name in (
+        "name",
+        "applicant_name",
+        "id_number",
+        "idno",
+        "id_card_no",
+        "phone",
+        "mobile",
+        "tel",
+        "email",
+        "address",
+        "birth_date",
+        "passport",
+        "姓名",
+        "身份证号",
+        "联系电话",
+    ):
         assert _PERSONAL.search(name), name
     for name in ("district_code", "category", "dialysis_count_3_months", "disease_class", "scheme"):
         assert not _PERSONAL.search(name), name
 
 
 def test_case_repr_shows_no_values(pack):
-    case = parse_case({**BASE, **PERSONAL, "diseases": ["恶性肿瘤"], "materials": [NAME]}, pack.case_fields)
+    case = parse_case(
+        {**BASE, **PERSONAL, "diseases": ["恶性肿瘤"], "materials": [NAME]}, pack.case_fields
+    )
     text = repr(case)
     _no_secret(text)
     assert "恶性肿瘤" not in text  # health data is personal too
@@ -143,9 +171,15 @@ def test_library_logs_and_prints_nothing(pack, caplog, capsys):
 
 def test_cli_error_for_personal_field_shows_no_value(pack, tmp_path):
     case = tmp_path / "case.json"
-    case.write_text(json.dumps({**BASE, **PERSONAL, "birth_date": BIRTH}, ensure_ascii=False), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "mtbrules", "eval", str(case), "--pack", pack.folder],
-                          capture_output=True, text=True, timeout=120)
+    case.write_text(
+        json.dumps({**BASE, **PERSONAL, "birth_date": BIRTH}, ensure_ascii=False), encoding="utf-8"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "mtbrules", "eval", str(case), "--pack", pack.folder],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "birth_date" in proc.stderr
     _no_secret(proc.stderr + proc.stdout)

@@ -14,18 +14,20 @@ import shutil
 import time
 
 import pytest
+from packbuilder import MINI_PACK, write_pack
 
 import mtbrules
 from mtbrules.compiler import DISEASE_FIELDS, FUNCTION_NAMES
 from mtbrules.errors import PackError
 from mtbrules.loader import load_pack_folder
-from packbuilder import MINI_PACK, write_pack
 
 CASE = {"service": "certificate", "submitted_on": "2024-06-03", "diseases": ["恶性肿瘤"], "age": 70}
 
 
 def _pack_with_when(tmp_path, when: str):
-    rules = MINI_PACK["rules/a.yaml"].replace("""when: 'any d in diseases: "fast" in d.groups'""", "when: " + when)
+    rules = MINI_PACK["rules/a.yaml"].replace(
+        """when: 'any d in diseases: "fast" in d.groups'""", "when: " + when
+    )
     return load_pack_folder(write_pack(tmp_path / "p", {"rules/a.yaml": rules}))
 
 
@@ -95,7 +97,9 @@ def test_escape_attempts_are_pack_errors(tmp_path, text):
 def test_the_dsl_reaches_only_plain_fields_and_listed_functions():
     assert set(DISEASE_FIELDS) == {"id", "name", "no", "groups"}
     assert all(not f.startswith("_") for f in FUNCTION_NAMES)
-    assert FUNCTION_NAMES.isdisjoint({"eval", "exec", "open", "getattr", "compile", "__import__", "format", "input"})
+    assert FUNCTION_NAMES.isdisjoint(
+        {"eval", "exec", "open", "getattr", "compile", "__import__", "format", "input"}
+    )
 
 
 def test_generated_code_holds_no_pack_text(tmp_path):
@@ -120,14 +124,22 @@ def test_huge_numbers_finish_fast(tmp_path):
 
 
 def test_regexes_do_not_exist_in_the_dsl(tmp_path):
-    for text in ["'district =~ \"(a+)+$\"'", "'match(district, \"(a+)+$\")'", "'district matches \"(a|a)*\"'"]:
+    for text in [
+        "'district =~ \"(a+)+$\"'",
+        "'match(district, \"(a+)+$\")'",
+        "'district matches \"(a|a)*\"'",
+    ]:
         with pytest.raises(PackError):
             _pack_with_when(tmp_path, text)
 
 
 def test_yaml_cannot_construct_python_objects(tmp_path):
-    for tag in ["!!python/object/apply:os.system ['touch /tmp/mtb-pwned']", "!!python/name:os.system", "!!binary AAAA",
-                "!!python/module:os"]:
+    for tag in [
+        "!!python/object/apply:os.system ['touch /tmp/mtb-pwned']",
+        "!!python/name:os.system",
+        "!!binary AAAA",
+        "!!python/module:os",
+    ]:
         root = write_pack(tmp_path / f"p{abs(hash(tag))}", {"channels.yaml": f"channels: {tag}\n"})
         with pytest.raises(PackError):
             load_pack_folder(root)
@@ -139,8 +151,16 @@ def test_yaml_cannot_construct_python_objects(tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["../../../../../../etc/passwd", "/etc/passwd", "/dev/zero", "/proc/self/environ", "sub/../../outside.txt",
-     "~/.bashrc", "x" * 5000, "link.txt"],
+    [
+        "../../../../../../etc/passwd",
+        "/etc/passwd",
+        "/dev/zero",
+        "/proc/self/environ",
+        "sub/../../outside.txt",
+        "~/.bashrc",
+        "x" * 5000,
+        "link.txt",
+    ],
 )
 def test_source_file_must_stay_inside_the_pack(tmp_path, name):
     (tmp_path / "outside.txt").write_text("secret", encoding="utf-8")
@@ -158,7 +178,14 @@ def test_source_file_inside_the_pack_is_fine(tmp_path):
     root = write_pack(tmp_path / "p")
     (root / "texts").mkdir()
     shutil.move(root / "source.txt", root / "texts" / "source.txt")
-    write_pack(root, {"pack.yaml": MINI_PACK["pack.yaml"].replace("file: source.txt", "file: texts/../texts/source.txt")})
+    write_pack(
+        root,
+        {
+            "pack.yaml": MINI_PACK["pack.yaml"].replace(
+                "file: source.txt", "file: texts/../texts/source.txt"
+            )
+        },
+    )
     assert load_pack_folder(root).id == "mini"
 
 

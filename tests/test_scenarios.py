@@ -12,7 +12,9 @@ def _all_scenarios():
     for pack_id in mtbrules.builtin_packs():
         pack = mtbrules.load_pack(pack_id)
         for scenario in load_scenarios(pack):
-            yield pytest.param(pack, scenario, id=f"{pack_id}:{scenario.location.line}:{scenario.name}")
+            yield pytest.param(
+                pack, scenario, id=f"{pack_id}:{scenario.location.line}:{scenario.name}"
+            )
 
 
 @pytest.mark.parametrize(("pack", "scenario"), list(_all_scenarios()))
@@ -21,4 +23,8 @@ def test_scenario(pack, scenario):
     result = run_scenario(pack, scenario)
     if not result.passed:
         path = [p.rule for p in result.decision.path] if result.decision else []
-        pytest.fail(f"{scenario.location}: {scenario.name}\n  " + "\n  ".join(result.failures) + f"\n  path: {path}")
+        pytest.fail(
+            f"{scenario.location}: {scenario.name}\n  "
+            + "\n  ".join(result.failures)
+            + f"\n  path: {path}"
+        )

@@ -16,18 +16,20 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
-with warnings.catch_warnings():  # Starlette's notice about httpx2; httpx is what the test extra installs
+with (
+    warnings.catch_warnings()
+):  # Starlette's notice about httpx2; httpx is what the test extra installs
     warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient  # noqa: E402
+    from starlette.testclient import TestClient
 
-import mtbrules  # noqa: E402
-from mtbrules import cli  # noqa: E402
-from mtbrules.errors import MtbError  # noqa: E402
-from mtbrules.registry import builtin_ids, builtin_root  # noqa: E402
-from mtbrules.service import accesslog  # noqa: E402
-from mtbrules.service.app import ServiceConfig, create_app  # noqa: E402
-from mtbrules.service.openapi import build_openapi, openapi_text  # noqa: E402
-from mtbrules.service.packs import load_pack_set  # noqa: E402
+import mtbrules
+from mtbrules import cli
+from mtbrules.errors import MtbError
+from mtbrules.registry import builtin_ids, builtin_root
+from mtbrules.service import accesslog
+from mtbrules.service.app import ServiceConfig, create_app
+from mtbrules.service.openapi import build_openapi, openapi_text
+from mtbrules.service.packs import load_pack_set
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:starlette")
 
@@ -125,9 +127,14 @@ def test_every_scenario_case_gets_the_library_decision(client):
         status, expected = library_result(pid, case)
         # alternate the two ways of naming the pack
         if i % 2:
-            r = client.post("/v1/evaluate", json={**{k: v for k, v in case.items() if k != "pack"}, "pack": pid})
+            r = client.post(
+                "/v1/evaluate", json={**{k: v for k, v in case.items() if k != "pack"}, "pack": pid}
+            )
         else:
-            r = client.post(f"/v1/packs/{pid}/evaluate", json=case if case.get("pack") in (None, pid) else {**case, "pack": pid})
+            r = client.post(
+                f"/v1/packs/{pid}/evaluate",
+                json=case if case.get("pack") in (None, pid) else {**case, "pack": pid},
+            )
         assert r.status_code == status, (pid, case, r.text)
         if status == 200:
             assert r.json() == expected
@@ -151,7 +158,9 @@ def test_batch_gives_each_case_its_library_result_in_order(client):
             continue
         status, expected = library_result("qingdao", case)
         assert item["status"] == status
-        assert item.get("decision", item.get("error")) == (expected if status == 200 else {**expected, "code": None})
+        assert item.get("decision", item.get("error")) == (
+            expected if status == 200 else {**expected, "code": None}
+        )
     summary = r.json()["summary"]
     assert summary["cases"] == len(body["cases"]) and summary["errors"] >= 2
     assert summary["decided"] + summary["errors"] == summary["cases"]
@@ -160,7 +169,9 @@ def test_batch_gives_each_case_its_library_result_in_order(client):
     assert r2.json() == r.json()
     # the body's pack is a default a case may override; the URL's pack binds every case
     other = {**QINGDAO, "pack": "rizhao"}
-    r3 = client.post("/v1/batch", json={"pack": "qingdao", "cases": [QINGDAO, other]}).json()["results"]
+    r3 = client.post("/v1/batch", json={"pack": "qingdao", "cases": [QINGDAO, other]}).json()[
+        "results"
+    ]
     assert r3[0]["decision"]["pack"] == "qingdao" and r3[1]["decision"]["pack"] == "rizhao"
     r4 = client.post("/v1/packs/qingdao/batch", json={"cases": [QINGDAO, other]}).json()["results"]
     assert r4[0]["status"] == 200 and r4[1]["status"] == 422 and r4[1]["error"]["field"] == "pack"
@@ -189,7 +200,10 @@ def cli_message(capsys, tmp_path, text: str) -> str:
         ({**QINGDAO, "service": "nonsense"}, "service"),
         ({**QINGDAO, "scheme": "gold"}, "scheme"),
         ({**QINGDAO, "offsite": {"relation": "cousin"}}, "offsite.relation"),
-        ({**QINGDAO, "materials": [{"name": "身份证", "issued_on": "yesterday"}]}, "materials[0].issued_on"),
+        (
+            {**QINGDAO, "materials": [{"name": "身份证", "issued_on": "yesterday"}]},
+            "materials[0].issued_on",
+        ),
         ({k: v for k, v in QINGDAO.items() if k != "submitted_on"}, "submitted_on"),
     ],
 )
@@ -267,9 +281,13 @@ def test_explain_is_the_library_explanation(client):
     assert r.status_code == 200, r.text
     assert r.json() == json.loads(json.dumps(explain(pack, QINGDAO).to_dict(), ensure_ascii=False))
     r = client.post("/v1/packs/qingdao/explain?depth=1", json=QINGDAO)
-    assert r.json() == json.loads(json.dumps(explain(pack, QINGDAO, depth=1).to_dict(), ensure_ascii=False))
+    assert r.json() == json.loads(
+        json.dumps(explain(pack, QINGDAO, depth=1).to_dict(), ensure_ascii=False)
+    )
     assert client.post("/v1/packs/qingdao/explain?depth=0", json=QINGDAO).status_code == 422
-    assert client.post("/v1/packs/qingdao/explain?rule=no_such_rule", json=QINGDAO).status_code == 422
+    assert (
+        client.post("/v1/packs/qingdao/explain?rule=no_such_rule", json=QINGDAO).status_code == 422
+    )
     assert client.post("/v1/packs/qingdao/explain", json={**QINGDAO, "age": "x"}).status_code == 422
 
 
@@ -279,7 +297,9 @@ def test_compare_is_the_library_comparison(client):
     packs = [mtbrules.load_pack(p) for p in ("qingdao", "rizhao")]
     r = client.post("/v1/compare?packs=qingdao,rizhao", json=QINGDAO)
     assert r.status_code == 200, r.text
-    assert r.json() == json.loads(json.dumps([row.to_dict() for row in compare(QINGDAO, packs)], ensure_ascii=False))
+    assert r.json() == json.loads(
+        json.dumps([row.to_dict() for row in compare(QINGDAO, packs)], ensure_ascii=False)
+    )
     every = client.post("/v1/compare", json=QINGDAO).json()
     assert [row["pack"] for row in every] == builtin_ids()
     assert client.post("/v1/compare?packs=qingdao,nowhere", json=QINGDAO).status_code == 404
@@ -301,7 +321,9 @@ def test_reload_swaps_packs_and_keeps_the_old_ones_when_the_new_fail(tmp_path, m
         assert r.status_code == 200 and r.json()["generation"] == 2 and r.json()["changed"] == []
         # change the pack: a new fingerprint, reported as changed
         pack_yaml = folder / "pack.yaml"
-        pack_yaml.write_text(pack_yaml.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        pack_yaml.write_text(
+            pack_yaml.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8"
+        )
         r = c.post("/v1/admin/reload")
         assert r.json()["changed"] == ["qingdao"] and r.json()["packs"][0]["fingerprint"] != before
         # break it: the reload is refused with the file named, the old packs keep serving
@@ -313,9 +335,16 @@ def test_reload_swaps_packs_and_keeps_the_old_ones_when_the_new_fail(tmp_path, m
         # with a token set, reload needs it
         monkeypatch.setenv("MTBRULES_ADMIN_TOKEN", "s3cret")
         assert c.post("/v1/admin/reload").status_code == 401
-        assert c.post("/v1/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert c.post("/v1/admin/reload", headers={"Authorization": "Bearer s3cret"}).status_code == 422  # still broken
-    with TestClient(create_app(ServiceConfig(admin=False, access_log=False), load_pack_set(["qingdao"]))) as c:
+        assert (
+            c.post("/v1/admin/reload", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        )
+        assert (
+            c.post("/v1/admin/reload", headers={"Authorization": "Bearer s3cret"}).status_code
+            == 422
+        )  # still broken
+    with TestClient(
+        create_app(ServiceConfig(admin=False, access_log=False), load_pack_set(["qingdao"]))
+    ) as c:
         assert c.post("/v1/admin/reload").status_code == 404
 
 
@@ -346,17 +375,44 @@ def test_access_log_lines_are_json_and_carry_nothing_of_the_case(client):
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert len(lines) == 4
     first = lines[0]
-    assert set(first) >= {"ts", "method", "path", "status", "duration_ms", "pack", "outcome", "request_id"}
-    assert first["path"] == "/v1/packs/{pack}/evaluate" and first["pack"] == "qingdao" and first["request_id"] == "req-1"
+    assert set(first) >= {
+        "ts",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "pack",
+        "outcome",
+        "request_id",
+    }
+    assert (
+        first["path"] == "/v1/packs/{pack}/evaluate"
+        and first["pack"] == "qingdao"
+        and first["request_id"] == "req-1"
+    )
     assert lines[1]["status"] == 422
     assert lines[2]["cases"] == 2 and sum(lines[2]["outcomes"].values()) == 2
     assert lines[3]["status"] == 404 and "pack" not in lines[3]
     # Leave out what is not from the request (time, generated ids); nothing else may echo the case.
     text = json.dumps(
-        [{k: v for k, v in line.items() if k not in ("ts", "duration_ms", "request_id")} for line in lines],
+        [
+            {k: v for k, v in line.items() if k not in ("ts", "duration_ms", "request_id")}
+            for line in lines
+        ],
         ensure_ascii=False,
     )
-    for value in ("市南区", "87", "2025-10-09", "2025-08-17", "spouse", "41", "张三", "eighty", "病理", "恶性肿瘤"):
+    for value in (
+        "市南区",
+        "87",
+        "2025-10-09",
+        "2025-08-17",
+        "spouse",
+        "41",
+        "张三",
+        "eighty",
+        "病理",
+        "恶性肿瘤",
+    ):
         assert value not in text, value
 
 

@@ -20,7 +20,19 @@ def test_two_workers_on_loopback_answer_every_request():
     spec = importlib.util.spec_from_file_location("service_load", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    args = module.parse_args(["--seconds", "2", "--warmup", "0.5", "--connections", "4", "--in-process-seconds", "0.5", "--no-write"])
+    args = module.parse_args(
+        [
+            "--seconds",
+            "2",
+            "--warmup",
+            "0.5",
+            "--connections",
+            "4",
+            "--in-process-seconds",
+            "0.5",
+            "--no-write",
+        ]
+    )
     result = module.run(args)
     assert result["errors"] == 0, result["error_samples"]
     assert result["requests"] > 50

@@ -34,9 +34,20 @@ def free_port() -> int:
 @pytest.fixture()
 def server(tmp_path):
     port = free_port()
-    log = open(tmp_path / "server.log", "w+b")
+    log = open(tmp_path / "server.log", "w+b")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mtbrules", "serve", "--host", "127.0.0.1", "--port", str(port), "--pack", "qingdao"],
+        [
+            sys.executable,
+            "-m",
+            "mtbrules",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--pack",
+            "qingdao",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -47,7 +58,9 @@ def server(tmp_path):
         while True:
             if proc.poll() is not None:
                 log.seek(0)
-                pytest.fail(f"server exited {proc.returncode}: {log.read().decode(errors='replace')[-2000:]}")
+                pytest.fail(
+                    f"server exited {proc.returncode}: {log.read().decode(errors='replace')[-2000:]}"
+                )
             try:
                 if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
                     break
@@ -100,7 +113,9 @@ def test_serve_starts_answers_reloads_and_stops(server):
         deadline = time.monotonic() + 20
         while client.get("/v1/ready").json()["generation"] < 4 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert client.get("/v1/ready").json()["generation"] == 4  # two endpoint reloads and one SIGHUP
+        assert (
+            client.get("/v1/ready").json()["generation"] == 4
+        )  # two endpoint reloads and one SIGHUP
 
     proc.send_signal(signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status says why it stopped

@@ -14,16 +14,16 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 pytest.importorskip("starlette")
 
-from hypothesis import HealthCheck, Phase, settings  # noqa: E402
-from schemathesis.checks import (  # noqa: E402
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from mtbrules.registry import builtin_ids  # noqa: E402
-from mtbrules.service.app import ServiceConfig, create_app  # noqa: E402
+from mtbrules.registry import builtin_ids
+from mtbrules.service.app import ServiceConfig, create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -31,7 +31,12 @@ APP = create_app(ServiceConfig(access_log=False))
 # Reload is exercised by test_service.py (each call compiles every pack again: too slow to fuzz).
 SCHEMA = schemathesis.openapi.from_asgi("/v1/openapi.json", APP).exclude(path="/v1/admin/reload")
 PACKS = builtin_ids()
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @SCHEMA.parametrize()

@@ -16,22 +16,28 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("pyspark", reason="the Spark engine needs pyspark: pip install \"mtbrules[spark]\"")
-pytest.importorskip("pyarrow", reason="the Spark engine needs pyarrow: pip install \"mtbrules[spark]\"")
+pytest.importorskip(
+    "pyspark", reason='the Spark engine needs pyspark: pip install "mtbrules[spark]"'
+)
+pytest.importorskip(
+    "pyarrow", reason='the Spark engine needs pyarrow: pip install "mtbrules[spark]"'
+)
 
-import mtbrules  # noqa: E402
-from mtbrules import batch as local_batch  # noqa: E402
-from mtbrules import diff as local_diff  # noqa: E402
-from mtbrules import spark as ms  # noqa: E402
-from mtbrules.case import CASE_FIELDS, CASE_OBJECTS  # noqa: E402
-from mtbrules.cli import main  # noqa: E402
+import mtbrules
+from mtbrules import batch as local_batch
+from mtbrules import diff as local_diff
+from mtbrules import spark as ms
+from mtbrules.case import CASE_FIELDS, CASE_OBJECTS
+from mtbrules.cli import main
 
 N = 2500
 
 
 @pytest.fixture(scope="module")
 def spark():
-    s = ms.session("local[2]", conf={"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"})
+    s = ms.session(
+        "local[2]", conf={"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"}
+    )
     yield s
     s.stop()  # the JVM's memory back for the rest of the suite
 
@@ -51,7 +57,9 @@ def _generated(pack, n: int, seed: int) -> list[dict]:
     for _ in range(n):
         case: dict = {
             "service": rng.choice(services),
-            "submitted_on": (_dt.date(2024, 1, 1) + _dt.timedelta(days=rng.randrange(900))).isoformat(),
+            "submitted_on": (
+                _dt.date(2024, 1, 1) + _dt.timedelta(days=rng.randrange(900))
+            ).isoformat(),
             "diseases": rng.sample(diseases, rng.choice((1, 1, 2))),
         }
         for field in ("first_application", "hospitalized", "agent", "retired"):
@@ -70,7 +78,10 @@ def _cases(pack, n: int, seed: int = 11) -> list[dict]:
         from mtbrules.synth import synth_cases
     except ImportError:
         return _generated(pack, n, seed)
-    return [json.loads(json.dumps(c, ensure_ascii=False, default=str)) for c in synth_cases(pack, n, seed=seed)]
+    return [
+        json.loads(json.dumps(c, ensure_ascii=False, default=str))
+        for c in synth_cases(pack, n, seed=seed)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +112,10 @@ def _got(row) -> tuple:
 
 def test_case_json_row_for_row(spark, pack, cases):
     """A `case_json` column: every row's decision JSON (or error) is the local engine's."""
-    df = spark.createDataFrame([(i + 1, json.dumps(c, ensure_ascii=False)) for i, c in enumerate(cases)], "row long, case_json string")
+    df = spark.createDataFrame(
+        [(i + 1, json.dumps(c, ensure_ascii=False)) for i, c in enumerate(cases)],
+        "row long, case_json string",
+    )
     out = ms.evaluate_cases(df.repartition(4), pack)
     rows = sorted(out.collect(), key=lambda r: r["row"])
     assert [r["row"] for r in rows] == list(range(1, len(cases) + 1))
@@ -114,24 +128,46 @@ def test_case_json_row_for_row(spark, pack, cases):
         if r["error"] is not None:
             continue
         d = json.loads(r["decision_json"])
-        assert r["outcome"] == d["outcome"] and r["complete"] == d["complete"] and r["pack_version"] == d["pack_version"]
+        assert (
+            r["outcome"] == d["outcome"]
+            and r["complete"] == d["complete"]
+            and r["pack_version"] == d["pack_version"]
+        )
         assert r["missing_documents"] == d["missing_documents"]
         assert r["as_of"].isoformat() == d["as_of"]
         due = [x["date"] for x in d["deadlines"] if x["kind"] == "decision_due"]
-        assert (r["decision_due"].isoformat() if r["decision_due"] else None) == (due[-1] if due else None)
+        assert (r["decision_due"].isoformat() if r["decision_due"] else None) == (
+            due[-1] if due else None
+        )
 
 
 def _spark_type(type_name: str) -> str:
-    return {"bool": "boolean", "int": "bigint", "number": "double", "date": "date", "string": "string", "list": "array<string>"}[type_name]
+    return {
+        "bool": "boolean",
+        "int": "bigint",
+        "number": "double",
+        "date": "date",
+        "string": "string",
+        "list": "array<string>",
+    }[type_name]
 
 
-_PYTHON = {"bool": (bool,), "int": (int,), "number": (int, float), "string": (str,), "list": (list,), "date": (str,)}
+_PYTHON = {
+    "bool": (bool,),
+    "int": (int,),
+    "number": (int, float),
+    "string": (str,),
+    "list": (list,),
+    "date": (str,),
+}
 
 
 def _typed(type_name: str, value):
     if value is None:
         return None
-    if not isinstance(value, _PYTHON[type_name]) or (type_name in ("int", "number") and isinstance(value, bool)):
+    if not isinstance(value, _PYTHON[type_name]) or (
+        type_name in ("int", "number") and isinstance(value, bool)
+    ):
         raise TypeError(value)
     if type_name == "date":
         return _dt.date.fromisoformat(value)
@@ -149,7 +185,9 @@ def _structured(pack, case: dict) -> dict | None:
                 out[key] = {sub: _typed(CASE_OBJECTS[key][sub].name, v) for sub, v in value.items()}
             elif key == "materials":
                 out[key] = [
-                    {"name": m, "issued_on": None} if isinstance(m, str) else {"name": m["name"], "issued_on": _typed("date", m.get("issued_on"))}
+                    {"name": m, "issued_on": None}
+                    if isinstance(m, str)
+                    else {"name": m["name"], "issued_on": _typed("date", m.get("issued_on"))}
                     for m in value
                 ]
             elif key == "diseases":
@@ -184,22 +222,35 @@ def _schema(pack) -> str:
 
 def test_struct_columns_row_for_row(spark, pack, cases):
     """Typed columns (structs for offsite/prior, arrays, dates) give the same decisions; kept columns pass through."""
-    typed = [(i, s) for i, s in ((i, _structured(pack, c)) for i, c in enumerate(cases[:1200])) if s is not None]
+    typed = [
+        (i, s)
+        for i, s in ((i, _structured(pack, c)) for i, c in enumerate(cases[:1200]))
+        if s is not None
+    ]
     assert len(typed) > 1000
     schema = _schema(pack)
-    names = [p.split(" ", 1)[0] for p in schema.split(", ") if " " in p and not p.startswith(("name:", "issued_on:"))]
+    names = [
+        p.split(" ", 1)[0]
+        for p in schema.split(", ")
+        if " " in p and not p.startswith(("name:", "issued_on:"))
+    ]
     records = [{**{k: None for k in names}, **s, "app_id": f"A{i:05d}"} for i, s in typed]
     df = spark.createDataFrame(records, schema)
     out = ms.evaluate_cases(df, pack, row=None, keep=["app_id"])
     assert out.columns == ["app_id", *ms.DECISION_COLUMNS]
     got = {r["app_id"]: _got(r) for r in out.collect()}
-    want = {f"A{i:05d}": _expected(pack, {k: v for k, v in s.items() if v is not None}) for i, s in typed}
+    want = {
+        f"A{i:05d}": _expected(pack, {k: v for k, v in s.items() if v is not None})
+        for i, s in typed
+    }
     assert [k for k in want if got.get(k) != want[k]] == []
 
 
 def test_rows_numbered_in_partition_order(spark, pack, cases):
     """Without a row column, rows are numbered 1..n in the DataFrame's order."""
-    df = spark.createDataFrame([(json.dumps(c, ensure_ascii=False),) for c in cases[:300]], "case_json string").coalesce(3)
+    df = spark.createDataFrame(
+        [(json.dumps(c, ensure_ascii=False),) for c in cases[:300]], "case_json string"
+    ).coalesce(3)
     rows = sorted(ms.evaluate_cases(df, pack).collect(), key=lambda r: r["row"])
     assert [r["row"] for r in rows] == list(range(1, 301))
     assert all(_got(r) == _expected(pack, cases[r["row"] - 1]) for r in rows)
@@ -208,7 +259,9 @@ def test_rows_numbered_in_partition_order(spark, pack, cases):
 def test_pack_compiled_once_per_worker(spark, pack, cases):
     """Many partitions, one compiled pack per Python worker (Spark reuses workers)."""
     spec = ms.ship_pack(pack)
-    df = spark.createDataFrame([(json.dumps(c, ensure_ascii=False),) for c in cases[:400]], "case_json string").repartition(16)
+    df = spark.createDataFrame(
+        [(json.dumps(c, ensure_ascii=False),) for c in cases[:400]], "case_json string"
+    ).repartition(16)
     assert ms.evaluate_cases(df, pack, row=None).filter("error is null").count() > 0
 
     def loads(batches):
@@ -260,11 +313,17 @@ def caseload(tmp_path_factory, cases):
     flat = []
     for c in part:
         row = {"case_json": ""}
-        if any(isinstance(m, dict) for m in c.get("materials", ())) or any(k in CASE_OBJECTS for k in c):
+        if any(isinstance(m, dict) for m in c.get("materials", ())) or any(
+            k in CASE_OBJECTS for k in c
+        ):
             row["case_json"] = json.dumps(c, ensure_ascii=False)
         else:
             for k, v in c.items():
-                row[k] = ";".join(v) if isinstance(v, list) else ("true" if v is True else "false" if v is False else str(v))
+                row[k] = (
+                    ";".join(v)
+                    if isinstance(v, list)
+                    else ("true" if v is True else "false" if v is False else str(v))
+                )
         flat.append(row)
     header = sorted({k for r in flat for k in r})
     with open(root / "cases.csv", "w", encoding="utf-8", newline="") as fh:
@@ -277,11 +336,18 @@ def caseload(tmp_path_factory, cases):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pq.write_table(pa.Table.from_pylist([{"case_json": json.dumps(c, ensure_ascii=False)} for c in part]), root / "cases.parquet", row_group_size=400)
+    pq.write_table(
+        pa.Table.from_pylist([{"case_json": json.dumps(c, ensure_ascii=False)} for c in part]),
+        root / "cases.parquet",
+        row_group_size=400,
+    )
     return root
 
 
-@pytest.mark.parametrize("src, dst", [("cases.jsonl", "out.jsonl"), ("cases.parquet", "out.csv"), ("cases.csv", "out.parquet")])
+@pytest.mark.parametrize(
+    "src, dst",
+    [("cases.jsonl", "out.jsonl"), ("cases.parquet", "out.csv"), ("cases.csv", "out.parquet")],
+)
 def test_batch_engine_spark_same_output(spark, caseload, tmp_path, capsys, src, dst):
     """`batch --engine spark` writes the local engine's output and errors, row for row."""
     args = [str(caseload / src), "--pack", "qingdao", "-q"]
@@ -296,8 +362,14 @@ def test_batch_engine_spark_same_output(spark, caseload, tmp_path, capsys, src, 
         assert pq.read_table(remote).equals(pq.read_table(local))
     else:
         assert remote.read_bytes() == local.read_bytes()
-    errors_local = [json.loads(e) for e in Path(str(local) + ".errors.jsonl").read_text(encoding="utf-8").splitlines()]
-    errors_spark = [json.loads(e) for e in Path(str(remote) + ".errors.jsonl").read_text(encoding="utf-8").splitlines()]
+    errors_local = [
+        json.loads(e)
+        for e in Path(str(local) + ".errors.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    errors_spark = [
+        json.loads(e)
+        for e in Path(str(remote) + ".errors.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     if src.endswith(".csv"):
         # Spark does not know the physical line of a malformed CSV record: its message leaves out "(line N)".
         for e in errors_local:
@@ -307,7 +379,18 @@ def test_batch_engine_spark_same_output(spark, caseload, tmp_path, capsys, src, 
 
 
 def test_batch_master_needs_spark_engine(capsys, caseload, tmp_path):
-    code = main(["batch", str(caseload / "cases.jsonl"), "--pack", "qingdao", "-o", str(tmp_path / "o.jsonl"), "--master", "local[1]"])
+    code = main(
+        [
+            "batch",
+            str(caseload / "cases.jsonl"),
+            "--pack",
+            "qingdao",
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--master",
+            "local[1]",
+        ]
+    )
     assert code == 2 and "--engine spark" in capsys.readouterr().err
 
 
@@ -321,7 +404,10 @@ def test_impact_on_spark_is_the_local_impact(spark, pack, caseload, tmp_path):
     limits = new_folder / "rules" / "s2_3_time_limits.yaml"
     text = limits.read_text(encoding="utf-8")
     assert "submitted_on + 7 working_days" in text
-    limits.write_text(text.replace("submitted_on + 7 working_days", "submitted_on + 10 working_days", 1), encoding="utf-8")
+    limits.write_text(
+        text.replace("submitted_on + 7 working_days", "submitted_on + 10 working_days", 1),
+        encoding="utf-8",
+    )
     new = mtbrules.load_pack(str(new_folder))
     path = str(caseload / "cases.jsonl")
     want = local_diff.impact_file(pack, new, path, workers=1).to_dict()

@@ -46,7 +46,9 @@ def test_variety():
     cases = list(synth_cases(pack, 500, seed=1, cover=False))
     names = [d for c in cases for d in c.get("diseases", [])]
     catalogue = {d.name for d in pack.diseases.values()}
-    assert any(n not in catalogue and pack.disease_index.lookup(n) for n in names)  # aliases / Traditional
+    assert any(
+        n not in catalogue and pack.disease_index.lookup(n) for n in names
+    )  # aliases / Traditional
     assert any(pack.disease_index.lookup(n) is None for n in names)  # not covered
     assert any("materials" not in c for c in cases)
     assert any(isinstance(m, dict) for c in cases for m in c.get("materials", []))

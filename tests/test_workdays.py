@@ -64,6 +64,7 @@ class TestShippedData:
     def test_matches_chinese_calendar_every_day(self):
         """The shipped data gives chinese_calendar.is_workday for every day of 2004–2026."""
         import chinese_calendar  # a declared dependency: never skipped
+
         wrong = [
             d
             for d in _days(date(2004, 1, 1), date(2026, 12, 31))
@@ -74,6 +75,7 @@ class TestShippedData:
     def test_data_covers_installed_chinese_calendar(self):
         """The shipped data covers every year the installed chinesecalendar knows (else regenerate)."""
         import chinese_calendar  # a declared dependency: never skipped
+
         last = max(d.year for d in chinese_calendar.holidays)
         assert CAL.last_year >= last, (
             f"chinesecalendar knows {last}; run python -m mtbrules.calendars.generate"
@@ -179,7 +181,9 @@ class TestAddWorkingDays:
 
     def test_leaves_known_years_forward(self):
         """A count that runs past 2026-12-31 raises CalendarError naming the date and range."""
-        with pytest.raises(CalendarError, match=r"after 2026-12-28 goes past 2026-12-31.*2004–2026") as info:
+        with pytest.raises(
+            CalendarError, match=r"after 2026-12-28 goes past 2026-12-31.*2004–2026"
+        ) as info:
             CAL.add_working_days(D("2026-12-28"), 7)
         assert info.value.diagnostics[0].code == "MTB502"
 
@@ -261,7 +265,9 @@ class TestWithDays:
     def test_adds_2027(self):
         """known_years=[2027] extends the range, with weekdays working and given days applied."""
         cal = CAL.with_days(
-            holidays=["2027-01-01", date(2027, 2, 8)], working_days=["2027-02-06"], known_years=[2027]
+            holidays=["2027-01-01", date(2027, 2, 8)],
+            working_days=["2027-02-06"],
+            known_years=[2027],
         )
         assert (cal.first_year, cal.last_year) == (2004, 2027)
         assert not cal.is_working_day(D("2027-01-01"))

@@ -21,7 +21,11 @@ def _rule_yaml(pack, rule_id: str) -> str:
     lines = Path(rule.file).read_text(encoding="utf-8").splitlines()
     start = rule.location.line - 1
     end = start + 1
-    while end < len(lines) and not lines[end].lstrip().startswith("- id:") and not lines[end].lstrip().startswith("# --"):
+    while (
+        end < len(lines)
+        and not lines[end].lstrip().startswith("- id:")
+        and not lines[end].lstrip().startswith("# --")
+    ):
         end += 1
     return "\n".join(lines[start:end]).rstrip()
 
@@ -91,7 +95,14 @@ def render() -> str:
         "And the contract JSON (`--format json`), abridged to its first documents:",
         "",
         "```json",
-        json.dumps({**decision.to_dict(), "required_documents": decision.to_dict()["required_documents"][:2]}, ensure_ascii=False, indent=2),
+        json.dumps(
+            {
+                **decision.to_dict(),
+                "required_documents": decision.to_dict()["required_documents"][:2],
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
         "```",
         "",
         "Every required document, deadline, reason and path entry names the rule",

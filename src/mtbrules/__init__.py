@@ -31,23 +31,23 @@ from .workdays import WorkingCalendar as WorkingCalendar
 __version__ = "0.1.0"
 
 __all__ = [
-    "load_pack",
-    "evaluate",
-    "builtin_packs",
-    "Pack",
+    "CalendarError",
     "Case",
+    "CaseError",
+    "ConflictError",
     "Decision",
-    "WorkingCalendar",
     "Diagnostic",
+    "DslSyntaxError",
+    "InputError",
+    "InternalError",
     "Location",
     "MtbError",
-    "InputError",
+    "Pack",
     "PackError",
-    "DslSyntaxError",
-    "CaseError",
-    "CalendarError",
-    "ConflictError",
-    "InternalError",
+    "WorkingCalendar",
+    "builtin_packs",
+    "evaluate",
+    "load_pack",
 ]
 
 
@@ -59,5 +59,8 @@ def evaluate(case: Any) -> Decision:
         raise CaseError(f"case: a case must be a JSON object, got {type(case).__name__}")
     ref = case.get("pack")
     if not isinstance(ref, str) or not ref:
-        raise CaseError("case field 'pack': is required here (or use load_pack(ref).evaluate(case))", field="pack")
+        raise CaseError(
+            "case field 'pack': is required here (or use load_pack(ref).evaluate(case))",
+            field="pack",
+        )
     return load_pack(ref).evaluate(case)

@@ -29,7 +29,8 @@ import multiprocessing
 import os
 import sys
 import time
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import attrs
 
@@ -37,11 +38,29 @@ from .errors import InputError, MtbError
 
 CHUNK_ROWS = 2000
 FORMATS = ("jsonl", "csv", "parquet")
-_EXT = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_EXT = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 #: Key columns of CSV/Parquet output, before `decision_json`.
 KEY_COLUMNS = (
-    "row", "pack", "pack_version", "service", "as_of", "outcome", "complete",
-    "required_documents", "missing_documents", "channels", "decision_due", "benefit_start", "valid_until",
+    "row",
+    "pack",
+    "pack_version",
+    "service",
+    "as_of",
+    "outcome",
+    "complete",
+    "required_documents",
+    "missing_documents",
+    "channels",
+    "decision_due",
+    "benefit_start",
+    "valid_until",
 )
 
 
@@ -176,7 +195,11 @@ def _convert(field: str, value: Any, type_) -> Any:
             number = float(text)
         except ValueError:
             raise _case_error(field, f"expected a number, got {text!r}") from None
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+        return (
+            int(number)
+            if number.is_integer() and "." not in text and "e" not in text.lower()
+            else number
+        )
     if name == "list":
         if text.startswith("["):
             try:
@@ -280,7 +303,9 @@ def _encode(results: list, out_format: str):
 # ---------------------------------------------------------------- parallel, ordered, bounded
 
 
-def parallel_map(func, chunks: Iterable, workers: int, initializer, initargs, inflight: int | None = None) -> Iterator:
+def parallel_map(
+    func, chunks: Iterable, workers: int, initializer, initargs, inflight: int | None = None
+) -> Iterator:
     """`func` over `chunks` in `workers` processes; results in input order, at most `inflight` pending."""
     if workers <= 1:
         initializer(*initargs)
@@ -291,7 +316,9 @@ def parallel_map(func, chunks: Iterable, workers: int, initializer, initargs, in
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     pending: collections.deque = collections.deque()
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs) as pool:
+    with cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs
+    ) as pool:
         try:
             for chunk in chunks:
                 pending.append(pool.submit(func, chunk))
@@ -322,7 +349,9 @@ def detect_format(path: str, given: str | None) -> str:
     ext = os.path.splitext(path)[1].lower()
     if ext in _EXT:
         return _EXT[ext]
-    raise InputError(f"{path}: cannot tell the format from the name; use --in-format/--out-format ({', '.join(FORMATS)})")
+    raise InputError(
+        f"{path}: cannot tell the format from the name; use --in-format/--out-format ({', '.join(FORMATS)})"
+    )
 
 
 class _Progress:
@@ -379,7 +408,7 @@ def _csv_chunks(path: str, chunk_rows: int, progress_pos: list):
     import csv
 
     try:
-        fh = open(path, encoding="utf-8-sig", newline="")
+        fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the `with fh` below
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     with fh:
@@ -406,12 +435,19 @@ def _csv_chunks(path: str, chunk_rows: int, progress_pos: list):
                 buf.append((row, f"unreadable CSV record (line {reader.line_num}): {exc}"))
                 continue
             except UnicodeDecodeError as exc:
-                raise InputError(f"{path}: not UTF-8 text near record {row + 1}: {exc.reason}") from None
+                raise InputError(
+                    f"{path}: not UTF-8 text near record {row + 1}: {exc.reason}"
+                ) from None
             if not cells:
                 continue  # a blank line is not a record
             row += 1
             if len(cells) != width:
-                buf.append((row, f"expected {width} cells as in the header, got {len(cells)} (line {reader.line_num})"))
+                buf.append(
+                    (
+                        row,
+                        f"expected {width} cells as in the header, got {len(cells)} (line {reader.line_num})",
+                    )
+                )
             else:
                 buf.append((row, dict(zip(header, cells))))
             if len(buf) >= chunk_rows:
@@ -446,7 +482,7 @@ def _parquet_chunks(path: str, chunk_rows: int, progress_pos: list):
 
 class _JsonlWriter:
     def __init__(self, path: str):
-        self.fh = sys.stdout if path == "-" else open(path, "w", encoding="utf-8", newline="\n")
+        self.fh = sys.stdout if path == "-" else open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - the writer owns it; close() closes it
 
     def write(self, payload: str):
         if payload:
@@ -508,7 +544,7 @@ class _ErrorWriter:
             self.fh = None
         else:
             self.csv = path.lower().endswith(".csv")
-            self.fh = open(path, "w", encoding="utf-8", newline="")
+            self.fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
             if self.csv:
                 import csv
 
@@ -523,7 +559,10 @@ class _ErrorWriter:
             elif self.csv:
                 self.writer.writerow([row, field or "", message])
             else:
-                self.fh.write(json.dumps({"row": row, "field": field, "message": message}, ensure_ascii=False) + "\n")
+                self.fh.write(
+                    json.dumps({"row": row, "field": field, "message": message}, ensure_ascii=False)
+                    + "\n"
+                )
 
     def close(self):
         if self.fh is not None:
@@ -577,7 +616,7 @@ def evaluate_file(
     stream = None
     if fin == "jsonl":
         try:
-            stream = sys.stdin.buffer if src == "-" else open(src, "rb")
+            stream = sys.stdin.buffer if src == "-" else open(src, "rb")  # noqa: SIM115 - closed when the run ends
         except OSError as exc:
             raise InputError(f"{src}: cannot read: {exc.strerror or exc}") from None
         chunks = _jsonl_chunks(stream, chunk_rows, position)
@@ -602,7 +641,9 @@ def evaluate_file(
     folder = pack.folder
     _STATE["pack"] = pack
     try:
-        for count, payload, errs in parallel_map(_work, chunks, workers, _init_worker, (folder, fout)):
+        for count, payload, errs in parallel_map(
+            _work, chunks, workers, _init_worker, (folder, fout)
+        ):
             rows_done = count
             writer.write(payload)
             err.write(errs)
@@ -616,7 +657,14 @@ def evaluate_file(
             stream.close()
     meter.update(0, position[0], final=True)
     bad = err.count
-    return BatchStats(rows=ok + bad, ok=ok, bad=bad, seconds=round(time.monotonic() - started, 3), output=dst, errors=errors)
+    return BatchStats(
+        rows=ok + bad,
+        ok=ok,
+        bad=bad,
+        seconds=round(time.monotonic() - started, 3),
+        output=dst,
+        errors=errors,
+    )
 
 
 def _parquet_with_total(path, chunks, position):
@@ -624,7 +672,7 @@ def _parquet_with_total(path, chunks, position):
 
     try:
         position[1] = pq.ParquetFile(path).metadata.num_rows
-    except Exception:  # noqa: BLE001 - the reader reports it
+    except Exception:  # noqa: BLE001, S110 - no total shown; the reader itself reports the error
         pass
     yield from chunks
 

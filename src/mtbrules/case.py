@@ -11,7 +11,8 @@ import datetime as _dt
 import difflib
 import math
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -150,10 +151,14 @@ def parse_case(
         if key == "pack":
             pack = _string(key, raw)
         elif key == "diseases":
-            diseases = tuple(v if _plain_text(v) else _string(f"diseases[{i}]", v) for i, v in enumerate(_list(key, raw)))
+            diseases = tuple(
+                v if _plain_text(v) else _string(f"diseases[{i}]", v)
+                for i, v in enumerate(_list(key, raw))
+            )
         elif key == "materials":
             materials = tuple(
-                Material(v) if _plain_text(v) else _material(f"materials[{i}]", v) for i, v in enumerate(_list(key, raw))
+                Material(v) if _plain_text(v) else _material(f"materials[{i}]", v)
+                for i, v in enumerate(_list(key, raw))
             )
         elif key in CASE_OBJECTS:
             if raw is None:
@@ -184,10 +189,15 @@ def parse_case(
             if allowed is not None:
                 for item in value if isinstance(value, tuple) else (value,):
                     if item not in allowed:
-                        raise _err(key, f"unknown value {_show(item, echo)}; allowed: {', '.join(map(str, allowed))}")
+                        raise _err(
+                            key,
+                            f"unknown value {_show(item, echo)}; allowed: {', '.join(map(str, allowed))}",
+                        )
             values[key] = value
         else:
-            raise _unknown(key, key, list(CASE_FIELDS) + list(CASE_OBJECTS) + list(extra_fields) + ["pack"])
+            raise _unknown(
+                key, key, list(CASE_FIELDS) + list(CASE_OBJECTS) + list(extra_fields) + ["pack"]
+            )
     for required in ("service", "submitted_on"):
         if required not in values:
             raise _err(required, "is required")
@@ -228,7 +238,11 @@ def kind_of(value: Any) -> str:
 
 def _show(value: Any, echo: bool = True) -> str:
     """A value for an error message: never repr() of arbitrary objects; the kind only unless `echo`."""
-    if not echo or type(value) not in (str, int, float) or (type(value) is int and abs(value) >= 10**40):
+    if (
+        not echo
+        or type(value) not in (str, int, float)
+        or (type(value) is int and abs(value) >= 10**40)
+    ):
         return kind_of(value)
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -236,7 +250,9 @@ def _show(value: Any, echo: bool = True) -> str:
 
 def _plain_text(raw: Any) -> bool:
     """The common case of a valid text value, checked without building an error path (hot path)."""
-    return type(raw) is str and 0 < len(raw) <= MAX_STRING and raw.isprintable() and not raw.isspace()
+    return (
+        type(raw) is str and 0 < len(raw) <= MAX_STRING and raw.isprintable() and not raw.isspace()
+    )
 
 
 def _string(field: str, raw: Any) -> str:
@@ -249,7 +265,9 @@ def _string(field: str, raw: Any) -> str:
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise _err(field, f"not valid Unicode text (character {exc.start + 1} is a lone surrogate)") from None
+        raise _err(
+            field, f"not valid Unicode text (character {exc.start + 1} is a lone surrogate)"
+        ) from None
     return raw
 
 
@@ -322,7 +340,7 @@ def _material(field: str, raw: Any) -> Material:
                 raise _err(field, f"field names must be text, got {kind_of(key)}")
         unknown = set(raw) - {"name", "issued_on"}
         if unknown:
-            key = sorted(unknown)[0]
+            key = min(unknown)
             raise _unknown(f"{field}.{key}", key, ["name", "issued_on"])
         if "name" not in raw:
             raise _err(f"{field}.name", "is required")

@@ -30,8 +30,9 @@ import itertools
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import attrs
 
@@ -181,8 +182,15 @@ class _Checker:
         self.docs: dict[str, YamlDoc | None] = {}
         self._rule_paths: dict[str, tuple[YamlDoc, tuple]] = {}
 
-    def add(self, code: str, message: str, location: Location | None, hint: str | None = None, example=None,
-            subject: str | None = None):
+    def add(
+        self,
+        code: str,
+        message: str,
+        location: Location | None,
+        hint: str | None = None,
+        example=None,
+        subject: str | None = None,
+    ):
         diag = Diagnostic(code, message, location, CODES[code][1], hint, example)
         self.out.append(diag)
         if subject is not None:
@@ -206,8 +214,12 @@ class _Checker:
         notes = doc.value.get("notes") if doc is not None and isinstance(doc.value, dict) else None
         acks = []
         for i, note in enumerate(notes or ()):
-            for j, entry in enumerate(note.get("acknowledges") or ()) if isinstance(note, dict) else ():
-                acks.append((str(entry), doc.location(("notes", i, "acknowledges", j)), note.get("id")))
+            for j, entry in (
+                enumerate(note.get("acknowledges") or ()) if isinstance(note, dict) else ()
+            ):
+                acks.append(
+                    (str(entry), doc.location(("notes", i, "acknowledges", j)), note.get("id"))
+                )
         if not acks:
             return
         used = set()
@@ -217,8 +229,10 @@ class _Checker:
             hit = None
             for k, (entry, _loc, _note) in enumerate(acks):
                 code, _, subj = entry.partition(":")
-                if code == diag.code and diag.severity == WARNING and (
-                    not subj or subj == subject or (subject or "").startswith(subj + ":")
+                if (
+                    code == diag.code
+                    and diag.severity == WARNING
+                    and (not subj or subj == subject or (subject or "").startswith(subj + ":"))
                 ):
                     hit = k
                     break
@@ -229,11 +243,25 @@ class _Checker:
         for k, (entry, loc, note) in enumerate(acks):
             code = entry.partition(":")[0]
             if CODES.get(code, ("", ERROR))[1] != WARNING:
-                kept.append(Diagnostic("MTB414", f"note '{note}' acknowledges {entry}, but only warnings can be acknowledged",
-                                       loc, ERROR, "fix the error instead"))
+                kept.append(
+                    Diagnostic(
+                        "MTB414",
+                        f"note '{note}' acknowledges {entry}, but only warnings can be acknowledged",
+                        loc,
+                        ERROR,
+                        "fix the error instead",
+                    )
+                )
             elif k not in used:
-                kept.append(Diagnostic("MTB414", f"note '{note}' acknowledges {entry}, but check finds no such warning",
-                                       loc, WARNING, "remove the stale acknowledgement"))
+                kept.append(
+                    Diagnostic(
+                        "MTB414",
+                        f"note '{note}' acknowledges {entry}, but check finds no such warning",
+                        loc,
+                        WARNING,
+                        "remove the stale acknowledgement",
+                    )
+                )
         self.out = kept
 
     # -- positions
@@ -252,7 +280,9 @@ class _Checker:
                 if isinstance(raw, dict) and "id" in raw:
                     self._rule_paths.setdefault(raw["id"], (doc, ("rules", i)))
 
-    def entry_location(self, file: str, key: str, ident: str, sub: tuple = ("id",)) -> Location | None:
+    def entry_location(
+        self, file: str, key: str, ident: str, sub: tuple = ("id",)
+    ) -> Location | None:
         doc = self.docs.get(file)
         if doc is None:
             return Location(str(self.folder / file))
@@ -279,8 +309,13 @@ class _Checker:
         pack = self.pack
         for rule in pack.rules:
             if not rule.source.quote:
-                self.add("MTB410", f"rule '{rule.id}' cites {rule.source} without quoting the sentence it encodes",
-                         self.rule_location(rule, ("source",)), hint="add `quote:` with the sentence, verbatim from the source", subject=rule.id)
+                self.add(
+                    "MTB410",
+                    f"rule '{rule.id}' cites {rule.source} without quoting the sentence it encodes",
+                    self.rule_location(rule, ("source",)),
+                    hint="add `quote:` with the sentence, verbatim from the source",
+                    subject=rule.id,
+                )
         entries = [
             ("diseases.yaml", "groups", "group", pack.groups.values()),
             ("diseases.yaml", "diseases", "disease", pack.diseases.values()),
@@ -292,16 +327,35 @@ class _Checker:
         for file, key, kind, items in entries:
             for item in items:
                 if item.source is None:
-                    self.add("MTB411", f"{kind} '{item.id}' cites no source", self.entry_location(file, key, item.id),
-                             hint="add `source: {doc: …, clause: …}`", subject=item.id)
+                    self.add(
+                        "MTB411",
+                        f"{kind} '{item.id}' cites no source",
+                        self.entry_location(file, key, item.id),
+                        hint="add `source: {doc: …, clause: …}`",
+                        subject=item.id,
+                    )
         cited = {r.source.doc for r in pack.rules}
-        for items in (pack.groups.values(), pack.diseases.values(), pack.channels.values(), pack.categories.values(),
-                      pack.services.values(), pack.versions, pack.documents.values(), pack.facts, pack.notes):
+        for items in (
+            pack.groups.values(),
+            pack.diseases.values(),
+            pack.channels.values(),
+            pack.categories.values(),
+            pack.services.values(),
+            pack.versions,
+            pack.documents.values(),
+            pack.facts,
+            pack.notes,
+        ):
             cited |= {i.source.doc for i in items if i.source is not None}
         for key in pack.sources:
             if key not in cited:
-                self.add("MTB413", f"source '{key}' is never cited", self.entry_location("pack.yaml", "sources", key, ()),
-                         hint="cite it from a rule, or remove it", subject=key)
+                self.add(
+                    "MTB413",
+                    f"source '{key}' is never cited",
+                    self.entry_location("pack.yaml", "sources", key, ()),
+                    hint="cite it from a rule, or remove it",
+                    subject=key,
+                )
 
     def _quotes(self):
         pack = self.pack
@@ -321,7 +375,9 @@ class _Checker:
             cites.append((rule.source, self.rule_location(rule, ("source", "quote"))))
         for i, fact in enumerate(pack.facts):
             doc = self.docs.get("pack.yaml")
-            cites.append((fact.source, doc.location(("facts", i, "source", "quote")) if doc else None))
+            cites.append(
+                (fact.source, doc.location(("facts", i, "source", "quote")) if doc else None)
+            )
         for cite, loc in cites:
             if cite is None or not cite.quote:
                 continue
@@ -329,11 +385,18 @@ class _Checker:
             if text is None:
                 continue
             plain, simple = text
-            if normalize_quote(cite.quote) in plain or normalize_quote(cite.quote, traditional=True) in simple:
+            if (
+                normalize_quote(cite.quote) in plain
+                or normalize_quote(cite.quote, traditional=True) in simple
+            ):
                 continue
             file = pack.sources[cite.doc].file
-            self.add("MTB412", f"quote not found in {file} ({cite.doc}): \"{_clip(cite.quote)}\"", loc,
-                     hint="quote the source verbatim (whitespace and Traditional/Simplified forms are ignored)")
+            self.add(
+                "MTB412",
+                f'quote not found in {file} ({cite.doc}): "{_clip(cite.quote)}"',
+                loc,
+                hint="quote the source verbatim (whitespace and Traditional/Simplified forms are ignored)",
+            )
 
     # -- scenarios
 
@@ -346,7 +409,12 @@ class _Checker:
             self.out.extend(exc.diagnostics)
             return
         pack = self.pack
-        rule_ids = set(pack.rules_by_id) | {"pack:versions", "pack:services", "pack:diseases", "pack:no-outcome"}
+        rule_ids = set(pack.rules_by_id) | {
+            "pack:versions",
+            "pack:services",
+            "pack:diseases",
+            "pack:no-outcome",
+        }
         kinds = {
             "path": ("rule", rule_ids),
             "path_includes": ("rule", rule_ids),
@@ -368,8 +436,12 @@ class _Checker:
                     loc = _scenario_location(docs[file], sc, ("expect", key, j)) or sc.location
                     from .compiler import _did_you_mean
 
-                    self.add("MTB450", f"scenario '{sc.name}' expects unknown {kind} '{value}' in {key}", loc,
-                             hint=_did_you_mean(str(value), known))
+                    self.add(
+                        "MTB450",
+                        f"scenario '{sc.name}' expects unknown {kind} '{value}' in {key}",
+                        loc,
+                        hint=_did_you_mean(str(value), known),
+                    )
 
     # -- unused entries
 
@@ -382,7 +454,11 @@ class _Checker:
                 if compiled is None:
                     continue
                 fields_read |= compiled.fields
-                literals |= {x.value for x in n.walk(compiled.node) if isinstance(x, n.Literal) and isinstance(x.value, str)}
+                literals |= {
+                    x.value
+                    for x in n.walk(compiled.node)
+                    if isinstance(x, n.Literal) and isinstance(x.value, str)
+                }
         used_docs = set()
         for rule in pack.rules:
             used_docs |= {q.doc for q in rule.require}
@@ -390,24 +466,46 @@ class _Checker:
             used_docs |= set(pack.documents[doc_id].any_of)
         used_docs |= literals & set(pack.documents)
         for doc in pack.documents.values():
-            if doc.id not in used_docs and not (doc.any_of and set(doc.any_of) & used_docs and False):
-                self.add("MTB440", f"document '{doc.id}' is never required by a rule", self.entry_location("documents.yaml", "documents", doc.id),
-                         hint="require it from the rule that encodes its sentence, or remove it", subject=doc.id)
+            if doc.id not in used_docs and not (
+                doc.any_of and set(doc.any_of) & used_docs and False
+            ):
+                self.add(
+                    "MTB440",
+                    f"document '{doc.id}' is never required by a rule",
+                    self.entry_location("documents.yaml", "documents", doc.id),
+                    hint="require it from the rule that encodes its sentence, or remove it",
+                    subject=doc.id,
+                )
         used_channels = {c for r in pack.rules for c in r.channels}
         for ch in pack.channels.values():
             if ch.id not in used_channels:
-                self.add("MTB441", f"channel '{ch.id}' is never offered by a rule", self.entry_location("channels.yaml", "channels", ch.id),
-                         hint="list it under a rule's `channels:`, or remove it", subject=ch.id)
+                self.add(
+                    "MTB441",
+                    f"channel '{ch.id}' is never offered by a rule",
+                    self.entry_location("channels.yaml", "channels", ch.id),
+                    hint="list it under a rule's `channels:`, or remove it",
+                    subject=ch.id,
+                )
         for g in pack.groups.values():
             members = [d.id for d in pack.diseases.values() if g.id in d.groups]
             if g.id not in literals:
-                self.add("MTB442", f"disease group '{g.id}' is never used by a rule" + ("" if members else " and has no members"),
-                         self.entry_location("diseases.yaml", "groups", g.id),
-                         hint=f'use it in a condition (`"{g.id}" in d.groups`), or remove it', subject=g.id)
+                self.add(
+                    "MTB442",
+                    f"disease group '{g.id}' is never used by a rule"
+                    + ("" if members else " and has no members"),
+                    self.entry_location("diseases.yaml", "groups", g.id),
+                    hint=f'use it in a condition (`"{g.id}" in d.groups`), or remove it',
+                    subject=g.id,
+                )
         for name in pack.case_fields:
             if name not in fields_read:
-                self.add("MTB443", f"case field '{name}' is declared but no rule reads it",
-                         self.entry_location("pack.yaml", "case_fields", name, ()), hint="read it in a condition, or remove it", subject=name)
+                self.add(
+                    "MTB443",
+                    f"case field '{name}' is declared but no rule reads it",
+                    self.entry_location("pack.yaml", "case_fields", name, ()),
+                    hint="read it in a condition, or remove it",
+                    subject=name,
+                )
 
 
 def _safe_yaml(path: Path) -> YamlDoc | None:
@@ -481,14 +579,23 @@ class _Analysis:
         found = self._sat.get(key)
         if found is None:
             fields = [f for f in sorted(reads) if f != "service" and f not in relevant]
-            found = list(itertools.islice(
-                self.domain.search(fields, scope, relevant, lambda env: _holds(rule, env)), SAT_KEEP))
+            found = list(
+                itertools.islice(
+                    self.domain.search(fields, scope, relevant, lambda env: _holds(rule, env)),
+                    SAT_KEEP,
+                )
+            )
             self._sat[key] = found
         return [dict(fixed, **p) for p in found]
 
     def env_of(self, partial: dict, scope: _Scope) -> dict:
-        env = {"service": scope.service, "submitted_on": scope.base, "agent": False,
-               "diseases": (), "materials": frozenset()}
+        env = {
+            "service": scope.service,
+            "submitted_on": scope.base,
+            "agent": False,
+            "diseases": (),
+            "materials": frozenset(),
+        }
         for k, v in partial.items():
             if v is ABSENT:
                 env.pop(k, None)
@@ -548,17 +655,30 @@ class _Analysis:
             if not applies:
                 self.add_unreachable(rule, loc)
             elif not effective:
-                over = sorted(r.id for r in self.pack.rules if rule.id in self.pack.suppresses[r.id])
-                self.c.add("MTB432", f"rule '{rule.id}' never takes effect: whenever it applies, {', '.join(over)} overrides it",
-                           loc, hint="narrow the overriding rule's condition, or remove this rule", example=self.case_of(example),
-                           subject=rule.id)
+                over = sorted(
+                    r.id for r in self.pack.rules if rule.id in self.pack.suppresses[r.id]
+                )
+                self.c.add(
+                    "MTB432",
+                    f"rule '{rule.id}' never takes effect: whenever it applies, {', '.join(over)} overrides it",
+                    loc,
+                    hint="narrow the overriding rule's condition, or remove this rule",
+                    example=self.case_of(example),
+                    subject=rule.id,
+                )
 
     def add_unreachable(self, rule, loc):
-        scope_services = sorted(rule.services) if rule.services is not None else sorted(self.pack.services)
-        self.c.add("MTB431", f"rule '{rule.id}' can never apply: no case makes its `when` true "
-                   f"(searched {', '.join(scope_services)} cases)", loc,
-                   hint="check the condition for contradictory tests, or a field that no case of this service gives",
-                   subject=rule.id)
+        scope_services = (
+            sorted(rule.services) if rule.services is not None else sorted(self.pack.services)
+        )
+        self.c.add(
+            "MTB431",
+            f"rule '{rule.id}' can never apply: no case makes its `when` true "
+            f"(searched {', '.join(scope_services)} cases)",
+            loc,
+            hint="check the condition for contradictory tests, or a field that no case of this service gives",
+            subject=rule.id,
+        )
 
     def _conflicts(self):
         pack = self.pack
@@ -629,7 +749,11 @@ class _Analysis:
         kinds = (
             ("decides its outcome", [r for r in pack.rules if r.outcome], "outcome"),
             ("requires a document", [r for r in pack.rules if r.require], "documents"),
-            ("sets a time limit", [r for r in pack.rules if r.deadlines or r.outcome == "instant"], "time_limit"),
+            (
+                "sets a time limit",
+                [r for r in pack.rules if r.deadlines or r.outcome == "instant"],
+                "time_limit",
+            ),
         )
         hint = "encode the sentence that covers it; if the text is silent, acknowledge it in a pack note"
         for service in pack.services:
@@ -640,8 +764,14 @@ class _Analysis:
             example = self.case_of(self.env_of({}, self.scopes[min(scopes)]))
             for what, rules, tag in kinds:
                 if self._reachable(rules, {}, scopes) is None:
-                    self.c.add("MTB433", f"service '{service}': no rule {what} for any case", loc,
-                               hint=hint, example=example, subject=f"{service}:{tag}")
+                    self.c.add(
+                        "MTB433",
+                        f"service '{service}': no rule {what} for any case",
+                        loc,
+                        hint=hint,
+                        example=example,
+                        subject=f"{service}:{tag}",
+                    )
         reads = set()
         for r in pack.rules:
             if r.when is not None:
@@ -651,18 +781,32 @@ class _Analysis:
             for d in pack.diseases.values():
                 key = self.domain.disease_class(d)
                 if key not in checked:
-                    checked[key] = [(what, tag) for what, rules, tag in kinds if self._reachable(rules, {"diseases": (d,)}) is None]
+                    checked[key] = [
+                        (what, tag)
+                        for what, rules, tag in kinds
+                        if self._reachable(rules, {"diseases": (d,)}) is None
+                    ]
                 for what, tag in checked[key]:
-                    self.c.add("MTB434", f"disease '{d.id}': no rule {what} for a case naming it",
-                               self.c.entry_location("diseases.yaml", "diseases", d.id), hint=hint,
-                               example=self.case_of(self.env_of({"diseases": (d,)}, self.scopes[0])), subject=f"{d.id}:{tag}")
+                    self.c.add(
+                        "MTB434",
+                        f"disease '{d.id}': no rule {what} for a case naming it",
+                        self.c.entry_location("diseases.yaml", "diseases", d.id),
+                        hint=hint,
+                        example=self.case_of(self.env_of({"diseases": (d,)}, self.scopes[0])),
+                        subject=f"{d.id}:{tag}",
+                    )
         if "category" in reads and self.scopes:
             for cat in pack.categories.values():
                 for what, rules, tag in kinds:
                     if self._reachable(rules, {"category": cat.id}) is None:
-                        self.c.add("MTB435", f"category '{cat.id}': no rule {what} for a case in it",
-                                   self.c.entry_location("categories.yaml", "categories", cat.id), hint=hint,
-                                   example=self.case_of(self.env_of({"category": cat.id}, self.scopes[0])), subject=f"{cat.id}:{tag}")
+                        self.c.add(
+                            "MTB435",
+                            f"category '{cat.id}': no rule {what} for a case in it",
+                            self.c.entry_location("categories.yaml", "categories", cat.id),
+                            hint=hint,
+                            example=self.case_of(self.env_of({"category": cat.id}, self.scopes[0])),
+                            subject=f"{cat.id}:{tag}",
+                        )
 
 
 def _holds(rule, env) -> bool:
@@ -697,10 +841,18 @@ def _typical_day(version, years) -> _dt.date | None:
 
 def env_to_case(env: dict, pack: Pack) -> dict:
     """The contract case (CONTRACT §2) that gives exactly the fields of `env`."""
-    case: dict[str, Any] = {"service": env["service"], "submitted_on": env["submitted_on"].isoformat()}
+    case: dict[str, Any] = {
+        "service": env["service"],
+        "submitted_on": env["submitted_on"].isoformat(),
+    }
     for key in sorted(env):
         value = env[key]
-        if key in ("service", "submitted_on") or key.startswith("$") or value is ABSENT or value is UNDEFINED:
+        if (
+            key in ("service", "submitted_on")
+            or key.startswith("$")
+            or value is ABSENT
+            or value is UNDEFINED
+        ):
             continue
         if key == "agent" and value is False:
             continue
@@ -775,7 +927,9 @@ class _Domain:
                 elif isinstance(v, _dt.date):
                     self.dates.add(v)
             elif isinstance(x, n.Duration):
-                days = {"days": 1, "working_days": 1, "weeks": 7, "months": 30, "years": 365}[x.unit] * x.amount
+                days = {"days": 1, "working_days": 1, "weeks": 7, "months": 30, "years": 365}[
+                    x.unit
+                ] * x.amount
                 extra = {days, days + 1, days - 1}
                 if x.unit == "months":
                     extra |= {31 * x.amount, 31 * x.amount + 1, 28 * x.amount}
@@ -784,7 +938,9 @@ class _Domain:
                 if x.unit == "years":
                     extra |= {days + 2}
                 self.offsets |= extra | {-e for e in extra}
-            elif isinstance(x, n.Attr) and not (isinstance(x.operand, n.Name) and x.operand.name in CASE_OBJECTS):
+            elif isinstance(x, n.Attr) and not (
+                isinstance(x.operand, n.Name) and x.operand.name in CASE_OBJECTS
+            ):
                 self.disease_attrs.add(x.name)
             elif isinstance(x, n.Compare):
                 for side, other in ((x.left, x.right), (x.right, x.left)):
@@ -801,7 +957,9 @@ class _Domain:
     def disease_class(self, d) -> tuple:
         return (
             d.groups,
-            d.id if (d.id in self.disease_ids or "id" in self.disease_attrs and not self.disease_ids) else None,
+            d.id
+            if (d.id in self.disease_ids or "id" in self.disease_attrs and not self.disease_ids)
+            else None,
             d.no if "no" in self.disease_attrs else None,
             d.name if "name" in self.disease_attrs else None,
         )
@@ -849,7 +1007,9 @@ class _Domain:
             return self._material_values
         if field == "submitted_on":
             v = scope.version
-            days = {scope.base} | {d + _dt.timedelta(days=k) for d in self.dates for k in (-1, 0, 1)}
+            days = {scope.base} | {
+                d + _dt.timedelta(days=k) for d in self.dates for k in (-1, 0, 1)
+            }
             days |= {v.effective_from, v.effective_from + _dt.timedelta(days=1)}
             if v.effective_to:
                 days |= {v.effective_to, v.effective_to - _dt.timedelta(days=1)}
@@ -907,7 +1067,13 @@ class _Domain:
         size = 1
         for d in domains:
             size *= max(len(d), 1)
-        base = {"service": scope.service, "submitted_on": scope.base, "agent": False, "diseases": (), "materials": frozenset()}
+        base = {
+            "service": scope.service,
+            "submitted_on": scope.base,
+            "agent": False,
+            "diseases": (),
+            "materials": frozenset(),
+        }
         base.update({k: v for k, v in fixed.items() if v is not ABSENT})
         for k, v in fixed.items():
             if v is ABSENT:
@@ -959,8 +1125,14 @@ def _sampled(domains, count, predicate, make):
     class _Enough(Exception):
         pass
 
-    @settings(max_examples=count, database=None, derandomize=True, deadline=None,
-              phases=(Phase.generate,), suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        phases=(Phase.generate,),
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def probe(combo):
         if predicate(make(combo)):
@@ -978,10 +1150,16 @@ def _sampled(domains, count, predicate, make):
 def _field_key(node: n.Node) -> str | None:
     if isinstance(node, n.Name):
         return node.name
-    if isinstance(node, n.Attr) and isinstance(node.operand, n.Name) and node.operand.name in CASE_OBJECTS:
+    if (
+        isinstance(node, n.Attr)
+        and isinstance(node.operand, n.Name)
+        and node.operand.name in CASE_OBJECTS
+    ):
         return f"{node.operand.name}.{node.name}"
     if isinstance(node, n.Call) and node.args:
-        return _field_key(node.args[0]) if node.func in ("year", "month", "day", "quarter") else None
+        return (
+            _field_key(node.args[0]) if node.func in ("year", "month", "day", "quarter") else None
+        )
     return None
 
 
@@ -1029,7 +1207,9 @@ def render_text(reports: list[PackReport]) -> str:
         errors = sum(d.severity == ERROR for d in rep.diagnostics)
         warnings = sum(d.severity == WARNING for d in rep.diagnostics)
         name = rep.pack_id or display_path(rep.folder)
-        lines.append(f"{name}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+        lines.append(
+            f"{name}: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -1045,13 +1225,15 @@ def render_json(reports: list[PackReport]) -> str:
 
     out = []
     for rep in reports:
-        out.append({
-            "pack": rep.pack_id,
-            "folder": display_path(rep.folder),
-            "errors": sum(d.severity == ERROR for d in rep.diagnostics),
-            "warnings": sum(d.severity == WARNING for d in rep.diagnostics),
-            "diagnostics": [_relocated(d).to_dict() for d in rep.diagnostics],
-        })
+        out.append(
+            {
+                "pack": rep.pack_id,
+                "folder": display_path(rep.folder),
+                "errors": sum(d.severity == ERROR for d in rep.diagnostics),
+                "warnings": sum(d.severity == WARNING for d in rep.diagnostics),
+                "diagnostics": [_relocated(d).to_dict() for d in rep.diagnostics],
+            }
+        )
     return json.dumps(out, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -1100,13 +1282,15 @@ def render_sarif(reports: list[PackReport]) -> str:
     rules = []
     for code in used:
         title, severity = CODES.get(code, (code, ERROR))
-        rules.append({
-            "id": code,
-            "name": title.replace(" ", "-").replace(":", ""),
-            "shortDescription": {"text": title},
-            "helpUri": f"https://mtbrules.invalid/docs/diagnostics#{code.lower()}",
-            "defaultConfiguration": {"level": "error" if severity == ERROR else "warning"},
-        })
+        rules.append(
+            {
+                "id": code,
+                "name": title.replace(" ", "-").replace(":", ""),
+                "shortDescription": {"text": title},
+                "helpUri": f"https://mtbrules.invalid/docs/diagnostics#{code.lower()}",
+                "defaultConfiguration": {"level": "error" if severity == ERROR else "warning"},
+            }
+        )
     results = []
     for rep in reports:
         for d in rep.diagnostics:
@@ -1118,9 +1302,14 @@ def render_sarif(reports: list[PackReport]) -> str:
                 "message": {"text": text},
             }
             if d.location is not None:
-                physical: dict[str, Any] = {"artifactLocation": {"uri": display_path(d.location.file)}}
+                physical: dict[str, Any] = {
+                    "artifactLocation": {"uri": display_path(d.location.file)}
+                }
                 if d.location.line:
-                    physical["region"] = {"startLine": d.location.line, "startColumn": max(d.location.col, 1)}
+                    physical["region"] = {
+                        "startLine": d.location.line,
+                        "startColumn": max(d.location.col, 1),
+                    }
                 result["locations"] = [{"physicalLocation": physical}]
             if d.example is not None:
                 result["properties"] = {"exampleCase": d.example}
@@ -1128,20 +1317,29 @@ def render_sarif(reports: list[PackReport]) -> str:
     sarif = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "mtbrules",
-                "version": __version__,
-                "informationUri": "https://mtbrules.invalid/docs/diagnostics",
-                "rules": rules,
-            }},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "mtbrules",
+                        "version": __version__,
+                        "informationUri": "https://mtbrules.invalid/docs/diagnostics",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     return json.dumps(sarif, ensure_ascii=False, indent=2) + "\n"
 
 
-RENDERERS = {"text": render_text, "json": render_json, "github": render_github, "sarif": render_sarif}
+RENDERERS = {
+    "text": render_text,
+    "json": render_json,
+    "github": render_github,
+    "sarif": render_sarif,
+}
 
 
 def pack_folders(refs: Iterable[str]) -> list[Path]:
@@ -1154,7 +1352,9 @@ def pack_folders(refs: Iterable[str]) -> list[Path]:
         path = Path(ref)
         folder = None
         if path.is_file() and path.name != "pack.yaml":
-            folder = next((p for p in list(path.resolve().parents)[:2] if (p / "pack.yaml").is_file()), None)
+            folder = next(
+                (p for p in list(path.resolve().parents)[:2] if (p / "pack.yaml").is_file()), None
+            )
             if folder is not None:
                 folder = Path(os.path.relpath(folder)) if not path.is_absolute() else folder
         if folder is None:

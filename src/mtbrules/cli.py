@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug
-        print(f"mtbrules: internal error (this is a bug): {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            f"mtbrules: internal error (this is a bug): {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
         if args.debug:
             traceback.print_exc()
         return 3
@@ -86,7 +89,9 @@ def render_error(exc: MtbError) -> str:
     if exc.diagnostics:
         first = exc.diagnostics[0].render()
         more = len(exc.diagnostics) - 1
-        return first + (f"\n(and {more} more; run `mtbrules check` to see them all)" if more else "")
+        return first + (
+            f"\n(and {more} more; run `mtbrules check` to see them all)" if more else ""
+        )
     return str(exc)
 
 

@@ -17,10 +17,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import linecache
-from typing import Callable
+from collections.abc import Callable
 
 from . import nodes as n
-from .compiler import _CALENDAR_FUNCTIONS, _FUNCTIONS, UNDEFINED, _case_groups, _case_ids, _defined_key, _duration_adder, disease_shortcut
+from .compiler import (
+    _CALENDAR_FUNCTIONS,
+    _FUNCTIONS,
+    UNDEFINED,
+    _case_groups,
+    _case_ids,
+    _defined_key,
+    _duration_adder,
+    disease_shortcut,
+)
 from .model import Rule
 
 Runner = Callable[[dict], tuple]
@@ -33,14 +42,26 @@ class _Unsupported(Exception):
 class _Gen:
     def __init__(self, calendar):
         self.calendar = calendar
-        self.namespace: dict = {"_U": UNDEFINED, "_groups": _case_groups, "_ids": _case_ids, "len": len, "min": min, "max": max, "any": any, "all": all, "_minus": _minus, "_kleene_any": _kleene_any, "_kleene_all": _kleene_all}
+        self.namespace: dict = {
+            "_U": UNDEFINED,
+            "_groups": _case_groups,
+            "_ids": _case_ids,
+            "len": len,
+            "min": min,
+            "max": max,
+            "any": any,
+            "all": all,
+            "_minus": _minus,
+            "_kleene_any": _kleene_any,
+            "_kleene_all": _kleene_all,
+        }
         self.fields: dict[str, str] = {}  # field key -> local name
         self.uses_groups = False
         self.uses_ids = False
         self._constants: dict = {}
 
     def const(self, value) -> str:
-        key = (type(value), value) if not isinstance(value, (frozenset, tuple)) else (type(value), value)
+        key = (type(value), value)  # the type too: 1, 1.0 and True are equal keys
         name = self._constants.get(key)
         if name is None:
             name = f"_k{len(self._constants)}"
@@ -211,7 +232,11 @@ class _KleeneGen:
 
     def _Compare(self, node, local):
         op = node.op
-        return self._binary(self.expr(node.left, local), self.expr(node.right, local), lambda a, b: f"({a} {op} {b})")
+        return self._binary(
+            self.expr(node.left, local),
+            self.expr(node.right, local),
+            lambda a, b: f"({a} {op} {b})",
+        )
 
     def _Arith(self, node, local):
         if isinstance(node.right, n.Duration):
@@ -220,12 +245,18 @@ class _KleeneGen:
             t = self.tmp()
             return f"(_U if ({t} := {self.expr(node.left, local)}) is _U else {adder}({t}))"
         op = node.op
-        combine = (lambda a, b: f"_minus({a}, {b})") if op == "-" else (lambda a, b: f"({a} {op} {b})")
+        combine = (
+            (lambda a, b: f"_minus({a}, {b})") if op == "-" else (lambda a, b: f"({a} {op} {b})")
+        )
         return self._binary(self.expr(node.left, local), self.expr(node.right, local), combine)
 
     def _If(self, node, local):
         t = self.tmp()
-        cond, then, other = self.expr(node.cond, local), self.expr(node.then, local), self.expr(node.otherwise, local)
+        cond, then, other = (
+            self.expr(node.cond, local),
+            self.expr(node.then, local),
+            self.expr(node.otherwise, local),
+        )
         return f"(_U if ({t} := {cond}) is _U else ({then} if {t} else {other}))"
 
     def _Quantifier(self, node, local):
@@ -337,7 +368,9 @@ def _closure_runner(rules: tuple[Rule, ...]) -> Runner:
         return tuple(
             None
             if rule.versions is not None and version not in rule.versions
-            else True if rule.when is None else rule.when.fn(env)
+            else True
+            if rule.when is None
+            else rule.when.fn(env)
             for rule in rules
         )
 

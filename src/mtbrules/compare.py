@@ -13,7 +13,8 @@ in that pack's row; any other unknown field is still an input error.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -40,7 +41,12 @@ class CompareRow:
         return self.decision.outcome if self.decision is not None else "error"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"pack": self.pack, "name": self.name, "city": self.city, "outcome": self.outcome}
+        out: dict[str, Any] = {
+            "pack": self.pack,
+            "name": self.name,
+            "city": self.city,
+            "outcome": self.outcome,
+        }
         d = self.decision
         if d is not None:
             out.update(
@@ -87,7 +93,12 @@ def compare(case: Mapping, packs: Iterable = "all") -> list[CompareRow]:
         notes = []
         mine = dict(base)
         for key in list(mine):
-            if key in pack_only and key not in pack.case_fields and key not in CASE_FIELDS and key not in CASE_OBJECTS:
+            if (
+                key in pack_only
+                and key not in pack.case_fields
+                and key not in CASE_FIELDS
+                and key not in CASE_OBJECTS
+            ):
                 del mine[key]
                 notes.append(f"field '{key}' left out: {pack.id} does not define it")
         try:
@@ -108,10 +119,22 @@ def _cells(row: CompareRow, lang: str) -> list[str]:
     if d is None:
         return [row.pack, "error", row.error or "", "", "", "", ""]
     sep = "、" if lang == "zh" else "; "
-    docs = sep.join(doc.name if lang == "zh" else doc.name_en for doc in d.required_documents) or "-"
+    docs = (
+        sep.join(doc.name if lang == "zh" else doc.name_en for doc in d.required_documents) or "-"
+    )
     missing = str(len(d.missing_documents))
-    channels = sep.join(c.name if lang == "zh" or not c.name_en else c.name_en for c in d.channels) or "-"
-    return [row.pack, d.outcome, docs, missing, _date(d, "decision_due") or "-", _date(d, "valid_until") or "-", channels]
+    channels = (
+        sep.join(c.name if lang == "zh" or not c.name_en else c.name_en for c in d.channels) or "-"
+    )
+    return [
+        row.pack,
+        d.outcome,
+        docs,
+        missing,
+        _date(d, "decision_due") or "-",
+        _date(d, "valid_until") or "-",
+        channels,
+    ]
 
 
 def to_json(rows: list[CompareRow]) -> str:
@@ -134,7 +157,17 @@ def to_text(rows: list[CompareRow], lang: str = "zh") -> str:
     out = []
     labels = {
         "zh": ("结论", "材料", "缺", "办结期限", "有效期至", "渠道", "错误", "说明", "理由"),
-        "en": ("outcome", "documents", "missing", "decision_due", "valid_until", "channels", "error", "note", "reason"),
+        "en": (
+            "outcome",
+            "documents",
+            "missing",
+            "decision_due",
+            "valid_until",
+            "channels",
+            "error",
+            "note",
+            "reason",
+        ),
     }[lang]
     for r in rows:
         title = r.name if lang == "zh" else r.pack

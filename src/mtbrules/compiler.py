@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -134,13 +135,17 @@ class Compiled:
 Locate = Callable[[int, int], Location]
 
 
-def compile_expression(node: n.Node, scope: Scope, locate: Locate, expect: Type | None = None) -> Compiled:
+def compile_expression(
+    node: n.Node, scope: Scope, locate: Locate, expect: Type | None = None
+) -> Compiled:
     """Check and compile `node`; PackError (MTB3xx) at the node's position."""
     comp = _Compiler(scope, locate)
     type_, fn = comp.compile(node)
     if expect is not None and not expect.same_kind(type_):
         raise comp.error(node, "MTB302", f"expected a {expect} expression, got {type_}")
-    return Compiled(type_, fn, frozenset(comp.fields_read), node, frozenset(comp.needs), comp.conditions)
+    return Compiled(
+        type_, fn, frozenset(comp.fields_read), node, frozenset(comp.needs), comp.conditions
+    )
 
 
 # ---------------------------------------------------------------- functions
@@ -177,7 +182,9 @@ _CALENDAR_FUNCTIONS: dict[str, tuple] = {
     "nth_working_day": ((DATE, INT), DATE, _nth_working_day),
     "is_working_day": ((DATE,), BOOL, lambda cal: cal.is_working_day),
 }
-FUNCTION_NAMES = frozenset(_FUNCTIONS) | frozenset(_CALENDAR_FUNCTIONS) | {"min", "max", "len", "defined"}
+FUNCTION_NAMES = (
+    frozenset(_FUNCTIONS) | frozenset(_CALENDAR_FUNCTIONS) | {"min", "max", "len", "defined"}
+)
 
 
 def _duration_adder(unit: str, amount: int, cal: wd.WorkingCalendar):
@@ -206,7 +213,9 @@ class _Compiler:
         self.conditions: dict = {}
 
     def error(self, node: n.Node, code: str, message: str, hint: str | None = None) -> PackError:
-        return PackError.from_diagnostics([Diagnostic(code, message, self.locate(node.line, node.col), hint=hint)])
+        return PackError.from_diagnostics(
+            [Diagnostic(code, message, self.locate(node.line, node.col), hint=hint)]
+        )
 
     def compile(self, node: n.Node) -> tuple[Type, Closure]:
         method = getattr(self, "_" + type(node).__name__)
@@ -242,7 +251,9 @@ class _Compiler:
             return self.scope.fields[name], (lambda env: env.get(name, UNDEFINED))
         if name in self.scope.objects:
             raise self.error(
-                node, "MTB305", f"'{name}' is an object; use one of its fields",
+                node,
+                "MTB305",
+                f"'{name}' is an object; use one of its fields",
                 hint=", ".join(f"{name}.{f}" for f in sorted(self.scope.objects[name])),
             )
         if name in FUNCTION_NAMES:
@@ -251,11 +262,20 @@ class _Compiler:
         raise self.error(node, "MTB301", f"unknown name '{name}'", hint=_did_you_mean(name, known))
 
     def _Attr(self, node: n.Attr):
-        if isinstance(node.operand, n.Name) and node.operand.name in self.scope.objects and node.operand.name not in self.scope.locals:
+        if (
+            isinstance(node.operand, n.Name)
+            and node.operand.name in self.scope.objects
+            and node.operand.name not in self.scope.locals
+        ):
             obj = node.operand.name
             fields = self.scope.objects[obj]
             if node.name not in fields:
-                raise self.error(node, "MTB301", f"unknown field '{obj}.{node.name}'", hint=_did_you_mean(node.name, fields))
+                raise self.error(
+                    node,
+                    "MTB301",
+                    f"unknown field '{obj}.{node.name}'",
+                    hint=_did_you_mean(node.name, fields),
+                )
             key = f"{obj}.{node.name}"
             self.fields_read.add(key)
             self.needs.add(key)
@@ -264,7 +284,12 @@ class _Compiler:
         if t != DISEASE:
             raise self.error(node, "MTB302", f"a {t} has no fields")
         if node.name not in DISEASE_FIELDS:
-            raise self.error(node, "MTB301", f"a disease has no field '{node.name}'", hint=_did_you_mean(node.name, DISEASE_FIELDS))
+            raise self.error(
+                node,
+                "MTB301",
+                f"a disease has no field '{node.name}'",
+                hint=_did_you_mean(node.name, DISEASE_FIELDS),
+            )
         attr = node.name
         return DISEASE_FIELDS[attr], (lambda env: getattr(fn(env), attr))
 
@@ -392,7 +417,9 @@ class _Compiler:
         lt, lf = self.compile(node.left)
         rt, rf = self.compile(node.right)
         if rt.name != "list":
-            raise self.error(node.right, "MTB302", f"'{node.op}' needs a list on its right, got {rt}")
+            raise self.error(
+                node.right, "MTB302", f"'{node.op}' needs a list on its right, got {rt}"
+            )
         if not lt.same_kind(rt.item):
             raise self.error(node, "MTB302", f"cannot look for a {lt} in a {rt}")
         self._check_vocab(node.right, rt, node.left, rt.item)  # "literal" in a catalogue-typed list
@@ -416,7 +443,11 @@ class _Compiler:
         op = node.op
         if lt == DATE and rt == DURATION and op in "+-":
             if not isinstance(node.right, n.Duration):
-                raise self.error(node.right, "MTB302", "a duration must be written as a literal, e.g. 7 working_days")
+                raise self.error(
+                    node.right,
+                    "MTB302",
+                    "a duration must be written as a literal, e.g. 7 working_days",
+                )
             amount = node.right.amount if op == "+" else -node.right.amount
             add = _duration_adder(node.right.unit, amount, self.scope.calendar)
 
@@ -504,7 +535,9 @@ class _Compiler:
             self._arity(node, 2)
             (at, af), (bt, bf) = self.compile(node.args[0]), self.compile(node.args[1])
             if not at.same_kind(bt) or at.name not in ("int", "number", "date"):
-                raise self.error(node, "MTB302", f"{name}() takes two numbers or two dates, got {at} and {bt}")
+                raise self.error(
+                    node, "MTB302", f"{name}() takes two numbers or two dates, got {at} and {bt}"
+                )
             return at, _binary(af, bf, min if name == "min" else max)
         if name in _FUNCTIONS:
             params, result, impl = _FUNCTIONS[name]
@@ -512,7 +545,12 @@ class _Compiler:
             params, result, factory = _CALENDAR_FUNCTIONS[name]
             impl = factory(self.scope.calendar)
         else:
-            raise self.error(node, "MTB304", f"unknown function '{name}'", hint=_did_you_mean(name, FUNCTION_NAMES))
+            raise self.error(
+                node,
+                "MTB304",
+                f"unknown function '{name}'",
+                hint=_did_you_mean(name, FUNCTION_NAMES),
+            )
         self._arity(node, len(params))
         fns = []
         for arg, want in zip(node.args, params):
@@ -550,7 +588,11 @@ class _Compiler:
 
     def _arity(self, node: n.Call, count: int):
         if len(node.args) != count:
-            raise self.error(node, "MTB304", f"{node.func}() takes {count} argument{'s' if count != 1 else ''}, got {len(node.args)}")
+            raise self.error(
+                node,
+                "MTB304",
+                f"{node.func}() takes {count} argument{'s' if count != 1 else ''}, got {len(node.args)}",
+            )
 
     def _want(self, node: n.Node, got: Type, want: Type, where: str):
         if not want.same_kind(got) or got.name == "any":
@@ -568,12 +610,17 @@ class _Compiler:
         if isinstance(other, n.Literal) and isinstance(other.value, str):
             literals = [other]
         elif isinstance(other, n.ListLit):
-            literals = [i for i in other.items if isinstance(i, n.Literal) and isinstance(i.value, str)]
+            literals = [
+                i for i in other.items if isinstance(i, n.Literal) and isinstance(i.value, str)
+            ]
         for lit in literals:
             if lit.value not in allowed:
                 raise self.error(
-                    lit, "MTB303", f"unknown {vocab_type.vocab} '{lit.value}'",
-                    hint=_did_you_mean(lit.value, allowed) or "allowed: " + ", ".join(sorted(allowed)[:12]),
+                    lit,
+                    "MTB303",
+                    f"unknown {vocab_type.vocab} '{lit.value}'",
+                    hint=_did_you_mean(lit.value, allowed)
+                    or "allowed: " + ", ".join(sorted(allowed)[:12]),
                 )
 
 
@@ -602,7 +649,12 @@ def disease_shortcut(node: n.Quantifier) -> tuple[str, object] | None:
     body, var = node.body, node.var
 
     def is_field(x, field):
-        return isinstance(x, n.Attr) and x.name == field and isinstance(x.operand, n.Name) and x.operand.name == var
+        return (
+            isinstance(x, n.Attr)
+            and x.name == field
+            and isinstance(x.operand, n.Name)
+            and x.operand.name == var
+        )
 
     def const(x):
         return isinstance(x, n.Literal) and isinstance(x.value, str)
@@ -615,7 +667,12 @@ def disease_shortcut(node: n.Quantifier) -> tuple[str, object] | None:
         return ("id", body.right.value)
     if body.op == "==" and const(body.left) and is_field(body.right, "id"):
         return ("id", body.left.value)
-    if body.op == "in" and is_field(body.left, "id") and isinstance(body.right, n.ListLit) and all(const(i) for i in body.right.items):
+    if (
+        body.op == "in"
+        and is_field(body.left, "id")
+        and isinstance(body.right, n.ListLit)
+        and all(const(i) for i in body.right.items)
+    ):
         return ("ids", frozenset(i.value for i in body.right.items))
     return None
 

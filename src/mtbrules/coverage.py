@@ -61,7 +61,9 @@ class PackCoverage:
         out: dict[str, dict[str, bool]] = {}
         for rule in self.pack.rules:
             by_clause = out.setdefault(rule.source.doc, {})
-            by_clause[rule.source.clause] = by_clause.get(rule.source.clause, False) or rule.id in hit
+            by_clause[rule.source.clause] = (
+                by_clause.get(rule.source.clause, False) or rule.id in hit
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,7 +103,9 @@ def run_one(pack: Pack, scenario: Scenario) -> ScenarioRun:
         evaluate(pack, scenario.case, trace)
     except InputError:
         pass
-    effective = frozenset(rid for rid, res in trace.results.items() if res is True and rid not in trace.suppressed)
+    effective = frozenset(
+        rid for rid, res in trace.results.items() if res is True and rid not in trace.suppressed
+    )
     return ScenarioRun(scenario, run_scenario(pack, scenario), effective)
 
 
@@ -173,9 +177,14 @@ def failure_report(run: ScenarioRun) -> str:
 def coverage_report(cov: PackCoverage) -> str:
     d = cov.to_dict()
     rules = d["rules"]
-    lines = [f"{cov.pack.id}: rules {rules['exercised']}/{rules['total']} ({rules['percent']:.1f}%)"]
+    lines = [
+        f"{cov.pack.id}: rules {rules['exercised']}/{rules['total']} ({rules['percent']:.1f}%)"
+    ]
     if rules["missed"]:
         lines.append("  rules no scenario exercises: " + ", ".join(rules["missed"]))
     for doc, c in d["clauses"].items():
-        lines.append(f"  {doc}: clauses {c['exercised']}/{c['total']}" + (f"; not exercised: {', '.join(c['missed'])}" if c["missed"] else ""))
+        lines.append(
+            f"  {doc}: clauses {c['exercised']}/{c['total']}"
+            + (f"; not exercised: {', '.join(c['missed'])}" if c["missed"] else "")
+        )
     return "\n".join(lines)

@@ -87,7 +87,13 @@ class Deadline:
     source: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "date": self.date, "basis": self.basis, "rule": self.rule, "source": self.source}
+        return {
+            "kind": self.kind,
+            "date": self.date,
+            "basis": self.basis,
+            "rule": self.rule,
+            "source": self.source,
+        }
 
 
 @attrs.frozen

@@ -26,7 +26,8 @@ import os
 import subprocess
 import tarfile
 import tempfile
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from . import nodes as n
 from .errors import InputError, MtbError
@@ -70,7 +71,11 @@ def _git_export(rev: str, path: str, into: str) -> str:
     except (OSError, subprocess.CalledProcessError):
         raise InputError("git:REV:PATH needs to be run inside a git repository") from None
     rel = os.path.normpath(os.path.join(prefix, path)).strip("/")
-    proc = subprocess.run(["git", "-C", top, "archive", "--format=tar", rev, "--", rel], capture_output=True)
+    proc = subprocess.run(
+        ["git", "-C", top, "archive", "--format=tar", rev, "--", rel],
+        capture_output=True,
+        check=False,  # a failure is reported below, with git's own words
+    )
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(f"git:{rev}:{path}: {message[-1] if message else 'git archive failed'}")
@@ -100,7 +105,15 @@ def _rule_view(r) -> dict[str, Any]:
         "overrides": list(r.overrides),
         "outcome": r.outcome,
         "reject": r.reject,
-        "require": [q.doc + (f" (issued within {q.issued_within[0]} {q.issued_within[1]})" if q.issued_within else "") for q in r.require],
+        "require": [
+            q.doc
+            + (
+                f" (issued within {q.issued_within[0]} {q.issued_within[1]})"
+                if q.issued_within
+                else ""
+            )
+            for q in r.require
+        ],
         "deadlines": {d.kind: n.to_source(d.date.node) for d in r.deadlines},
         "channels": list(r.channels),
         "reason": r.reason,
@@ -111,32 +124,66 @@ def _rule_view(r) -> dict[str, Any]:
 def _views(pack) -> dict[str, dict]:
     return {
         "versions": {
-            v.id: {"effective_from": v.effective_from.isoformat(), "effective_to": v.effective_to.isoformat() if v.effective_to else None}
+            v.id: {
+                "effective_from": v.effective_from.isoformat(),
+                "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+            }
             for v in pack.versions
         },
-        "services": {s.id: {"name": s.name, "source": _cite(s.source)} for s in pack.services.values()},
+        "services": {
+            s.id: {"name": s.name, "source": _cite(s.source)} for s in pack.services.values()
+        },
         "case_fields": {k: {"type": t} for k, t in pack.case_fields.items()},
         "groups": {g.id: {"name": g.name} for g in pack.groups.values()},
         "diseases": {
-            d.id: {"name": d.name, "no": d.no, "aliases": list(d.aliases), "groups": sorted(d.groups), "source": _cite(d.source)}
+            d.id: {
+                "name": d.name,
+                "no": d.no,
+                "aliases": list(d.aliases),
+                "groups": sorted(d.groups),
+                "source": _cite(d.source),
+            }
             for d in pack.diseases.values()
         },
         "documents": {
-            d.id: {"name": d.name, "aliases": list(d.aliases), "any_of": list(d.any_of), "source": _cite(d.source)}
+            d.id: {
+                "name": d.name,
+                "aliases": list(d.aliases),
+                "any_of": list(d.any_of),
+                "source": _cite(d.source),
+            }
             for d in pack.documents.values()
         },
         "channels": {c.id: {"name": c.name, "kind": c.kind} for c in pack.channels.values()},
-        "categories": {c.id: {"name": c.name, "aliases": list(c.aliases)} for c in pack.categories.values()},
+        "categories": {
+            c.id: {"name": c.name, "aliases": list(c.aliases)} for c in pack.categories.values()
+        },
         "rules": {r.id: _rule_view(r) for r in pack.rules},
         "time_limits": {
-            f"{r.id}:{d.kind}": {"rule": r.id, "kind": d.kind, "date": n.to_source(d.date.node), "source": str(r.source)}
+            f"{r.id}:{d.kind}": {
+                "rule": r.id,
+                "kind": d.kind,
+                "date": n.to_source(d.date.node),
+                "source": str(r.source),
+            }
             for r in pack.rules
             for d in r.deadlines
         },
     }
 
 
-SECTIONS = ("versions", "services", "case_fields", "groups", "diseases", "documents", "channels", "categories", "rules", "time_limits")
+SECTIONS = (
+    "versions",
+    "services",
+    "case_fields",
+    "groups",
+    "diseases",
+    "documents",
+    "channels",
+    "categories",
+    "rules",
+    "time_limits",
+)
 
 
 def static_diff(old, new) -> dict[str, Any]:
@@ -151,7 +198,11 @@ def static_diff(old, new) -> dict[str, Any]:
         changed = []
         for k in va:
             if k in vb and va[k] != vb[k]:
-                fields = {f: {"old": va[k].get(f), "new": vb[k].get(f)} for f in sorted(set(va[k]) | set(vb[k])) if va[k].get(f) != vb[k].get(f)}
+                fields = {
+                    f: {"old": va[k].get(f), "new": vb[k].get(f)}
+                    for f in sorted(set(va[k]) | set(vb[k]))
+                    if va[k].get(f) != vb[k].get(f)
+                }
                 entry = {"id": k, "changes": fields}
                 source = vb[k].get("source")
                 if source:
@@ -210,7 +261,9 @@ def _blame_outcome(old, new, a, b, suspects: set) -> list[str]:
     if not blamed:
         blamed = [r for r in a["path"] + b["path"] if r in suspects]
     if not blamed:
-        blamed = [r for r in b["path"] if r.startswith("pack:")] or sorted(set(a["path"]) ^ set(b["path"]))
+        blamed = [r for r in b["path"] if r.startswith("pack:")] or sorted(
+            set(a["path"]) ^ set(b["path"])
+        )
     seen: list[str] = []
     for r in blamed:
         if r not in seen:
@@ -268,7 +321,10 @@ class Impact:
         blamed: set = set()
         if "error" in a or "error" in b:
             self.errors += 1
-            key = ("error" if "error" in a else a["outcome"], "error" if "error" in b else b["outcome"])
+            key = (
+                "error" if "error" in a else a["outcome"],
+                "error" if "error" in b else b["outcome"],
+            )
             self._group(self.outcomes, key, [], row)
             return
         if a["outcome"] != b["outcome"]:
@@ -299,11 +355,25 @@ class Impact:
                 blamed.add(db[1])
             # the same date from a different rule is not a change in the decision
         for ch in set(b["channels"]) - set(a["channels"]):
-            rule = next((r for r in b["path"] if ch in getattr(self.new.rules_by_id.get(r), "channels", ())), None)
+            rule = next(
+                (
+                    r
+                    for r in b["path"]
+                    if ch in getattr(self.new.rules_by_id.get(r), "channels", ())
+                ),
+                None,
+            )
             self._group(self.channels, (ch, "added"), [rule], row)
             blamed.add(rule)
         for ch in set(a["channels"]) - set(b["channels"]):
-            rule = next((r for r in a["path"] if ch in getattr(self.old.rules_by_id.get(r), "channels", ())), None)
+            rule = next(
+                (
+                    r
+                    for r in a["path"]
+                    if ch in getattr(self.old.rules_by_id.get(r), "channels", ())
+                ),
+                None,
+            )
             self._group(self.channels, (ch, "removed"), [rule], row)
             blamed.add(rule)
         if a["complete"] != b["complete"]:
@@ -321,7 +391,9 @@ class Impact:
             out = []
             for key, g in sorted(table.items(), key=lambda kv: (-kv[1]["count"], str(kv[0]))):
                 entry = dict(zip(names, key))
-                entry.update({"count": g["count"], "rules": _ranked(g["rules"]), "examples": g["examples"]})
+                entry.update(
+                    {"count": g["count"], "rules": _ranked(g["rules"]), "examples": g["examples"]}
+                )
                 if "shift_days" in g:
                     entry["shift_days"] = _ranked(g["shift_days"])
                 out.append(entry)
@@ -395,13 +467,20 @@ def impact(old, new, cases: Iterable, examples: int = EXAMPLES) -> Impact:
     return result
 
 
-def impact_file(old, new, path: str, workers: int | None = None, examples: int = EXAMPLES, chunk_rows: int = 2000) -> Impact:
+def impact_file(
+    old,
+    new,
+    path: str,
+    workers: int | None = None,
+    examples: int = EXAMPLES,
+    chunk_rows: int = 2000,
+) -> Impact:
     """The impact on a JSONL caseload (one case per line; row = line number), in parallel."""
     from .batch import default_workers, parallel_map
 
     result = Impact(old, new, examples=examples)
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the chunk reader when the caseload ends
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
@@ -419,7 +498,9 @@ def impact_file(old, new, path: str, workers: int | None = None, examples: int =
     workers = default_workers() if workers is None else max(1, workers)
     _STATE["old"], _STATE["new"], _STATE["folders"] = old, new, (old.folder, new.folder)
     with fh:
-        for count, diffs in parallel_map(_impact_work, chunks(), workers, _init_impact, (old.folder, new.folder)):
+        for count, diffs in parallel_map(
+            _impact_work, chunks(), workers, _init_impact, (old.folder, new.folder)
+        ):
             result.cases += count - len(diffs)
             for d in diffs:
                 result.add(d)
@@ -429,9 +510,15 @@ def impact_file(old, new, path: str, workers: int | None = None, examples: int =
 # ---------------------------------------------------------------- report
 
 
-def report(static: dict, impact_: Impact | None, old_label: str | None = None, new_label: str | None = None) -> dict[str, Any]:
+def report(
+    static: dict, impact_: Impact | None, old_label: str | None = None, new_label: str | None = None
+) -> dict[str, Any]:
     """The whole diff as JSON-ready data; `summary` has the counts (`changed`, `static_changes`, …)."""
-    out = {"old": old_label or static["old"], "new": new_label or static["new"], "static": static["sections"]}
+    out = {
+        "old": old_label or static["old"],
+        "new": new_label or static["new"],
+        "static": static["sections"],
+    }
     summary = {"static_changes": static["summary"]["changed"]}
     if impact_ is not None:
         imp = impact_.to_dict()
@@ -469,13 +556,21 @@ def to_text(rep: dict, markdown: bool = False) -> str:
     for section, parts in static.items():
         lines.append(f"{h2}{section}")
         for e in parts["added"]:
-            lines.append(f"{li}+ {code}{e['id']}{code}" + (f" [{e['source']}]" if e.get("source") else ""))
+            lines.append(
+                f"{li}+ {code}{e['id']}{code}" + (f" [{e['source']}]" if e.get("source") else "")
+            )
         for e in parts["removed"]:
-            lines.append(f"{li}- {code}{e['id']}{code}" + (f" [{e['source']}]" if e.get("source") else ""))
+            lines.append(
+                f"{li}- {code}{e['id']}{code}" + (f" [{e['source']}]" if e.get("source") else "")
+            )
         for e in parts["changed"]:
-            lines.append(f"{li}~ {code}{e['id']}{code}" + (f" [{e['source']}]" if e.get("source") else ""))
+            lines.append(
+                f"{li}~ {code}{e['id']}{code}" + (f" [{e['source']}]" if e.get("source") else "")
+            )
             for field, ch in e["changes"].items():
-                lines.append(f"{'  ' if markdown else '      '}{'- ' if markdown else ''}{field}: {_show(ch['old'])} → {_show(ch['new'])}")
+                lines.append(
+                    f"{'  ' if markdown else '      '}{'- ' if markdown else ''}{field}: {_show(ch['old'])} → {_show(ch['new'])}"
+                )
         lines.append("")
     imp = rep.get("impact")
     if imp is not None:
@@ -494,11 +589,15 @@ def to_text(rep: dict, markdown: bool = False) -> str:
         def ex(g):
             return ", ".join(str(r) for r in g["examples"])
 
-        if markdown and (imp["outcomes"] or imp["documents"] or imp["deadlines"] or imp["channels"]):
+        if markdown and (
+            imp["outcomes"] or imp["documents"] or imp["deadlines"] or imp["channels"]
+        ):
             lines += ["| change | cases | caused by | example rows |", "|---|---:|---|---|"]
-            row = lambda what, g: lines.append(f"| {what} | {g['count']} | {blame(g)} | {ex(g)} |")  # noqa: E731
+            row = lambda what, g: lines.append(f"| {what} | {g['count']} | {blame(g)} | {ex(g)} |")
         else:
-            row = lambda what, g: lines.append(f"  {what}: {g['count']} cases; caused by {blame(g)}; e.g. rows {ex(g)}")  # noqa: E731
+            row = lambda what, g: lines.append(
+                f"  {what}: {g['count']} cases; caused by {blame(g)}; e.g. rows {ex(g)}"
+            )
         for g in imp["outcomes"]:
             row(f"outcome {g['from']} → {g['to']}", g)
         for g in imp["documents"]:
@@ -512,6 +611,8 @@ def to_text(rep: dict, markdown: bool = False) -> str:
             row(f"channel {g['channel']} {g['change']}", g)
         if imp["rules"]:
             lines.append("")
-            lines.append("Changes by rule: " + ", ".join(f"{r['rule']} {r['cases']}" for r in imp["rules"]))
+            lines.append(
+                "Changes by rule: " + ", ".join(f"{r['rule']} {r['cases']}" for r in imp["rules"])
+            )
     lines.append("")
     return "\n".join(lines)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from .diagnostics import Diagnostic, Location
 
 __all__ = [
-    "MtbError",
-    "InputError",
-    "PackError",
-    "DslSyntaxError",
-    "CaseError",
     "CalendarError",
+    "CaseError",
     "ConflictError",
+    "DslSyntaxError",
+    "InputError",
     "InternalError",
+    "MtbError",
+    "PackError",
 ]
 
 

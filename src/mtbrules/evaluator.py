@@ -12,9 +12,16 @@ from typing import Any
 from . import nodes as n
 from .case import Case, parse_case
 from .compiler import UNDEFINED
-from .decision import ChannelRef, Deadline, Decision, DiseaseMatch, PathStep, Reason, RequiredDocument
-from .errors import CalendarError, CaseError, ConflictError
+from .decision import (
+    ChannelRef,
+    Deadline,
+    Decision,
+    PathStep,
+    Reason,
+    RequiredDocument,
+)
 from .diagnostics import Diagnostic
+from .errors import CalendarError, CaseError, ConflictError
 from .pack import Pack
 from .workdays import add_months, add_years
 
@@ -24,7 +31,13 @@ RULE_SERVICES = "pack:services"
 RULE_DISEASES = "pack:diseases"
 RULE_UNDECIDED = "pack:no-outcome"
 
-_UNIT_WORDS = {"working_days": "working days", "days": "days", "weeks": "weeks", "months": "months", "years": "years"}
+_UNIT_WORDS = {
+    "working_days": "working days",
+    "days": "days",
+    "weeks": "weeks",
+    "months": "months",
+    "years": "years",
+}
 
 
 def evaluate(pack: Pack, data: Any, trace: Trace | None = None) -> Decision:
@@ -46,7 +59,7 @@ class Trace:
     `suppressed` holds the rules that an applying rule overrides.
     """
 
-    __slots__ = ("env", "version", "results", "suppressed")
+    __slots__ = ("env", "results", "suppressed", "version")
 
     def __init__(self):
         self.env: dict | None = None
@@ -86,7 +99,9 @@ class _Evaluation:
         pack, values = self.pack, self.values
         self._check_vocabulary()
         if self.case.pack and self.case.pack not in (pack.id, pack.folder):
-            self.warnings.append(f"the case names pack '{self.case.pack}' but was evaluated with '{pack.id}'")
+            self.warnings.append(
+                f"the case names pack '{self.case.pack}' but was evaluated with '{pack.id}'"
+            )
         version = pack.version_on(self.case.submitted_on)
         if version is None:
             spans = ", ".join(
@@ -94,16 +109,28 @@ class _Evaluation:
             )
             text = f"no version of {pack.id} is in force on {self.as_of} ({spans})"
             step = self._engine_step(RULE_VERSIONS, "policy version in force", "pack.yaml versions")
-            return self._decision(None, "not_covered", path=(step,), reasons=(Reason(RULE_VERSIONS, text, step.source),))
+            return self._decision(
+                None,
+                "not_covered",
+                path=(step,),
+                reasons=(Reason(RULE_VERSIONS, text, step.source),),
+            )
         if self.service not in pack.services:
             text = f"{pack.id} has no policy for service '{self.service}' (it covers: {', '.join(sorted(pack.services))})"
             step = self._engine_step(RULE_SERVICES, "services of the pack", "pack.yaml services")
-            return self._decision(version, "not_covered", path=(step,), reasons=(Reason(RULE_SERVICES, text, step.source),))
+            return self._decision(
+                version,
+                "not_covered",
+                path=(step,),
+                reasons=(Reason(RULE_SERVICES, text, step.source),),
+            )
 
         diseases, unknown = self._match_diseases()
         if unknown and not pack.diseases and pack.unknown_members is None:
             # A pack with no disease catalogue does not decide by disease (e.g. off-site filing).
-            self.warnings.append(f"{pack.id} does not decide by disease; the case's diseases were not used")
+            self.warnings.append(
+                f"{pack.id} does not decide by disease; the case's diseases were not used"
+            )
             unknown = []
         matches = tuple(pack.disease_matches[d.id] for d in diseases)
         if unknown:
@@ -131,7 +158,9 @@ class _Evaluation:
             used = [r for r in effective if r.reject or r.warn]
             reasons = self._reasons(rejects)
             self.warnings.extend(r.warn for r in used if r.warn)
-            return self._decision(version, "ineligible", diseases=matches, path=self._path(used), reasons=reasons)
+            return self._decision(
+                version, "ineligible", diseases=matches, path=self._path(used), reasons=reasons
+            )
         outcome_rule = setters.get("outcome")
         if outcome_rule is None:
             used = [r for r in effective if r.reason or r.warn]
@@ -139,7 +168,13 @@ class _Evaluation:
             step = self._engine_step(RULE_UNDECIDED, "no rule decides the case", "pack rules")
             text = f"no rule of {pack.id} decides this {self.service} case"
             reasons = self._reasons(used) + (Reason(RULE_UNDECIDED, text, step.source),)
-            return self._decision(version, "not_covered", diseases=matches, path=self._path(used) + (step,), reasons=reasons)
+            return self._decision(
+                version,
+                "not_covered",
+                diseases=matches,
+                path=self._path(used) + (step,),
+                reasons=reasons,
+            )
 
         documents = self._required_documents(effective, provided)
         complete = self.case.materials is not None and all(d.provided for d in documents)
@@ -167,13 +202,22 @@ class _Evaluation:
         service = values["service"]
         if service not in pack.services and service not in CONTRACT_SERVICES:
             allowed = sorted(set(CONTRACT_SERVICES) | set(pack.services))
-            raise CaseError(f"case field 'service': unknown value '{service}'; allowed: {', '.join(allowed)}", field="service")
+            raise CaseError(
+                f"case field 'service': unknown value '{service}'; allowed: {', '.join(allowed)}",
+                field="service",
+            )
         if "category" in values:
             raw = values["category"]
             ident = pack.category_index.lookup(raw)
             if ident is None:
-                allowed = ", ".join(f"{c.id} ({c.name})" for c in pack.categories.values()) or "none (this pack defines no categories)"
-                raise CaseError(f"case field 'category': unknown value '{raw}'; allowed: {allowed}", field="category")
+                allowed = (
+                    ", ".join(f"{c.id} ({c.name})" for c in pack.categories.values())
+                    or "none (this pack defines no categories)"
+                )
+                raise CaseError(
+                    f"case field 'category': unknown value '{raw}'; allowed: {allowed}",
+                    field="category",
+                )
             values["category"] = ident
 
     def _match_diseases(self):
@@ -203,7 +247,9 @@ class _Evaluation:
                 f"'{'、'.join(unknown)}' may be one of the others. {um.note}"
             )
         step = self._engine_step(RULE_DISEASES, "diseases covered by the pack", "diseases.yaml")
-        return self._decision(version, "ineligible", diseases=matches, path=(step,), reasons=tuple(reasons))
+        return self._decision(
+            version, "ineligible", diseases=matches, path=(step,), reasons=tuple(reasons)
+        )
 
     def _match_materials(self) -> dict[str, list]:
         """Document id → issue dates (None when not given) of the materials provided."""
@@ -277,16 +323,22 @@ class _Evaluation:
             for slot in rule.slots:
                 other = setters.get(slot)
                 if other is not None:
-                    what = "the outcome" if slot == "outcome" else f"deadline '{slot.split(':', 1)[1]}'"
-                    raise ConflictError.from_diagnostics([
-                        Diagnostic(
-                            "MTB420",
-                            f"conflict: rules {other.id} and {rule.id} both apply and both set {what}, "
-                            "and neither overrides the other",
-                            rule.location,
-                            hint=f"{other.id} is at {other.location}; add `overrides: [{other.id}]` to the more specific rule",
-                        )
-                    ])
+                    what = (
+                        "the outcome"
+                        if slot == "outcome"
+                        else f"deadline '{slot.split(':', 1)[1]}'"
+                    )
+                    raise ConflictError.from_diagnostics(
+                        [
+                            Diagnostic(
+                                "MTB420",
+                                f"conflict: rules {other.id} and {rule.id} both apply and both set {what}, "
+                                "and neither overrides the other",
+                                rule.location,
+                                hint=f"{other.id} is at {other.location}; add `overrides: [{other.id}]` to the more specific rule",
+                            )
+                        ]
+                    )
                 setters[slot] = rule
         return setters
 
@@ -344,7 +396,9 @@ class _Evaluation:
                 try:
                     value = spec.date.fn(env)
                 except CalendarError as exc:
-                    raise CalendarError(f"rule {rule.id}, deadline {spec.kind}: {exc}", exc.diagnostics) from None
+                    raise CalendarError(
+                        f"rule {rule.id}, deadline {spec.kind}: {exc}", exc.diagnostics
+                    ) from None
                 except (OverflowError, ValueError) as exc:
                     raise CaseError(f"rule {rule.id}, deadline {spec.kind}: {exc}") from None
                 if value is UNDEFINED:

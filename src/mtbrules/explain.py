@@ -77,7 +77,6 @@ class RuleExplanation:
     overridden_by: tuple = ()
     in_path: bool = False  # listed in the decision's path
 
-
     def to_dict(self) -> dict[str, Any]:
         out = {
             "rule": self.rule,
@@ -172,7 +171,9 @@ def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None) -> Explanation:
             if rule.id in trace.suppressed:
                 status = OVERRIDDEN
                 overridden_by = tuple(
-                    r for r, res in trace.results.items() if res is True and rule.id in pack.suppresses[r]
+                    r
+                    for r, res in trace.results.items()
+                    if res is True and rule.id in pack.suppresses[r]
                 )
             else:
                 status = APPLIED
@@ -228,7 +229,9 @@ def _outputs(pack, decision) -> dict[str, Any]:
     by_id = pack.rules_by_id
     outcome_rule = None
     if decision.outcome in ("instant", "review"):
-        outcome_rule = next((r for r in path_ids if r in by_id and by_id[r].outcome == decision.outcome), None)
+        outcome_rule = next(
+            (r for r in path_ids if r in by_id and by_id[r].outcome == decision.outcome), None
+        )
     elif decision.reasons:
         outcome_rule = decision.reasons[0].rule
     channels = []
@@ -351,7 +354,12 @@ _T = {
         "not_in_path": "条件成立，但{outcome}的决定不列出此规则的效果",
         "no_condition": "无条件（总是适用）",
         "more": "……（已截断，可用 --depth 展开）",
-        "outcome_names": {"instant": "即时办结", "review": "受理审核", "ineligible": "不符合条件", "not_covered": "不在本政策范围内"},
+        "outcome_names": {
+            "instant": "即时办结",
+            "review": "受理审核",
+            "ineligible": "不符合条件",
+            "not_covered": "不在本政策范围内",
+        },
     },
     "en": {
         "head": "{pack}: {service} application submitted on {as_of}",
@@ -379,7 +387,12 @@ _T = {
         "not_in_path": "condition true, but an {outcome} decision does not list this rule's effects",
         "no_condition": "no condition (always applies)",
         "more": "… (truncated; use --depth to expand)",
-        "outcome_names": {"instant": "decided on the spot", "review": "accepted for review", "ineligible": "ineligible", "not_covered": "not covered"},
+        "outcome_names": {
+            "instant": "decided on the spot",
+            "review": "accepted for review",
+            "ineligible": "ineligible",
+            "not_covered": "not covered",
+        },
     },
 }
 _MARK = {True: "✓", False: "✗", None: "?"}
@@ -400,9 +413,13 @@ def render_text(x: Explanation, lang: str = "zh", only: str | None = None) -> st
         lines.append("")
         lines.append(f"{t['outputs']}:")
         for doc in o["required_documents"]:
-            lines.append(f"  {t['documents']}: {'✓' if doc['provided'] else '✗'} {doc['name']} ← {doc['rule']} [{doc['source']}]")
+            lines.append(
+                f"  {t['documents']}: {'✓' if doc['provided'] else '✗'} {doc['name']} ← {doc['rule']} [{doc['source']}]"
+            )
         for dl in o["deadlines"]:
-            lines.append(f"  {t['deadlines']}: {dl['kind']} {dl['date']} ({dl['basis']}) ← {dl['rule']} [{dl['source']}]")
+            lines.append(
+                f"  {t['deadlines']}: {dl['kind']} {dl['date']} ({dl['basis']}) ← {dl['rule']} [{dl['source']}]"
+            )
         for c in o["channels"]:
             lines.append(f"  {t['channels']}: {c['name']} ← {c['rule']}")
         for r in o["reasons"]:

@@ -141,7 +141,7 @@ def _fix_modeline(out: str, path) -> str:
     first, _, rest = out.partition("\n")
     existing = first if first.startswith(MODELINE) else None
     if existing is not None:
-        target = (Path(path).resolve().parent / existing[len(MODELINE):]).resolve()
+        target = (Path(path).resolve().parent / existing[len(MODELINE) :]).resolve()
         if target.is_file() or target.name.endswith(".json") and "://" in existing:
             return out
     line = schema_modeline(path)
@@ -177,12 +177,12 @@ def format_text(text: str, path: str | os.PathLike = "pack.yaml") -> str:
     buf = io.StringIO()
     y.dump(data, buf)
     out = buf.getvalue()
-    escaped = _PUA.sub(lambda m: "\\u%04x" % ord(m.group()), out)
+    escaped = _PUA.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
     if escaped != out:
         try:
             if _plain(y.load(escaped)) == _plain(y.load(out)):
                 out = escaped
-        except Exception:  # noqa: BLE001 - keep the unescaped form when escaping is not valid YAML here
+        except Exception:  # noqa: BLE001, S110 - keep the unescaped form when escaping is not valid YAML here
             pass
     out = _fix_modeline(out, path)
     out = "\n".join(x.rstrip() for x in out.split("\n"))
@@ -200,7 +200,16 @@ def _plain(data):
 def pack_files(folder: str | os.PathLike) -> list[Path]:
     """The YAML files of a pack folder, in the order the loader reads them, then scenarios."""
     root = Path(folder)
-    out = [root / name for name in ("pack.yaml", "diseases.yaml", "documents.yaml", "channels.yaml", "categories.yaml")]
+    out = [
+        root / name
+        for name in (
+            "pack.yaml",
+            "diseases.yaml",
+            "documents.yaml",
+            "channels.yaml",
+            "categories.yaml",
+        )
+    ]
     out = [p for p in out if p.is_file()]
     for sub in ("rules", "scenarios"):
         if (root / sub).is_dir():

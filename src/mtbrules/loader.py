@@ -19,7 +19,15 @@ from pathlib import Path
 from . import cache
 from . import workdays as wd
 from ._yaml import MAX_FILE_BYTES, YamlDoc, load_yaml
-from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, CONTRACT_SERVICES, PACK_FIELD_TYPES, RELATIONS, SCHEMES
+from .case import (
+    CASE_FIELDS,
+    CASE_OBJECTS,
+    CHANNEL_KINDS,
+    CONTRACT_SERVICES,
+    PACK_FIELD_TYPES,
+    RELATIONS,
+    SCHEMES,
+)
 from .compiler import BOOL, DATE, Compiled, Scope, compile_expression, enum, list_of
 from .diagnostics import ERROR, Diagnostic, Location, sort_key
 from .errors import CalendarError, MtbError, PackError
@@ -62,7 +70,9 @@ _DURATION_RE = re.compile(r"^\s*(\d+)\s+(working_days?|days?|weeks?|months?|year
 
 @functools.cache
 def _schema() -> dict:
-    text = resources.files("mtbrules").joinpath("schemas/pack.schema.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("mtbrules").joinpath("schemas/pack.schema.json").read_text(encoding="utf-8")
+    )
     return json.loads(text)
 
 
@@ -72,7 +82,9 @@ def validator(definition: str):
     import jsonschema  # imported on first validation: a cached pack never needs it
 
     schema = _schema()
-    return jsonschema.Draft202012Validator({"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]})
+    return jsonschema.Draft202012Validator(
+        {"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]}
+    )
 
 
 def schema_diagnostics(doc: YamlDoc, definition: str) -> list[Diagnostic]:
@@ -142,7 +154,11 @@ def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | N
         except OSError:
             pass  # reported when the file is read
     if total > MAX_PACK_BYTES:
-        raise PackError.at("MTB105", f"the pack's YAML files add up to more than {MAX_PACK_BYTES} bytes", Location(str(root)))
+        raise PackError.at(
+            "MTB105",
+            f"the pack's YAML files add up to more than {MAX_PACK_BYTES} bytes",
+            Location(str(root)),
+        )
     digest = None
     if len(rule_paths) <= MAX_RULE_FILES and cache.enabled():
         try:
@@ -211,7 +227,9 @@ class _Builder:
             return None
         if raw["doc"] not in self.sources:
             self.out.add(
-                "MTB403", f"citation names unknown source '{raw['doc']}'", doc.location(path + ("doc",)),
+                "MTB403",
+                f"citation names unknown source '{raw['doc']}'",
+                doc.location(path + ("doc",)),
                 hint="sources: " + ", ".join(sorted(self.sources)),
             )
         return Citation(raw["doc"], str(raw["clause"]), raw.get("quote"))
@@ -220,7 +238,9 @@ class _Builder:
         seen: dict = {}
         for i, item in enumerate(items):
             if item.id in seen:
-                self.out.add("MTB401", f"duplicate {kind} id '{item.id}'", doc.location((key, i, "id")))
+                self.out.add(
+                    "MTB401", f"duplicate {kind} id '{item.id}'", doc.location((key, i, "id"))
+                )
             else:
                 seen[item.id] = item
         return seen
@@ -229,7 +249,9 @@ class _Builder:
         if value not in known:
             from .compiler import _did_you_mean
 
-            hint = _did_you_mean(value, known) or (f"known: {', '.join(sorted(known)[:10])}" if known else f"no {kind}s are defined")
+            hint = _did_you_mean(value, known) or (
+                f"known: {', '.join(sorted(known)[:10])}" if known else f"no {kind}s are defined"
+            )
             self.out.add("MTB402", f"unknown {kind} '{value}'", location, hint=hint)
             return False
         return True
@@ -240,28 +262,65 @@ class _Builder:
         meta_doc = self.docs["pack.yaml"]
         meta = self.meta
         self.sources = {
-            key: Source(key, s["title"], s.get("file"), s.get("url"), s.get("published"), s.get("confidence"), s.get("note"))
+            key: Source(
+                key,
+                s["title"],
+                s.get("file"),
+                s.get("url"),
+                s.get("published"),
+                s.get("confidence"),
+                s.get("note"),
+            )
             for key, s in meta["sources"].items()
         }
         for key, src in self.sources.items():
             problem = _source_file_problem(self.root, src.file) if src.file else None
             if problem:
                 shown = src.file if len(src.file) <= 80 else src.file[:77] + "..."
-                self.out.add("MTB404", f"source file '{shown}' {problem}", meta_doc.location(("sources", key, "file")),
-                             hint="name a file inside the pack folder, relative to it" if "folder" in problem else None)
+                self.out.add(
+                    "MTB404",
+                    f"source file '{shown}' {problem}",
+                    meta_doc.location(("sources", key, "file")),
+                    hint="name a file inside the pack folder, relative to it"
+                    if "folder" in problem
+                    else None,
+                )
         versions = []
         for i, v in enumerate(meta["versions"]):
-            start = _date(v["effective_from"], meta_doc, ("versions", i, "effective_from"), self.out)
-            end = _date(v["effective_to"], meta_doc, ("versions", i, "effective_to"), self.out) if v.get("effective_to") else None
-            versions.append(Version(str(v["id"]), start, end, self._cite(v.get("source"), meta_doc, ("versions", i, "source"))))
+            start = _date(
+                v["effective_from"], meta_doc, ("versions", i, "effective_from"), self.out
+            )
+            end = (
+                _date(v["effective_to"], meta_doc, ("versions", i, "effective_to"), self.out)
+                if v.get("effective_to")
+                else None
+            )
+            versions.append(
+                Version(
+                    str(v["id"]),
+                    start,
+                    end,
+                    self._cite(v.get("source"), meta_doc, ("versions", i, "source")),
+                )
+            )
         self._unique(versions, "version", meta_doc, "versions")
         services = [
-            Service(s["id"], s["name"], s.get("name_en"), self._cite(s.get("source"), meta_doc, ("services", i, "source")))
+            Service(
+                s["id"],
+                s["name"],
+                s.get("name_en"),
+                self._cite(s.get("source"), meta_doc, ("services", i, "source")),
+            )
             for i, s in enumerate(meta["services"])
         ]
         services_by_id = self._unique(services, "service", meta_doc, "services")
         facts = tuple(
-            Fact(f["id"], f["value"], f.get("description"), self._cite(f["source"], meta_doc, ("facts", i, "source")))
+            Fact(
+                f["id"],
+                f["value"],
+                f.get("description"),
+                self._cite(f["source"], meta_doc, ("facts", i, "source")),
+            )
             for i, f in enumerate(meta.get("facts", []))
         )
         notes = tuple(
@@ -272,11 +331,19 @@ class _Builder:
         case_field_values = {}
         for name, spec in meta.get("case_fields", {}).items():
             if name in CASE_FIELDS or name in CASE_OBJECTS or name == "pack":
-                self.out.add("MTB405", f"case field '{name}' is already defined by the contract", meta_doc.location(("case_fields", name)))
+                self.out.add(
+                    "MTB405",
+                    f"case field '{name}' is already defined by the contract",
+                    meta_doc.location(("case_fields", name)),
+                )
             case_fields[name] = spec["type"]
             if "values" in spec:
                 if spec["type"] not in ("string", "list"):
-                    self.out.add("MTB405", f"case field '{name}': `values` needs type string or list", meta_doc.location(("case_fields", name, "values")))
+                    self.out.add(
+                        "MTB405",
+                        f"case field '{name}': `values` needs type string or list",
+                        meta_doc.location(("case_fields", name, "values")),
+                    )
                 case_field_values[name] = tuple(spec["values"])
         calendar = self._calendar(meta_doc)
 
@@ -301,7 +368,9 @@ class _Builder:
             fields[name] = PACK_FIELD_TYPES[t]
             if name in case_field_values:
                 vocab["field:" + name] = frozenset(case_field_values[name])
-                fields[name] = enum("field:" + name) if t == "string" else list_of(enum("field:" + name))
+                fields[name] = (
+                    enum("field:" + name) if t == "string" else list_of(enum("field:" + name))
+                )
         scope = Scope(fields, CASE_OBJECTS, vocab, calendar)
         rules = self._rules(scope, services_by_id, versions, documents, channels)
         self.out.raise_if_errors()
@@ -351,7 +420,12 @@ class _Builder:
             return {}, {}, None
         raw = doc.value
         groups = [
-            Group(g["id"], g["name"], g.get("name_en"), self._cite(g.get("source"), doc, ("groups", i, "source")))
+            Group(
+                g["id"],
+                g["name"],
+                g.get("name_en"),
+                self._cite(g.get("source"), doc, ("groups", i, "source")),
+            )
             for i, g in enumerate(raw.get("groups", []))
         ]
         groups_by_id = self._unique(groups, "group", doc, "groups")
@@ -361,13 +435,22 @@ class _Builder:
                 self._ref(g, groups_by_id, "group", doc.location(("diseases", i, "groups", j)))
             diseases.append(
                 Disease(
-                    d["id"], d["name"], d.get("name_en"), d.get("no"), tuple(d.get("aliases", ())),
-                    frozenset(d.get("groups", ())), self._cite(d.get("source"), doc, ("diseases", i, "source")),
+                    d["id"],
+                    d["name"],
+                    d.get("name_en"),
+                    d.get("no"),
+                    tuple(d.get("aliases", ())),
+                    frozenset(d.get("groups", ())),
+                    self._cite(d.get("source"), doc, ("diseases", i, "source")),
                 )
             )
         diseases_by_id = self._unique(diseases, "disease", doc, "diseases")
         um = raw.get("unknown_members")
-        unknown = UnknownMembers(um["count_stated"], um.get("count_named", len(diseases)), um["note"]) if um else None
+        unknown = (
+            UnknownMembers(um["count_stated"], um.get("count_named", len(diseases)), um["note"])
+            if um
+            else None
+        )
         return groups_by_id, diseases_by_id, unknown
 
     def _documents(self):
@@ -376,7 +459,11 @@ class _Builder:
             return {}
         items = [
             Document(
-                d["id"], d["name"], d["name_en"], tuple(d.get("aliases", ())), tuple(d.get("any_of", ())),
+                d["id"],
+                d["name"],
+                d["name_en"],
+                tuple(d.get("aliases", ())),
+                tuple(d.get("any_of", ())),
                 self._cite(d.get("source"), doc, ("documents", i, "source")),
             )
             for i, d in enumerate(doc.value["documents"])
@@ -384,9 +471,15 @@ class _Builder:
         by_id = self._unique(items, "document", doc, "documents")
         for i, d in enumerate(items):
             for j, alt in enumerate(d.any_of):
-                if self._ref(alt, by_id, "document", doc.location(("documents", i, "any_of", j))) and by_id[alt].any_of:
-                    self.out.add("MTB406", f"alternative '{alt}' is itself an alternative; list its documents directly",
-                                 doc.location(("documents", i, "any_of", j)))
+                if (
+                    self._ref(alt, by_id, "document", doc.location(("documents", i, "any_of", j)))
+                    and by_id[alt].any_of
+                ):
+                    self.out.add(
+                        "MTB406",
+                        f"alternative '{alt}' is itself an alternative; list its documents directly",
+                        doc.location(("documents", i, "any_of", j)),
+                    )
         return by_id
 
     def _channels(self):
@@ -394,8 +487,14 @@ class _Builder:
         if doc is None:
             return {}
         items = [
-            Channel(c["id"], c["name"], c["kind"], c.get("name_en"), c.get("contact"),
-                    self._cite(c.get("source"), doc, ("channels", i, "source")))
+            Channel(
+                c["id"],
+                c["name"],
+                c["kind"],
+                c.get("name_en"),
+                c.get("contact"),
+                self._cite(c.get("source"), doc, ("channels", i, "source")),
+            )
             for i, c in enumerate(doc.value["channels"])
         ]
         return self._unique(items, "channel", doc, "channels")
@@ -405,8 +504,13 @@ class _Builder:
         if doc is None:
             return {}
         items = [
-            Category(c["id"], c["name"], c.get("name_en"), tuple(c.get("aliases", ())),
-                     self._cite(c.get("source"), doc, ("categories", i, "source")))
+            Category(
+                c["id"],
+                c["name"],
+                c.get("name_en"),
+                tuple(c.get("aliases", ())),
+                self._cite(c.get("source"), doc, ("categories", i, "source")),
+            )
             for i, c in enumerate(doc.value["categories"])
         ]
         return self._unique(items, "category", doc, "categories")
@@ -420,13 +524,19 @@ class _Builder:
                 raw_rules.append((doc, i, r))
         if len(raw_rules) > MAX_RULES:
             doc, i, _ = raw_rules[MAX_RULES]
-            self.out.add("MTB105", f"more than {MAX_RULES} rules in the pack", doc.location(("rules", i)))
+            self.out.add(
+                "MTB105", f"more than {MAX_RULES} rules in the pack", doc.location(("rules", i))
+            )
             raw_rules = raw_rules[:MAX_RULES]
         ids = {}
         for doc, i, r in raw_rules:
             if r["id"] in ids:
-                self.out.add("MTB401", f"duplicate rule id '{r['id']}'", doc.location(("rules", i, "id")),
-                             hint=f"first defined at {ids[r['id']]}")
+                self.out.add(
+                    "MTB401",
+                    f"duplicate rule id '{r['id']}'",
+                    doc.location(("rules", i, "id")),
+                    hint=f"first defined at {ids[r['id']]}",
+                )
             else:
                 ids[r["id"]] = doc.location(("rules", i, "id"))
         for order, (doc, i, r) in enumerate(raw_rules):
@@ -439,7 +549,11 @@ class _Builder:
             for j, o in enumerate(r.get("overrides", ())):
                 self._ref(o, ids, "rule", doc.location(path + ("overrides", j)))
                 if o == r["id"]:
-                    self.out.add("MTB407", "a rule cannot override itself", doc.location(path + ("overrides", j)))
+                    self.out.add(
+                        "MTB407",
+                        "a rule cannot override itself",
+                        doc.location(path + ("overrides", j)),
+                    )
             for j, c in enumerate(r.get("channels", ())):
                 self._ref(c, channels, "channel", doc.location(path + ("channels", j)))
             require = []
@@ -463,10 +577,18 @@ class _Builder:
                 dpath = path + ("deadlines", j)
                 compiled = self._expr(d["date"], doc, dpath + ("date",), scope, DATE)
                 if compiled is not None:
-                    deadlines.append(DeadlineSpec(d["kind"], compiled, d.get("basis"), doc.location(dpath + ("date",))))
+                    deadlines.append(
+                        DeadlineSpec(
+                            d["kind"], compiled, d.get("basis"), doc.location(dpath + ("date",))
+                        )
+                    )
             kinds = [d["kind"] for d in r.get("deadlines", ())]
             for kind in {k for k in kinds if kinds.count(k) > 1}:
-                self.out.add("MTB408", f"rule sets deadline '{kind}' twice", doc.location(path + ("deadlines",)))
+                self.out.add(
+                    "MTB408",
+                    f"rule sets deadline '{kind}' twice",
+                    doc.location(path + ("deadlines",)),
+                )
             rules.append(
                 Rule(
                     id=r["id"],
@@ -520,8 +642,12 @@ class _Builder:
             state[rid] = 1
             for nxt in graph.get(rid, ()):
                 if state.get(nxt) == 1:
-                    cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [rid, nxt]
-                    self.out.add("MTB409", "overrides form a cycle: " + " → ".join(cycle), by_id[rid].location)
+                    cycle = trail[trail.index(nxt) :] + [nxt] if nxt in trail else [rid, nxt]
+                    self.out.add(
+                        "MTB409",
+                        "overrides form a cycle: " + " → ".join(cycle),
+                        by_id[rid].location,
+                    )
                 elif nxt in graph and not state.get(nxt):
                     visit(nxt, trail + [nxt])
             state[rid] = 2

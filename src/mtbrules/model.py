@@ -52,7 +52,9 @@ class Version:
     source: Citation | None = None
 
     def in_force(self, day: _dt.date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
 
 
 @attrs.frozen

@@ -79,7 +79,8 @@ class NameIndex:
         """Up to `n` catalogue names closest to `text`, best first."""
         return list(self._closest(text, n))
 
-    @functools.lru_cache(maxsize=1024)
+    # One index per loaded pack, alive as long as the pack; the cache is bounded.
+    @functools.lru_cache(maxsize=1024)  # noqa: B019
     def _closest(self, text: str, n: int) -> tuple[str, ...]:
         key = fold(simplified(text)) if not text.isascii() else fold(text)
         matcher = difflib.SequenceMatcher(None, "", key, autojunk=False)

@@ -159,7 +159,18 @@ def walk(node: Node):
 
 
 # Binding strength, loosest first; used by to_source to parenthesise.
-_PRECEDENCE = {"if": 0, "quant": 0, "or": 1, "and": 2, "not": 3, "cmp": 4, "+": 5, "-": 5, "*": 6, "neg": 7}
+_PRECEDENCE = {
+    "if": 0,
+    "quant": 0,
+    "or": 1,
+    "and": 2,
+    "not": 3,
+    "cmp": 4,
+    "+": 5,
+    "-": 5,
+    "*": 6,
+    "neg": 7,
+}
 
 
 def _prec(node: Node) -> int:
@@ -217,7 +228,9 @@ def to_source(node: Node) -> str:
         p = _PRECEDENCE[node.op]
         return f"{_wrap(node.left, p)} {node.op} {_wrap(node.right, p + 1)}"
     if isinstance(node, If):
-        return f"if {_wrap(node.cond, 1)} then {_wrap(node.then, 1)} else {to_source(node.otherwise)}"
+        return (
+            f"if {_wrap(node.cond, 1)} then {_wrap(node.then, 1)} else {to_source(node.otherwise)}"
+        )
     if isinstance(node, Quantifier):
         return f"{node.kind} {node.var} in {_wrap(node.seq, 1)}: {to_source(node.body)}"
     raise TypeError(f"not a node: {node!r}")

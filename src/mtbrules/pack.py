@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
 from . import workdays as wd
-from .model import Category, Channel, Disease, Document, Fact, Group, Note, Rule, Service, Source, UnknownMembers, Version
+from .model import (
+    Category,
+    Channel,
+    Disease,
+    Document,
+    Fact,
+    Group,
+    Note,
+    Rule,
+    Service,
+    Source,
+    UnknownMembers,
+    Version,
+)
 from .names import NameIndex
 
 
@@ -71,13 +85,34 @@ class Pack:
                         yield alias, item.id
 
         setter = object.__setattr__
-        setter(self, "disease_index", NameIndex(names(self.diseases.values()), display=[d.name for d in self.diseases.values()]))
-        setter(self, "document_index", NameIndex(names(self.documents.values()), display=[d.name for d in self.documents.values()]))
-        setter(self, "category_index", NameIndex(names(self.categories.values()), display=[c.name for c in self.categories.values()]))
+        setter(
+            self,
+            "disease_index",
+            NameIndex(
+                names(self.diseases.values()), display=[d.name for d in self.diseases.values()]
+            ),
+        )
+        setter(
+            self,
+            "document_index",
+            NameIndex(
+                names(self.documents.values()), display=[d.name for d in self.documents.values()]
+            ),
+        )
+        setter(
+            self,
+            "category_index",
+            NameIndex(
+                names(self.categories.values()), display=[c.name for c in self.categories.values()]
+            ),
+        )
         setter(
             self,
             "rules_by_service",
-            {s: tuple(r for r in self.rules if r.services is None or s in r.services) for s in self.services},
+            {
+                s: tuple(r for r in self.rules if r.services is None or s in r.services)
+                for s in self.services
+            },
         )
         setter(self, "rules_by_id", {r.id: r for r in self.rules})
         setter(self, "suppresses", _override_closure(self.rules))
@@ -87,7 +122,13 @@ class Pack:
     def _build_decision_parts(self, setter):
         from .decision import ChannelRef, DiseaseMatch, PathStep, Reason, RequiredDocument
 
-        units = {"working_days": "working days", "days": "days", "weeks": "weeks", "months": "months", "years": "years"}
+        units = {
+            "working_days": "working days",
+            "days": "days",
+            "weeks": "weeks",
+            "months": "months",
+            "years": "years",
+        }
         steps, reasons, entries = {}, {}, {}
         for r in self.rules:
             source = str(r.source)
@@ -98,17 +139,38 @@ class Pack:
             )
             for req in r.require:
                 doc = self.documents[req.doc]
-                within = f"{req.issued_within[0]} {units[req.issued_within[1]]}" if req.issued_within else None
+                within = (
+                    f"{req.issued_within[0]} {units[req.issued_within[1]]}"
+                    if req.issued_within
+                    else None
+                )
                 entries[(r.id, req.doc)] = tuple(
-                    RequiredDocument(doc.id, doc.name, doc.name_en, provided, r.id, source, doc.any_of, within)
+                    RequiredDocument(
+                        doc.id, doc.name, doc.name_en, provided, r.id, source, doc.any_of, within
+                    )
                     for provided in (False, True)
                 )
         setter(self, "path_steps", steps)
         setter(self, "rule_reasons", reasons)
         setter(self, "requirement_entries", entries)
-        setter(self, "channel_refs", {c.id: ChannelRef(c.id, c.name, c.kind, c.name_en) for c in self.channels.values()})
-        setter(self, "disease_matches", {d.id: DiseaseMatch(d.id, d.name, tuple(sorted(d.groups))) for d in self.diseases.values()})
-        setter(self, "alternative_documents", tuple((d.id, d.any_of) for d in self.documents.values() if d.any_of))
+        setter(
+            self,
+            "channel_refs",
+            {c.id: ChannelRef(c.id, c.name, c.kind, c.name_en) for c in self.channels.values()},
+        )
+        setter(
+            self,
+            "disease_matches",
+            {
+                d.id: DiseaseMatch(d.id, d.name, tuple(sorted(d.groups)))
+                for d in self.diseases.values()
+            },
+        )
+        setter(
+            self,
+            "alternative_documents",
+            tuple((d.id, d.any_of) for d in self.documents.values() if d.any_of),
+        )
 
     def version_on(self, day: _dt.date) -> Version | None:
         """The version in force on `day` (the latest that starts on or before it)."""
@@ -176,7 +238,9 @@ class _Runners:
                 runner = self._built.get(service)
                 if runner is None:
                     pack = self._pack
-                    runner = build_runner(f"{pack.id}:{service}", pack.rules_by_service[service], pack.calendar)
+                    runner = build_runner(
+                        f"{pack.id}:{service}", pack.rules_by_service[service], pack.calendar
+                    )
                     self._built[service] = runner
         return runner
 

@@ -59,7 +59,9 @@ _TERMINAL_NAMES = {
 def _lark() -> Lark:
     grammar = resources.files("mtbrules").joinpath("grammar.lark").read_text(encoding="utf-8")
     # cache=True keeps the LALR tables between runs, so start-up stays fast.
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, cache=True)
+    return Lark(
+        grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False, cache=True
+    )
 
 
 def parse_expression(text: str, locate=None) -> n.Node:
@@ -70,9 +72,13 @@ def parse_expression(text: str, locate=None) -> n.Node:
     """
     location = locate
     if not isinstance(text, str):
-        raise _error("MTB201", f"expected an expression (text), got {type(text).__name__}", 1, 1, location)
+        raise _error(
+            "MTB201", f"expected an expression (text), got {type(text).__name__}", 1, 1, location
+        )
     if len(text) > MAX_EXPRESSION_LENGTH:
-        raise _error("MTB205", f"expression longer than {MAX_EXPRESSION_LENGTH} characters", 1, 1, location)
+        raise _error(
+            "MTB205", f"expression longer than {MAX_EXPRESSION_LENGTH} characters", 1, 1, location
+        )
     depth = _bracket_depth(text)
     if depth > MAX_DEPTH:
         raise _error("MTB205", f"expression nested deeper than {MAX_DEPTH} levels", 1, 1, location)
@@ -85,7 +91,9 @@ def parse_expression(text: str, locate=None) -> n.Node:
         raise _error("MTB202", f"unexpected character {ch!r}", exc.line, exc.column, location)
     except lark.UnexpectedToken as exc:
         tok = exc.token
-        expected = sorted({_TERMINAL_NAMES.get(t, repr(t.lower()) if t.isupper() else t) for t in exc.expected})
+        expected = sorted(
+            {_TERMINAL_NAMES.get(t, repr(t.lower()) if t.isupper() else t) for t in exc.expected}
+        )
         if tok.type == "$END":
             msg = "unexpected end of expression"
             line, col = _end_position(text)
@@ -94,14 +102,20 @@ def parse_expression(text: str, locate=None) -> n.Node:
             line, col = tok.line, tok.column
         hint = "expected " + ", ".join(expected[:6]) if expected else None
         raise _error("MTB203", msg, line, col, location, hint)
-    except lark.UnexpectedEOF as exc:  # pragma: no cover - LALR reports UnexpectedToken($END)
+    except lark.UnexpectedEOF:  # pragma: no cover - LALR reports UnexpectedToken($END)
         line, col = _end_position(text)
         raise _error("MTB203", "unexpected end of expression", line, col, location)
     except RecursionError:
         raise _error("MTB205", "expression nested too deeply", 1, 1, location)
     if _tree_depth(tree) > MAX_DEPTH:
-        raise _error("MTB205", f"expression nested deeper than {MAX_DEPTH} levels", 1, 1, location,
-                     "long chains of and/or count as nesting too; a list with `in [...]` is flatter")
+        raise _error(
+            "MTB205",
+            f"expression nested deeper than {MAX_DEPTH} levels",
+            1,
+            1,
+            location,
+            "long chains of and/or count as nesting too; a list with `in [...]` is flatter",
+        )
     try:
         return _ToNodes().transform(tree)
     except lark.exceptions.VisitError as exc:
@@ -168,7 +182,10 @@ def _error(code, message, line, col, locate, hint=None) -> DslSyntaxError:
 
 
 def _pos(meta_or_token) -> dict:
-    return {"line": getattr(meta_or_token, "line", 1) or 1, "col": getattr(meta_or_token, "column", 1) or 1}
+    return {
+        "line": getattr(meta_or_token, "line", 1) or 1,
+        "col": getattr(meta_or_token, "column", 1) or 1,
+    }
 
 
 def _unescape(token: Token) -> str:

@@ -12,7 +12,11 @@ import pytest
 
 
 def pytest_collect_file(file_path: Path, parent):
-    if file_path.suffix == ".yaml" and file_path.parent.name == "scenarios" and (file_path.parent.parent / "pack.yaml").is_file():
+    if (
+        file_path.suffix == ".yaml"
+        and file_path.parent.name == "scenarios"
+        and (file_path.parent.parent / "pack.yaml").is_file()
+    ):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
@@ -25,7 +29,12 @@ class ScenarioFile(pytest.File):
         pack = load_pack(str(self.path.parent.parent))
         for scenario in load_scenarios(pack):
             if Path(scenario.location.file).resolve() == self.path.resolve():
-                yield ScenarioItem.from_parent(self, name=f"{scenario.location.line}:{scenario.name}", pack=pack, scenario=scenario)
+                yield ScenarioItem.from_parent(
+                    self,
+                    name=f"{scenario.location.line}:{scenario.name}",
+                    pack=pack,
+                    scenario=scenario,
+                )
 
 
 class ScenarioItem(pytest.Item):
@@ -48,7 +57,14 @@ class ScenarioItem(pytest.Item):
             from .coverage import diff_text
 
             diff = ["  " + line for line in diff_text(self.scenario.expect, result).splitlines()]
-            return "\n".join([f"{self.scenario.location}: {self.scenario.name}", *("  " + f for f in result.failures), *diff, f"  path: {path}"])
+            return "\n".join(
+                [
+                    f"{self.scenario.location}: {self.scenario.name}",
+                    *("  " + f for f in result.failures),
+                    *diff,
+                    f"  path: {path}",
+                ]
+            )
         return super().repr_failure(excinfo)
 
     def reportinfo(self):

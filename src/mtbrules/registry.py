@@ -49,7 +49,12 @@ def resolve(ref: str | os.PathLike) -> Path:
     close = difflib.get_close_matches(text, ids, n=1) if len(text) <= 200 else []
     hint = f"did you mean '{close[0]}'?" if close else f"built-in packs: {', '.join(ids)}"
     shown = text if len(text) <= 200 else text[:197] + "..."
-    raise PackError.at("MTB100", f"unknown pack '{shown}': not a built-in pack id nor a folder with pack.yaml", Location(shown), hint=hint)
+    raise PackError.at(
+        "MTB100",
+        f"unknown pack '{shown}': not a built-in pack id nor a folder with pack.yaml",
+        Location(shown),
+        hint=hint,
+    )
 
 
 def load_pack(ref, calendar=None):

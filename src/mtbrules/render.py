@@ -65,8 +65,22 @@ def decision_text(decision, pack=None, lang: str = "zh") -> str:
     t = _LABELS[lang]
     d = decision
     lines = [
-        t["title"].format(pack=pack.name if pack is not None and lang == "zh" else d.pack, version=d.pack_version or "-", service=d.service, as_of=d.as_of),
-        f"{t['outcome']}: {t[d.outcome]}" + (f"（{t['complete'] if d.complete else t['incomplete']}）" if d.required_documents and lang == "zh" else (f" ({t['complete'] if d.complete else t['incomplete']})" if d.required_documents else "")),
+        t["title"].format(
+            pack=pack.name if pack is not None and lang == "zh" else d.pack,
+            version=d.pack_version or "-",
+            service=d.service,
+            as_of=d.as_of,
+        ),
+        f"{t['outcome']}: {t[d.outcome]}"
+        + (
+            f"（{t['complete'] if d.complete else t['incomplete']}）"
+            if d.required_documents and lang == "zh"
+            else (
+                f" ({t['complete'] if d.complete else t['incomplete']})"
+                if d.required_documents
+                else ""
+            )
+        ),
     ]
     if d.diseases:
         lines.append(f"{t['diseases']}: " + ", ".join(x.name for x in d.diseases))

@@ -32,8 +32,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -41,18 +42,39 @@ from .errors import InputError, MtbError
 
 #: Decision columns of `evaluate_cases`' output, after the row column and any kept columns.
 DECISION_COLUMNS = (
-    "pack", "pack_version", "service", "as_of", "outcome", "complete",
-    "required_documents", "missing_documents", "channels",
-    "decision_due", "benefit_start", "valid_until",
-    "error_field", "error", "decision_json",
+    "pack",
+    "pack_version",
+    "service",
+    "as_of",
+    "outcome",
+    "complete",
+    "required_documents",
+    "missing_documents",
+    "channels",
+    "decision_due",
+    "benefit_start",
+    "valid_until",
+    "error_field",
+    "error",
+    "decision_json",
 )
 #: Spark SQL types of DECISION_COLUMNS (DDL).
 DECISION_TYPES = {
-    "pack": "string", "pack_version": "string", "service": "string", "as_of": "date",
-    "outcome": "string", "complete": "boolean",
-    "required_documents": "array<string>", "missing_documents": "array<string>", "channels": "array<string>",
-    "decision_due": "date", "benefit_start": "date", "valid_until": "date",
-    "error_field": "string", "error": "string", "decision_json": "string",
+    "pack": "string",
+    "pack_version": "string",
+    "service": "string",
+    "as_of": "date",
+    "outcome": "string",
+    "complete": "boolean",
+    "required_documents": "array<string>",
+    "missing_documents": "array<string>",
+    "channels": "array<string>",
+    "decision_due": "date",
+    "benefit_start": "date",
+    "valid_until": "date",
+    "error_field": "string",
+    "error": "string",
+    "decision_json": "string",
 }
 #: Deadline kinds that get their own date column (the rest are in decision_json).
 DEADLINE_COLUMNS = ("decision_due", "benefit_start", "valid_until")
@@ -62,8 +84,8 @@ _TMP = "__mtb_"
 
 def _require_pyspark():
     try:
-        import pyspark  # noqa: F401
         import pyarrow  # noqa: F401
+        import pyspark  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise InputError(
             f"the Spark engine needs the 'spark' extra ({exc.name} is not installed): pip install \"mtbrules[spark]\""
@@ -73,7 +95,9 @@ def _require_pyspark():
 # ---------------------------------------------------------------- the session
 
 
-def session(master: str | None = None, app_name: str = "mtbrules", conf: Mapping[str, str] | None = None):
+def session(
+    master: str | None = None, app_name: str = "mtbrules", conf: Mapping[str, str] | None = None
+):
     """A SparkSession for mtbrules (the active one if there is one, else a new one on `master`).
 
     Defaults: `local[*]`, no web UI, no console progress bars, UTC session time
@@ -118,7 +142,9 @@ def _pack_files(folder: Path) -> list[tuple[str, bytes]]:
     out = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+        if path.is_file() and not any(
+            part.startswith(".") or part == "__pycache__" for part in rel.parts
+        ):
             out.append((rel.as_posix(), path.read_bytes()))
     return out
 
@@ -200,13 +226,21 @@ def _spark_type(ddl: str):
 
     if ddl.startswith("array<"):
         return ArrayType(_spark_type(ddl[6:-1]), True)
-    return {"string": StringType(), "date": DateType(), "boolean": BooleanType(), "bigint": LongType()}[ddl]
+    return {
+        "string": StringType(),
+        "date": DateType(),
+        "boolean": BooleanType(),
+        "bigint": LongType(),
+    }[ddl]
 
 
 def _spark_schema(prefix_fields: Sequence, columns: Sequence[str] = DECISION_COLUMNS):
     from pyspark.sql.types import StructField, StructType
 
-    return StructType(list(prefix_fields) + [StructField(name, _spark_type(DECISION_TYPES[name]), True) for name in columns])
+    return StructType(
+        list(prefix_fields)
+        + [StructField(name, _spark_type(DECISION_TYPES[name]), True) for name in columns]
+    )
 
 
 def decision_schema(row: str | None = "row"):
@@ -229,7 +263,9 @@ def with_row_numbers(df, col: str = "row", start: int = 1):
     from pyspark.sql import functions as F
 
     pid, mid = _TMP + "pid", _TMP + "mid"
-    tagged = df.withColumn(pid, F.spark_partition_id()).withColumn(mid, F.monotonically_increasing_id())
+    tagged = df.withColumn(pid, F.spark_partition_id()).withColumn(
+        mid, F.monotonically_increasing_id()
+    )
     counts = {r[0]: r[1] for r in tagged.groupBy(pid).count().collect()}
     offsets, total = [], start
     for p in sorted(counts):
@@ -291,7 +327,14 @@ def _arrow_schema(spark_schema):
     return pa.schema([pa.field(f.name, conv(f.dataType), True) for f in spark_schema.fields])
 
 
-def _evaluator(spec: ShippedPack, mode: str, row: str | None, keep: Sequence[str], out_fields: Sequence[str], row_in_json: bool):
+def _evaluator(
+    spec: ShippedPack,
+    mode: str,
+    row: str | None,
+    keep: Sequence[str],
+    out_fields: Sequence[str],
+    row_in_json: bool,
+):
     """The function mapInArrow runs: Arrow batches of cases → Arrow batches of decisions.
 
     mode "table": every column but `row` and `keep` is a case field (or
@@ -322,8 +365,12 @@ def _evaluator(spec: ShippedPack, mode: str, row: str | None, keep: Sequence[str
             if mode == "jsonl":
                 records = batch.column("value").to_pylist()
             else:
-                case_names = [n for n in batch.schema.names if n not in skip and n != "_corrupt_record"]
-                records = batch.select(case_names).to_pylist() if case_names else [{}] * batch.num_rows
+                case_names = [
+                    n for n in batch.schema.names if n not in skip and n != "_corrupt_record"
+                ]
+                records = (
+                    batch.select(case_names).to_pylist() if case_names else [{}] * batch.num_rows
+                )
                 corrupt = batch.column("_corrupt_record").to_pylist() if mode == "csv" else None
                 width = len(case_names)
             for i, record in enumerate(records):
@@ -340,7 +387,9 @@ def _evaluator(spec: ShippedPack, mode: str, row: str | None, keep: Sequence[str
                         except ValueError as exc:
                             raise _BadJson(f"invalid JSON: {exc}") from None
                     elif corrupt is not None and corrupt[i] is not None:
-                        raise _BadJson(f"expected {width} cells as in the header, got {_cells(corrupt[i])}")
+                        raise _BadJson(
+                            f"expected {width} cells as in the header, got {_cells(corrupt[i])}"
+                        )
                     else:
                         case = row_to_case(record, pack)
                     d = evaluate(case).to_dict()
@@ -360,7 +409,9 @@ def _evaluator(spec: ShippedPack, mode: str, row: str | None, keep: Sequence[str
                     cols[name].append(value)
                 cols["error_field"].append(None)
                 cols["error"].append(None)
-                cols["decision_json"].append(dumps({"row": r, **d} if row_in_json else d, ensure_ascii=False))
+                cols["decision_json"].append(
+                    dumps({"row": r, **d} if row_in_json else d, ensure_ascii=False)
+                )
             arrays = []
             index = pa.array(taken, pa.int64())
             for name in schema.names:
@@ -401,7 +452,15 @@ def _arrow_schema_for(input_schema, row, keep, out_fields):
 # ---------------------------------------------------------------- the API
 
 
-def evaluate_cases(df, pack, *, row: str | None = "row", keep: Sequence[str] = (), _mode: str = "table", _row_in_json: bool = False):
+def evaluate_cases(
+    df,
+    pack,
+    *,
+    row: str | None = "row",
+    keep: Sequence[str] = (),
+    _mode: str = "table",
+    _row_in_json: bool = False,
+):
     """Evaluate a DataFrame of cases with `pack` (a Pack, built-in id or folder) → a DataFrame of decisions.
 
     Input columns are case fields (CONTRACT §2): `offsite` and `prior` as
@@ -428,7 +487,9 @@ def evaluate_cases(df, pack, *, row: str | None = "row", keep: Sequence[str] = (
     keep = list(keep)
     for name in keep:
         if name not in df.columns:
-            raise InputError(f"keep: no column '{name}' in the DataFrame (columns: {', '.join(df.columns)})")
+            raise InputError(
+                f"keep: no column '{name}' in the DataFrame (columns: {', '.join(df.columns)})"
+            )
     if row:
         if row in df.columns:
             df = df.withColumn(row, F.col(row).cast("long"))
@@ -453,7 +514,9 @@ def _quiet():
     import warnings
 
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        warnings.filterwarnings(
+            "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+        )
         yield
 
 
@@ -475,10 +538,15 @@ def read_caseload(spark, path: str, fmt: str, partitions: int | None = None):
     size = _size(path)
     # A few partitions per core, each small enough that its decisions (a few KB a row) sit easily in
     # the driver's memory when they come back in order.
-    target = partitions or max(1, spark.sparkContext.defaultParallelism * 4, (size or 0) // _SPLIT_BYTES + 1)
+    target = partitions or max(
+        1, spark.sparkContext.defaultParallelism * 4, (size or 0) // _SPLIT_BYTES + 1
+    )
     if size:
         # Split the file itself so that every core gets work without a shuffle.
-        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 18, min(_SPLIT_BYTES, size // target + 1))))
+        spark.conf.set(
+            "spark.sql.files.maxPartitionBytes",
+            str(max(1 << 18, min(_SPLIT_BYTES, size // target + 1))),
+        )
     if fmt == "jsonl":
         df = spark.read.option("lineSep", "\n").text(path)
         mode = "jsonl"
@@ -489,9 +557,17 @@ def read_caseload(spark, path: str, fmt: str, partitions: int | None = None):
         options = {"header": "true", "multiLine": "true", "escape": '"', "encoding": "UTF-8"}
         header = spark.read.options(**options).csv(path).columns
         names = [h.lstrip("\ufeff").strip() for h in header]
-        schema = StructType([StructField(n, StringType(), True) for n in names] + [StructField("_corrupt_record", StringType(), True)])
+        schema = StructType(
+            [StructField(n, StringType(), True) for n in names]
+            + [StructField("_corrupt_record", StringType(), True)]
+        )
         df = (
-            spark.read.options(**options, mode="PERMISSIVE", columnNameOfCorruptRecord="_corrupt_record", enforceSchema="true")
+            spark.read.options(
+                **options,
+                mode="PERMISSIVE",
+                columnNameOfCorruptRecord="_corrupt_record",
+                enforceSchema="true",
+            )
             .schema(schema)
             .csv(path)
         )
@@ -544,7 +620,9 @@ def evaluate_file(
         if f not in b.FORMATS:
             raise InputError(f"unknown format '{f}' (use one of {', '.join(b.FORMATS)})")
     if src == "-":
-        raise InputError("the Spark engine reads a file or a URI Spark can read, not standard input")
+        raise InputError(
+            "the Spark engine reads a file or a URI Spark can read, not standard input"
+        )
     if "://" not in src and not os.path.isfile(src):
         raise InputError(f"{src}: no such file")
     if errors == "auto":
@@ -585,7 +663,14 @@ def evaluate_file(
         writer.close()
         err.close()
     meter.update(0, final=True)
-    return b.BatchStats(rows=ok + err.count, ok=ok, bad=err.count, seconds=round(time.monotonic() - started, 3), output=dst, errors=errors)
+    return b.BatchStats(
+        rows=ok + err.count,
+        ok=ok,
+        bad=err.count,
+        seconds=round(time.monotonic() - started, 3),
+        output=dst,
+        errors=errors,
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -624,7 +709,13 @@ def _impact_fn(old: ShippedPack, new: ShippedPack, mode: str, row: str):
         from .batch import row_to_case
 
         a_pack, b_pack = executor_pack(old), executor_pack(new)
-        schema = pa.schema([pa.field(row, pa.int64()), pa.field("count", pa.int64()), pa.field("diff", pa.string())])
+        schema = pa.schema(
+            [
+                pa.field(row, pa.int64()),
+                pa.field("count", pa.int64()),
+                pa.field("diff", pa.string()),
+            ]
+        )
         count = 0
         for batch in batches:
             rows, diffs = [], []
@@ -640,7 +731,9 @@ def _impact_fn(old: ShippedPack, new: ShippedPack, mode: str, row: str):
                         continue
                     count += 1
                     try:
-                        case = json.loads(record[1:] if r == 1 and record.startswith("\ufeff") else record)
+                        case = json.loads(
+                            record[1:] if r == 1 and record.startswith("\ufeff") else record
+                        )
                     except ValueError as exc:
                         d = {"row": r, "invalid": f"invalid JSON: {exc}"}
                     else:
@@ -653,9 +746,21 @@ def _impact_fn(old: ShippedPack, new: ShippedPack, mode: str, row: str):
                     diffs.append(json.dumps(d, ensure_ascii=False))
             if rows:
                 yield pa.RecordBatch.from_arrays(
-                    [pa.array(rows, pa.int64()), pa.array([None] * len(rows), pa.int64()), pa.array(diffs, pa.string())], schema=schema
+                    [
+                        pa.array(rows, pa.int64()),
+                        pa.array([None] * len(rows), pa.int64()),
+                        pa.array(diffs, pa.string()),
+                    ],
+                    schema=schema,
                 )
-        yield pa.RecordBatch.from_arrays([pa.array([None], pa.int64()), pa.array([count], pa.int64()), pa.array([None], pa.string())], schema=schema)
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array([None], pa.int64()),
+                pa.array([count], pa.int64()),
+                pa.array([None], pa.string()),
+            ],
+            schema=schema,
+        )
 
     return run
 
@@ -695,7 +800,10 @@ def impact(df, old, new, *, row: str = "row", examples: int = 3, _mode: str = "t
     else:
         df = with_row_numbers(df, row)
     with _quiet():
-        out = df.mapInArrow(_impact_fn(ship_pack(old), ship_pack(new), _mode, row), f"`{row}` bigint, count bigint, diff string")
+        out = df.mapInArrow(
+            _impact_fn(ship_pack(old), ship_pack(new), _mode, row),
+            f"`{row}` bigint, count bigint, diff string",
+        )
     result = dd.Impact(old, new, examples=examples)
     counted = 0
     diffs = 0
@@ -709,7 +817,16 @@ def impact(df, old, new, *, row: str = "row", examples: int = 3, _mode: str = "t
     return result
 
 
-def impact_file(old, new, path: str, *, spark=None, master: str | None = None, examples: int = 3, partitions: int | None = None):
+def impact_file(
+    old,
+    new,
+    path: str,
+    *,
+    spark=None,
+    master: str | None = None,
+    examples: int = 3,
+    partitions: int | None = None,
+):
     """`impact` for a JSONL caseload file (row = line number), as `mtbrules diff --cases FILE`."""
     spark = spark or session(master)
     cases, mode = read_caseload(spark, path, "jsonl", partitions)

@@ -25,10 +25,19 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import random
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from . import nodes as n
-from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, CONTRACT_SERVICES, PACK_FIELD_TYPES, RELATIONS, SCHEMES
+from .case import (
+    CASE_FIELDS,
+    CASE_OBJECTS,
+    CHANNEL_KINDS,
+    CONTRACT_SERVICES,
+    PACK_FIELD_TYPES,
+    RELATIONS,
+    SCHEMES,
+)
 from .errors import MtbError
 
 #: Tries per rule when searching for a case that reaches it.
@@ -76,7 +85,11 @@ class _Mined:
 def _field_key(node: n.Node) -> str | None:
     if isinstance(node, n.Name):
         return node.name
-    if isinstance(node, n.Attr) and isinstance(node.operand, n.Name) and node.operand.name in CASE_OBJECTS:
+    if (
+        isinstance(node, n.Attr)
+        and isinstance(node.operand, n.Name)
+        and node.operand.name in CASE_OBJECTS
+    ):
         return f"{node.operand.name}.{node.name}"
     return None
 
@@ -173,20 +186,30 @@ class Synth:
             return rng.choice(sorted(mined) if mined and rng.random() < 0.6 else CHANNEL_KINDS)
         if t is not None and t.vocab == "relation":
             return rng.choice(RELATIONS)
-        allowed = self.pack.case_field_values.get(field) if hasattr(self.pack, "case_field_values") else None
+        allowed = (
+            self.pack.case_field_values.get(field)
+            if hasattr(self.pack, "case_field_values")
+            else None
+        )
         if allowed:
             return rng.choice(list(allowed))
         if name == "bool":
             return rng.random() < 0.5
         if name in ("int", "number"):
-            nums = sorted(v for v in mined if isinstance(v, (int, float)) and not isinstance(v, bool))
+            nums = sorted(
+                v for v in mined if isinstance(v, (int, float)) and not isinstance(v, bool)
+            )
             if nums and rng.random() < 0.8:
                 base = rng.choice(nums)
                 value = base + rng.choice((-1, 0, 0, 1))
                 if name == "number" and rng.random() < 0.3:
                     value = base + rng.choice((-0.5, 0.5))
             else:
-                value = rng.randrange(0, 4) if field in ("hospital_level", "prior.changes_this_year") else rng.randrange(0, 90)
+                value = (
+                    rng.randrange(0, 4)
+                    if field in ("hospital_level", "prior.changes_this_year")
+                    else rng.randrange(0, 90)
+                )
             if field == "hospital_level":
                 value = min(3, max(1, int(value)))
             value = max(0, value)
@@ -250,7 +273,14 @@ class Synth:
             if rng.random() < 0.25:
                 # some recent, some stale (older than any "issued within" window)
                 age = rng.choice((10, 40, 100, 200, 400, 900))
-                out.append({"name": name, "issued_on": max(self.first, submitted - _dt.timedelta(days=age)).isoformat()})
+                out.append(
+                    {
+                        "name": name,
+                        "issued_on": max(
+                            self.first, submitted - _dt.timedelta(days=age)
+                        ).isoformat(),
+                    }
+                )
             else:
                 out.append(name)
         if rng.random() < 0.02:
@@ -276,7 +306,10 @@ class Synth:
         if materials is not None:
             case["materials"] = materials
         for field in sorted(self.mined.fields):
-            if field in ("service", "submitted_on", "diseases", "materials") or field not in self.types:
+            if (
+                field in ("service", "submitted_on", "diseases", "materials")
+                or field not in self.types
+            ):
                 continue
             absent = _FIELD_ABSENT
             if focus is not None and field in focus.fields:
@@ -303,7 +336,9 @@ class Synth:
         for rule in self.pack.rules:
             if rule.id in covered:
                 continue
-            services = sorted(rule.services) if rule.services is not None else sorted(self.pack.services)
+            services = (
+                sorted(rule.services) if rule.services is not None else sorted(self.pack.services)
+            )
             found = False
             for i in range(SEARCH_TRIES):
                 case = self.case(rng, rng.choice(services), rule if i % 4 else None)
@@ -335,13 +370,24 @@ class Synth:
                 return case, set(path)
             if trace.results.get(rule.id) is not True:
                 return None  # only mend cases where the rule itself applies
-            blockers = [self.pack.rules_by_id[r] for r in path if r in self.pack.rules_by_id and self.pack.rules_by_id[r].reject]
+            blockers = [
+                self.pack.rules_by_id[r]
+                for r in path
+                if r in self.pack.rules_by_id and self.pack.rules_by_id[r].reject
+            ]
             if best is not None and len(blockers) > best[1]:
                 case = best[0]  # the change made it worse: go back
             else:
                 best = (case, len(blockers))
-            fields = sorted({f for b in blockers if b.when is not None for f in b.when.fields} - set(rule.when.fields if rule.when else ()))
-            fields = [f for f in fields if f in self.types and f not in ("service", "submitted_on", "diseases", "materials")]
+            fields = sorted(
+                {f for b in blockers if b.when is not None for f in b.when.fields}
+                - set(rule.when.fields if rule.when else ())
+            )
+            fields = [
+                f
+                for f in fields
+                if f in self.types and f not in ("service", "submitted_on", "diseases", "materials")
+            ]
             if not fields:
                 return None
             case = self._redraw(rng, dict(case), rng.choice(fields))
@@ -398,13 +444,20 @@ def _with_disease_targets(mined: _Mined, rule) -> _Mined:
 def _why_unreached(pack, rule) -> str:
     if rule.services is not None and not (set(rule.services) & set(pack.services)):
         return "its services are not services of the pack"
-    if rule.when is not None and isinstance(rule.when.node, n.Literal) and rule.when.node.value is False:
+    if (
+        rule.when is not None
+        and isinstance(rule.when.node, n.Literal)
+        and rule.when.node.value is False
+    ):
         return "its condition is `false`"
     if rule.when is not None and pack.diseases:
         for node in n.walk(rule.when.node):
             if (
-                isinstance(node, n.Compare) and node.op == "not in" and isinstance(node.left, n.Literal)
-                and isinstance(node.right, n.Attr) and node.right.name == "groups"
+                isinstance(node, n.Compare)
+                and node.op == "not in"
+                and isinstance(node.left, n.Literal)
+                and isinstance(node.right, n.Attr)
+                and node.right.name == "groups"
                 and all(node.left.value in d.groups for d in pack.diseases.values())
             ):
                 return (

@@ -54,7 +54,15 @@ def load_scenarios(pack: Pack) -> list[Scenario]:
             problems.extend(diagnostics)
             continue
         for i, raw in enumerate(doc.value["scenarios"]):
-            out.append(Scenario(raw["name"], raw["case"], raw["expect"], doc.location(("scenarios", i, "name")), raw.get("source")))
+            out.append(
+                Scenario(
+                    raw["name"],
+                    raw["case"],
+                    raw["expect"],
+                    doc.location(("scenarios", i, "name")),
+                    raw.get("source"),
+                )
+            )
     if problems:
         raise PackError.from_diagnostics(problems)
     return out
@@ -71,7 +79,11 @@ def run_scenario(pack: Pack, scenario: Scenario) -> ScenarioResult:
             return ScenarioResult(scenario, (), None, str(exc))
         return ScenarioResult(scenario, (f"the case was rejected: {exc}",), None, str(exc))
     if "error" in expect:
-        return ScenarioResult(scenario, (f"expected an input error containing {expect['error']!r}, got a decision",), decision)
+        return ScenarioResult(
+            scenario,
+            (f"expected an input error containing {expect['error']!r}, got a decision",),
+            decision,
+        )
     return ScenarioResult(scenario, tuple(compare(expect, decision)), decision)
 
 
@@ -97,7 +109,14 @@ def compare(expect: dict, decision) -> list[str]:
         if key in expect and set(expect[key]) != set(got):
             want = set(expect[key])
             extra, missing = sorted(set(got) - want), sorted(want - set(got))
-            detail = "; ".join(x for x in (f"unexpected {extra}" if extra else "", f"missing {missing}" if missing else "") if x)
+            detail = "; ".join(
+                x
+                for x in (
+                    f"unexpected {extra}" if extra else "",
+                    f"missing {missing}" if missing else "",
+                )
+                if x
+            )
             failures.append(f"{key}: {detail}")
     path = [p["rule"] for p in actual["path"]]
     if "path" in expect and list(expect["path"]) != path:
@@ -112,7 +131,9 @@ def compare(expect: dict, decision) -> list[str]:
                 differ(f"deadlines.{kind}", date, got.get(kind))
     for text in expect.get("warnings_include", ()):
         if not any(text in w for w in actual["warnings"]):
-            failures.append(f"warnings_include: no warning contains {text!r} (warnings: {actual['warnings']})")
+            failures.append(
+                f"warnings_include: no warning contains {text!r} (warnings: {actual['warnings']})"
+            )
     return failures
 
 

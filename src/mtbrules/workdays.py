@@ -36,21 +36,21 @@ from .errors import CalendarError
 __all__ = [
     "WorkingCalendar",
     "add_days",
-    "add_weeks",
     "add_months",
+    "add_weeks",
     "add_years",
-    "start_of_month",
+    "day_of_month",
     "end_of_month",
-    "start_of_quarter",
     "end_of_quarter",
-    "start_of_year",
     "end_of_year",
+    "natural_years_end",
+    "quarter",
+    "start_of_month",
     "start_of_next_month",
     "start_of_next_quarter",
     "start_of_next_year",
-    "day_of_month",
-    "quarter",
-    "natural_years_end",
+    "start_of_quarter",
+    "start_of_year",
 ]
 
 # Diagnostic codes of the calendar (MTB5xx, see mtbrules.diagnostics).
@@ -407,7 +407,8 @@ def end_of_year(d: date) -> date:
 def start_of_next_month(d: date) -> date:
     """The first day of the month after ``d``'s."""
     return _checked(
-        lambda: date(d.year + d.month // 12, d.month % 12 + 1, 1), f"the month after {d.isoformat()}"
+        lambda: date(d.year + d.month // 12, d.month % 12 + 1, 1),
+        f"the month after {d.isoformat()}",
     )
 
 
@@ -442,4 +443,6 @@ def natural_years_end(d: date, n: int) -> date:
     """
     if n < 1:
         raise _error(BAD_DAY, f"natural_years_end needs n >= 1 natural years, got {n}")
-    return _checked(lambda: date(d.year + n - 1, 12, 31), f"the end of {n} natural years from {d.isoformat()}")
+    return _checked(
+        lambda: date(d.year + n - 1, 12, 31), f"the end of {n} natural years from {d.isoformat()}"
+    )

@@ -14,7 +14,9 @@ import pytest
 
 import mtbrules
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))  # packbuilder, strategies
+sys.path.insert(
+    0, str(__import__("pathlib").Path(__file__).resolve().parents[1])
+)  # packbuilder, strategies
 from mtbrules.case import parse_case
 
 BASE = {"service": "certificate", "submitted_on": "2025-09-29"}
@@ -87,10 +89,14 @@ def test_lone_surrogate_is_a_case_error():
 def test_lone_surrogate_via_cli_exits_2(tmp_path):
     case = tmp_path / "case.json"
     # JSON escapes can spell a lone surrogate; json.loads accepts it.
-    case.write_text(json.dumps({**BASE, "pack": "qingdao", "materials": ["\ud800"]}), encoding="ascii")
+    case.write_text(
+        json.dumps({**BASE, "pack": "qingdao", "materials": ["\ud800"]}), encoding="ascii"
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "mtbrules", "eval", str(case), "--format", "json"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -104,7 +110,9 @@ def test_lone_surrogate_via_cli_exits_2(tmp_path):
 def test_long_expression_with_many_dates_parses():
     from mtbrules.parser import parse_expression
 
-    text = " or ".join(f"submitted_on == 2024-{m:02d}-{d:02d}" for m in range(1, 13) for d in (1, 15, 28))
+    text = " or ".join(
+        f"submitted_on == 2024-{m:02d}-{d:02d}" for m in range(1, 13) for d in (1, 15, 28)
+    )
     assert len(text) > 200 and text.count("-") > 64
     parse_expression(text)
 
@@ -161,10 +169,13 @@ def test_yaml_text_over_the_size_limit():
 
 
 def test_source_file_name_too_long(tmp_path):
-    from mtbrules.loader import load_pack_folder
     from packbuilder import MINI_PACK, write_pack
 
-    root = write_pack(tmp_path / "p", {"pack.yaml": MINI_PACK["pack.yaml"].replace("source.txt", "x" * 5000)})
+    from mtbrules.loader import load_pack_folder
+
+    root = write_pack(
+        tmp_path / "p", {"pack.yaml": MINI_PACK["pack.yaml"].replace("source.txt", "x" * 5000)}
+    )
     with pytest.raises(mtbrules.PackError) as info:
         load_pack_folder(root)
     assert info.value.diagnostics[0].code == "MTB404"
@@ -183,7 +194,11 @@ def test_source_file_name_too_long(tmp_path):
         "- " * 50_000 + "1",
         "".join("  " * i + "k:\n" for i in range(200)) + "  " * 200 + "v",
         # aliases nest what the text does not: each anchor is only 60 deep
-        "x0: &x0 " + "[" * 60 + "1" + "]" * 60 + "\n"
+        "x0: &x0 "
+        + "[" * 60
+        + "1"
+        + "]" * 60
+        + "\n"
         + "".join(f"x{i}: &x{i} " + "[" * 60 + f"*x{i - 1}" + "]" * 60 + "\n" for i in range(1, 5)),
     ],
     ids=["flow-seq", "flow-map", "compact-seq", "block-map", "alias-chain"],
@@ -217,7 +232,10 @@ def test_overlong_pack_reference(ref):
 #    does not expect raised IndexError/KeyError/AttributeError out of load_yaml.
 
 
-@pytest.mark.parametrize("text", ["a: !!int", "a: !!float", "a: !!bool x", "a: !!timestamp x", 'a: !!int ""', "- !!float"])
+@pytest.mark.parametrize(
+    "text",
+    ["a: !!int", "a: !!float", "a: !!bool x", "a: !!timestamp x", 'a: !!int ""', "- !!float"],
+)
 def test_explicit_tags_with_bad_values(text):
     from mtbrules._yaml import load_yaml
 

@@ -104,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
         if current != text:
-            print(f"{args.output} is stale; run python -m mtbrules.calendars.generate", file=sys.stderr)
+            print(
+                f"{args.output} is stale; run python -m mtbrules.calendars.generate",
+                file=sys.stderr,
+            )
             return 1
         print(f"{args.output} is up to date")
         return 0

@@ -32,7 +32,9 @@ def read_json(path: str) -> Any:
     try:
         return json.loads(text, parse_constant=reject_json_constant)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}") from None
+        raise InputError(
+            f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}"
+        ) from None
     except RecursionError:
         raise InputError(f"{name}: JSON nested too deeply") from None
     except ValueError as exc:

@@ -14,17 +14,48 @@ HELP = "evaluate a caseload (JSONL/CSV/Parquet) in parallel"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("input", metavar="IN", help="cases: .jsonl, .csv or .parquet (- for JSONL on standard input)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="decisions: .jsonl, .csv or .parquet (- for JSONL on standard output)")
-    parser.add_argument("--pack", required=True, metavar="REF", help="built-in pack id or pack folder")
-    parser.add_argument("--errors", metavar="FILE", help="errors file, JSONL or .csv (default: OUT.errors.jsonl)")
+    parser.add_argument(
+        "input",
+        metavar="IN",
+        help="cases: .jsonl, .csv or .parquet (- for JSONL on standard input)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="decisions: .jsonl, .csv or .parquet (- for JSONL on standard output)",
+    )
+    parser.add_argument(
+        "--pack", required=True, metavar="REF", help="built-in pack id or pack folder"
+    )
+    parser.add_argument(
+        "--errors", metavar="FILE", help="errors file, JSONL or .csv (default: OUT.errors.jsonl)"
+    )
     parser.add_argument("--in-format", choices=("jsonl", "csv", "parquet"))
     parser.add_argument("--out-format", choices=("jsonl", "csv", "parquet"))
-    parser.add_argument("-j", "--workers", type=int, metavar="N", help="processes (default: the CPUs available)")
-    parser.add_argument("--chunk-rows", type=int, default=2000, metavar="N", help="rows per work unit (default 2000)")
+    parser.add_argument(
+        "-j", "--workers", type=int, metavar="N", help="processes (default: the CPUs available)"
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="rows per work unit (default 2000)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
-    parser.add_argument("--engine", choices=("local", "spark"), default="local", help="local processes (default) or Apache Spark (needs mtbrules[spark]; docs/spark.md)")
-    parser.add_argument("--master", metavar="URL", help="Spark master for --engine spark (default local[N] with N = --workers, else local[*])")
+    parser.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="local processes (default) or Apache Spark (needs mtbrules[spark]; docs/spark.md)",
+    )
+    parser.add_argument(
+        "--master",
+        metavar="URL",
+        help="Spark master for --engine spark (default local[N] with N = --workers, else local[*])",
+    )
 
 
 def run(args) -> int:
@@ -40,8 +71,14 @@ def run(args) -> int:
 
         master = args.master or (f"local[{args.workers}]" if args.workers else None)
         stats = evaluate_on_spark(
-            pack, args.input, args.output, errors=args.errors or "auto", in_format=args.in_format,
-            out_format=args.out_format, master=master, progress=False if args.quiet else None,
+            pack,
+            args.input,
+            args.output,
+            errors=args.errors or "auto",
+            in_format=args.in_format,
+            out_format=args.out_format,
+            master=master,
+            progress=False if args.quiet else None,
         )
     elif args.master:
         raise InputError("--master: only with --engine spark")
@@ -59,6 +96,9 @@ def run(args) -> int:
         )
     if stats.bad:
         where = f"; see {stats.errors}" if stats.errors else ""
-        print(f"mtbrules: {stats.bad} of {stats.rows} rows could not be evaluated{where}", file=sys.stderr)
+        print(
+            f"mtbrules: {stats.bad} of {stats.rows} rows could not be evaluated{where}",
+            file=sys.stderr,
+        )
         return 1
     return 0

@@ -10,11 +10,22 @@ HELP = "check packs: schema, DSL, references, citations, conflicts, gaps"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="pack folders, built-in ids, or files inside packs (default: every built-in pack)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="pack folders, built-in ids, or files inside packs (default: every built-in pack)",
+    )
     parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    parser.add_argument("--no-analysis", action="store_true", help="skip the static rule analysis (conflicts, gaps, reachability)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument(
+        "--no-analysis",
+        action="store_true",
+        help="skip the static rule analysis (conflicts, gaps, reachability)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output"
+    )
 
 
 def run(args) -> int:

@@ -11,7 +11,9 @@ HELP = "one case across packs, side by side"
 def add_arguments(parser) -> None:
     parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
     parser.add_argument(
-        "--packs", default="all", metavar="REFS",
+        "--packs",
+        default="all",
+        metavar="REFS",
         help="comma-separated pack ids or folders, or 'all' for every built-in pack (default)",
     )
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")

@@ -16,8 +16,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("new", metavar="NEW", help="pack id, folder, or git:REV:PATH")
     parser.add_argument("--cases", metavar="FILE", help="a JSONL caseload to measure the impact on")
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    parser.add_argument("--examples", type=int, default=3, metavar="N", help="example rows per change (default 3)")
-    parser.add_argument("-j", "--workers", type=int, metavar="N", help="processes for the caseload (default: CPUs)")
+    parser.add_argument(
+        "--examples", type=int, default=3, metavar="N", help="example rows per change (default 3)"
+    )
+    parser.add_argument(
+        "-j", "--workers", type=int, metavar="N", help="processes for the caseload (default: CPUs)"
+    )
 
 
 def run(args) -> int:
@@ -28,7 +32,9 @@ def run(args) -> int:
         static = d.static_diff(old, new)
         impact = None
         if args.cases:
-            impact = d.impact_file(old, new, args.cases, workers=args.workers, examples=args.examples)
+            impact = d.impact_file(
+                old, new, args.cases, workers=args.workers, examples=args.examples
+            )
         rep = d.report(static, impact, str(args.old), str(args.new))
     if args.format == "json":
         write_json(rep)

@@ -9,9 +9,13 @@ HELP = "evaluate one case and print the decision"
 
 def add_arguments(parser) -> None:
     parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
-    parser.add_argument("--pack", metavar="REF", help="built-in pack id or pack folder (default: the case's `pack`)")
+    parser.add_argument(
+        "--pack", metavar="REF", help="built-in pack id or pack folder (default: the case's `pack`)"
+    )
     parser.add_argument("--format", choices=("json", "text"), default="json")
-    parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text report")
+    parser.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="language of the text report"
+    )
 
 
 def run(args) -> int:

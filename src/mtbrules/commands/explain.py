@@ -10,12 +10,26 @@ HELP = "explain why a case's decision holds, rule by rule"
 
 def add_arguments(parser) -> None:
     parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
-    parser.add_argument("--pack", metavar="REF", help="built-in pack id or pack folder (default: the case's `pack`)")
+    parser.add_argument(
+        "--pack", metavar="REF", help="built-in pack id or pack folder (default: the case's `pack`)"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text report")
-    parser.add_argument("--depth", type=int, default=4, metavar="N", help="how deep to expand sub-conditions (default 4)")
-    parser.add_argument("--rule", action="append", metavar="ID", help="explain only this rule (repeatable)")
-    parser.add_argument("--only", choices=("applied", "not_applied"), help="text: show only one half")
+    parser.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="language of the text report"
+    )
+    parser.add_argument(
+        "--depth",
+        type=int,
+        default=4,
+        metavar="N",
+        help="how deep to expand sub-conditions (default 4)",
+    )
+    parser.add_argument(
+        "--rule", action="append", metavar="ID", help="explain only this rule (repeatable)"
+    )
+    parser.add_argument(
+        "--only", choices=("applied", "not_applied"), help="text: show only one half"
+    )
 
 
 def run(args) -> int:

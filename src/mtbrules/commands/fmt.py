@@ -11,9 +11,15 @@ HELP = "format pack YAML and DSL expressions canonically (--check for CI)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="pack folders, built-in ids or YAML files (default: every built-in pack)")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is not formatted")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="pack folders, built-in ids or YAML files (default: every built-in pack)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when a file is not formatted"
+    )
     parser.add_argument("--diff", action="store_true", help="print the changes as a unified diff")
 
 
@@ -38,14 +44,20 @@ def run(args) -> int:
             raise InputError(f"{path}: cannot read: {exc}") from None
         try:
             new = format_text(text, path)
-        except Exception as exc:  # ruamel's parser errors carry their own position
+        except Exception as exc:  # noqa: BLE001 - ruamel's parser errors carry their own position
             raise InputError(f"{display_path(str(path))}: cannot parse YAML: {exc}") from None
         if new == text:
             continue
         changed += 1
         if args.diff or args.check:
-            sys.stdout.writelines(difflib.unified_diff(
-                text.splitlines(True), new.splitlines(True), display_path(str(path)), display_path(str(path)) + " (formatted)"))
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    text.splitlines(True),
+                    new.splitlines(True),
+                    display_path(str(path)),
+                    display_path(str(path)) + " (formatted)",
+                )
+            )
         if args.check:
             print(f"would reformat {display_path(str(path))}", file=sys.stderr)
         else:

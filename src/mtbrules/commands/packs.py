@@ -19,12 +19,16 @@ def run(args) -> int:
         return 0
     for p in packs:
         d = p.describe()
-        versions = ", ".join(f"{v['id']} ({v['effective_from']}–{v['effective_to'] or ''})" for v in d["versions"])
+        versions = ", ".join(
+            f"{v['id']} ({v['effective_from']}–{v['effective_to'] or ''})" for v in d["versions"]
+        )
         print(f"{p.id:<10} {p.name}  [{p.city}{', ' + p.province if p.province else ''}]")
         print(f"{'':<10} versions: {versions}")
         print(f"{'':<10} services: {', '.join(d['services'])}")
         counts = d["counts"]
-        print(f"{'':<10} {counts['diseases']} diseases, {counts['documents']} documents, {counts['rules']} rules")
+        print(
+            f"{'':<10} {counts['diseases']} diseases, {counts['documents']} documents, {counts['rules']} rules"
+        )
         for s in d["sources"]:
             conf = f" (confidence: {s['confidence']})" if s["confidence"] else ""
             print(f"{'':<10} source {s['id']}: {s['title']}{conf}")

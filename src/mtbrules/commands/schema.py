@@ -12,15 +12,23 @@ NAMES = ("pack", "case", "decision", "scenario")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("name", nargs="?", choices=NAMES, default="pack", help="which schema (default: pack)")
+    parser.add_argument(
+        "name", nargs="?", choices=NAMES, default="pack", help="which schema (default: pack)"
+    )
     parser.add_argument("--pack", metavar="REF", help="with `case`: the case schema of this pack")
-    parser.add_argument("--path", action="store_true", help="print the schema file's path instead of its text")
+    parser.add_argument(
+        "--path", action="store_true", help="print the schema file's path instead of its text"
+    )
 
 
 def load(name: str) -> dict:
     from importlib import resources
 
-    return json.loads(resources.files("mtbrules").joinpath(f"schemas/{name}.schema.json").read_text(encoding="utf-8"))
+    return json.loads(
+        resources.files("mtbrules")
+        .joinpath(f"schemas/{name}.schema.json")
+        .read_text(encoding="utf-8")
+    )
 
 
 def case_schema_for(pack) -> dict:
@@ -35,13 +43,23 @@ def case_schema_for(pack) -> dict:
         for c in pack.categories.values():
             names |= {c.id, c.name, *c.aliases} | ({c.name_en} if c.name_en else set())
         props["category"] = {"anyOf": [{"enum": sorted(names)}, {"type": "null"}]}
-    types = {"bool": {"type": "boolean"}, "int": {"type": "integer"}, "number": {"type": "number"},
-             "string": {"type": "string"}, "date": props["admitted_on"]["anyOf"][0], "list": {"type": "array", "items": {"type": "string"}}}
+    types = {
+        "bool": {"type": "boolean"},
+        "int": {"type": "integer"},
+        "number": {"type": "number"},
+        "string": {"type": "string"},
+        "date": props["admitted_on"]["anyOf"][0],
+        "list": {"type": "array", "items": {"type": "string"}},
+    }
     for name, t in pack.case_fields.items():
         spec = dict(types[t])
         allowed = getattr(pack, "case_field_values", {}).get(name)
         if allowed:
-            spec = {"enum": list(allowed)} if t == "string" else {"type": "array", "items": {"enum": list(allowed)}}
+            spec = (
+                {"enum": list(allowed)}
+                if t == "string"
+                else {"type": "array", "items": {"enum": list(allowed)}}
+            )
         props[name] = {"anyOf": [spec, {"type": "null"}]}
     schema["additionalProperties"] = False
     schema["title"] = f"mtbrules case for pack {pack.id}"

@@ -23,14 +23,38 @@ def add_arguments(parser) -> None:
         dest="packs",
         help="built-in pack id or pack folder to serve (repeatable; default: every built-in pack)",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
-    parser.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES", help=f"largest request body (default: {DEFAULT_MAX_BODY})")
-    parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, metavar="N", help=f"most cases in one batch (default: {DEFAULT_MAX_BATCH})")
-    parser.add_argument("--no-access-log", action="store_true", help="do not write access log lines")
-    parser.add_argument("--no-admin", action="store_true", help="no POST /v1/admin/reload (SIGHUP still reloads)")
-    parser.add_argument("--print-openapi", action="store_true", help="print the OpenAPI document and exit (docs/openapi.json)")
+    parser.add_argument(
+        "--max-body",
+        type=int,
+        default=DEFAULT_MAX_BODY,
+        metavar="BYTES",
+        help=f"largest request body (default: {DEFAULT_MAX_BODY})",
+    )
+    parser.add_argument(
+        "--max-batch",
+        type=int,
+        default=DEFAULT_MAX_BATCH,
+        metavar="N",
+        help=f"most cases in one batch (default: {DEFAULT_MAX_BATCH})",
+    )
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="do not write access log lines"
+    )
+    parser.add_argument(
+        "--no-admin", action="store_true", help="no POST /v1/admin/reload (SIGHUP still reloads)"
+    )
+    parser.add_argument(
+        "--print-openapi",
+        action="store_true",
+        help="print the OpenAPI document and exit (docs/openapi.json)",
+    )
 
 
 def run(args) -> int:
@@ -42,10 +66,12 @@ def run(args) -> int:
         sys.stdout.write(openapi_text(args.max_body, args.max_batch))
         return 0
     try:
-        import uvicorn  # noqa: F401
         import starlette  # noqa: F401
+        import uvicorn
     except ImportError:
-        raise InputError('mtbrules serve needs the serve extra: pip install "mtbrules[serve]"') from None
+        raise InputError(
+            'mtbrules serve needs the serve extra: pip install "mtbrules[serve]"'
+        ) from None
     if args.workers < 1:
         raise InputError("--workers: must be at least 1")
     if args.max_body < 1 or args.max_batch < 1:
@@ -71,7 +97,14 @@ def run(args) -> int:
     # Compile once here: a broken pack stops the start with its file:line:col (exit 2).
     packs = load_pack_set(config.refs())
     accesslog.configure()
-    options = dict(host=args.host, port=args.port, access_log=False, server_header=False, log_level="info", timeout_graceful_shutdown=10)
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "access_log": False,
+        "server_header": False,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10,
+    }
     if args.workers == 1:
         uvicorn.run(create_app(config, packs), **options)
     else:
@@ -82,5 +115,7 @@ def run(args) -> int:
         if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
             # A replacement worker compiles every pack before it is ready; give it time on a busy machine.
             options["timeout_worker_healthcheck"] = 60
-        uvicorn.run("mtbrules.service.app:app_from_env", factory=True, workers=args.workers, **options)
+        uvicorn.run(
+            "mtbrules.service.app:app_from_env", factory=True, workers=args.workers, **options
+        )
     return 0

@@ -10,11 +10,17 @@ HELP = "generate seeded synthetic cases (JSONL) from a pack"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--pack", required=True, metavar="REF", help="built-in pack id or pack folder")
+    parser.add_argument(
+        "--pack", required=True, metavar="REF", help="built-in pack id or pack folder"
+    )
     parser.add_argument("-n", type=int, required=True, metavar="N", help="how many cases")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    parser.add_argument("-o", "--output", default="-", metavar="FILE", help="JSONL file (default: standard output)")
-    parser.add_argument("--no-cover", action="store_true", help="skip the search for cases that reach every rule")
+    parser.add_argument(
+        "-o", "--output", default="-", metavar="FILE", help="JSONL file (default: standard output)"
+    )
+    parser.add_argument(
+        "--no-cover", action="store_true", help="skip the search for cases that reach every rule"
+    )
     parser.add_argument("--with-pack", action="store_true", help="put the pack id in each case")
 
 
@@ -27,7 +33,9 @@ def run(args) -> int:
         raise InputError("-n: must be 0 or more")
     pack = load_pack(args.pack)
     gen = Synth(pack, args.seed)
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8", newline="\n")
+    out = (
+        sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed in the finally below
+    )
     try:
         for case in gen.cases(args.n, cover=not args.no_cover):
             if args.with_pack:

@@ -11,12 +11,28 @@ HELP = "run packs' scenario tests, optionally with rule and clause coverage"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="pack folders, built-in ids, or files inside packs (default: every built-in pack)")
-    parser.add_argument("--coverage", action="store_true", help="report the rules and clauses the scenarios exercise")
-    parser.add_argument("--fail-under", type=float, metavar="PERCENT", default=None,
-                        help="exit 1 when a pack's rule coverage is below PERCENT (implies --coverage)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="pack folders, built-in ids, or files inside packs (default: every built-in pack)",
+    )
+    parser.add_argument(
+        "--coverage",
+        action="store_true",
+        help="report the rules and clauses the scenarios exercise",
+    )
+    parser.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="PERCENT",
+        default=None,
+        help="exit 1 when a pack's rule coverage is below PERCENT (implies --coverage)",
+    )
     parser.add_argument("--format", choices=("text", "json", "github"), default="text")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print failures and the summary only")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print failures and the summary only"
+    )
 
 
 def run(args) -> int:
@@ -38,11 +54,20 @@ def run(args) -> int:
         under = args.fail_under is not None and cov.rule_percent + 1e-9 < args.fail_under
         failed = failed or under
         if args.format == "json":
-            entry = cov.to_dict() if want_coverage else {"pack": pack.id, "scenarios": len(cov.runs), "failed": len(bad)}
+            entry = (
+                cov.to_dict()
+                if want_coverage
+                else {"pack": pack.id, "scenarios": len(cov.runs), "failed": len(bad)}
+            )
             entry["failures"] = [
-                {"file": display_path(r.scenario.location.file), "line": r.scenario.location.line, "name": r.scenario.name,
-                 "failures": list(r.result.failures), "diff": diff_text(r.scenario.expect, r.result),
-                 "path": [p.rule for p in r.result.decision.path] if r.result.decision else []}
+                {
+                    "file": display_path(r.scenario.location.file),
+                    "line": r.scenario.location.line,
+                    "name": r.scenario.name,
+                    "failures": list(r.result.failures),
+                    "diff": diff_text(r.scenario.expect, r.result),
+                    "path": [p.rule for p in r.result.decision.path] if r.result.decision else [],
+                }
                 for r in bad
             ]
             if under:
@@ -53,9 +78,13 @@ def run(args) -> int:
             for r in bad:
                 loc = r.scenario.location
                 text = f"scenario '{r.scenario.name}' failed: " + "; ".join(r.result.failures)
-                print(f"::error file={display_path(loc.file)},line={loc.line},title=scenario failed::{_esc(text)}")
+                print(
+                    f"::error file={display_path(loc.file)},line={loc.line},title=scenario failed::{_esc(text)}"
+                )
             if under:
-                print(f"::error title=coverage::{pack.id}: rule coverage {cov.rule_percent:.1f}% is below {args.fail_under}%")
+                print(
+                    f"::error title=coverage::{pack.id}: rule coverage {cov.rule_percent:.1f}% is below {args.fail_under}%"
+                )
             continue
         for r in bad:
             print(failure_report(r))
@@ -64,7 +93,9 @@ def run(args) -> int:
         if want_coverage:
             print(coverage_report(cov))
         if under:
-            print(f"{pack.id}: rule coverage {cov.rule_percent:.1f}% is below --fail-under {args.fail_under}%")
+            print(
+                f"{pack.id}: rule coverage {cov.rule_percent:.1f}% is below --fail-under {args.fail_under}%"
+            )
     if args.format == "json":
         write_json(report)
     sys.stdout.flush()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .openapi import build_openapi as build_openapi
 
-__all__ = ["build_openapi", "create_app", "ServiceConfig"]
+__all__ = ["ServiceConfig", "build_openapi", "create_app"]
 
 
 def __getattr__(name):

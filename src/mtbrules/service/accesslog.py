@@ -14,12 +14,12 @@ X-Request-ID.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json
 import logging
 import os
 import re
 import sys
-import itertools
 import time
 import uuid
 
@@ -45,13 +45,17 @@ def configure(stream=None) -> None:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def log_info(event: str, **fields) -> None:
     """A service event (start, reload) as one JSON line."""
     if SERVICE.isEnabledFor(logging.INFO):
-        SERVICE.info(json.dumps({"ts": _now(), "event": event, **fields}, ensure_ascii=False, separators=(",", ":")))
+        SERVICE.info(
+            json.dumps(
+                {"ts": _now(), "event": event, **fields}, ensure_ascii=False, separators=(",", ":")
+            )
+        )
 
 
 class AccessLogMiddleware:
@@ -102,4 +106,6 @@ class AccessLogMiddleware:
                 line["request_id"] = request_id
                 # A record made directly: Logger.info would walk the stack to find the caller on every request.
                 text = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
-                ACCESS.handle(logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, text, None, None))
+                ACCESS.handle(
+                    logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, text, None, None)
+                )

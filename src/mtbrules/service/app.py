@@ -23,9 +23,9 @@ from typing import Any
 import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from ..case import kind_of
@@ -73,7 +73,14 @@ class ServiceConfig:
 class HttpError(Exception):
     """An error answered as `{"error": {...}}` with `status`."""
 
-    def __init__(self, status: int, message: str, field: str | None = None, code: str | None = None, headers=None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        code: str | None = None,
+        headers=None,
+    ):
         super().__init__(message)
         self.headers = headers
         self.status = status
@@ -105,8 +112,12 @@ def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> R
     return Response(_dumps(obj), status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(status: int, message: str, field: str | None = None, code: str | None = None, headers=None) -> Response:
-    return json_response({"error": {"message": message, "field": field, "code": code}}, status, headers)
+def error_response(
+    status: int, message: str, field: str | None = None, code: str | None = None, headers=None
+) -> Response:
+    return json_response(
+        {"error": {"message": message, "field": field, "code": code}}, status, headers
+    )
 
 
 class Service:
@@ -131,7 +142,9 @@ class Service:
                     raise HttpError(413, f"request body: larger than {limit} bytes")
             except ValueError:
                 raise HttpError(400, "request body: Content-Length is not a number") from None
-            raw = await request.body()  # as declared: HTTP servers read exactly Content-Length bytes
+            raw = (
+                await request.body()
+            )  # as declared: HTTP servers read exactly Content-Length bytes
             if len(raw) > limit:
                 raise HttpError(413, f"request body: larger than {limit} bytes")
         else:
@@ -207,25 +220,54 @@ class Service:
             raise HttpError(422, f"batch: expected a JSON object with `cases`, got {kind_of(body)}")
         unknown = sorted(set(body) - {"cases", "pack"})
         if unknown:
-            raise HttpError(422, f"unknown batch field '{_short(unknown[0])}' (expected: cases, pack)", field=unknown[0])
+            raise HttpError(
+                422,
+                f"unknown batch field '{_short(unknown[0])}' (expected: cases, pack)",
+                field=unknown[0],
+            )
         cases = body.get("cases")
         if not isinstance(cases, list):
-            raise HttpError(422, f"batch field 'cases': expected a list of cases, got {kind_of(cases)}", field="cases")
+            raise HttpError(
+                422,
+                f"batch field 'cases': expected a list of cases, got {kind_of(cases)}",
+                field="cases",
+            )
         if len(cases) > self.config.max_batch:
-            raise HttpError(413, f"batch field 'cases': more than {self.config.max_batch} cases", field="cases")
+            raise HttpError(
+                413, f"batch field 'cases': more than {self.config.max_batch} cases", field="cases"
+            )
         default = body.get("pack")
         if default is not None:
             if not isinstance(default, str):
-                raise HttpError(422, f"batch field 'pack': expected text, got {kind_of(default)}", field="pack")
+                raise HttpError(
+                    422, f"batch field 'pack': expected text, got {kind_of(default)}", field="pack"
+                )
             if url_pack is not None and default != url_pack:
-                raise HttpError(422, f"batch field 'pack': '{_short(default)}' is not the pack in the URL '{url_pack}'", field="pack")
+                raise HttpError(
+                    422,
+                    f"batch field 'pack': '{_short(default)}' is not the pack in the URL '{url_pack}'",
+                    field="pack",
+                )
             packs.get(default)
-        results = await asyncio.get_running_loop().run_in_executor(None, _decide_all, packs, cases, url_pack, default)
+        results = await asyncio.get_running_loop().run_in_executor(
+            None, _decide_all, packs, cases, url_pack, default
+        )
         default = url_pack or default
         outcomes = Counter(r["decision"]["outcome"] for r in results if "decision" in r)
         errors = sum(1 for r in results if "error" in r)
-        self.log(request, pack=default if default in packs.packs else None, cases=len(cases), errors=errors, outcomes=dict(outcomes))
-        summary = {"cases": len(cases), "decided": len(cases) - errors, "errors": errors, "outcomes": dict(sorted(outcomes.items()))}
+        self.log(
+            request,
+            pack=default if default in packs.packs else None,
+            cases=len(cases),
+            errors=errors,
+            outcomes=dict(outcomes),
+        )
+        summary = {
+            "cases": len(cases),
+            "decided": len(cases) - errors,
+            "errors": errors,
+            "outcomes": dict(sorted(outcomes.items())),
+        }
         return json_response({"results": results, "summary": summary})
 
     async def explain(self, request: Request) -> Response:
@@ -235,10 +277,15 @@ class Service:
         packs.get(url_pack)
         explain = _optional_api("explain")
         if explain is None:
-            raise HttpError(501, "explain: not available in this version of mtbrules (mtbrules.explain is missing)")
+            raise HttpError(
+                501,
+                "explain: not available in this version of mtbrules (mtbrules.explain is missing)",
+            )
         depth_text = request.query_params.get("depth", str(DEFAULT_DEPTH))
         if not depth_text.isdigit() or not 1 <= int(depth_text) <= MAX_DEPTH:
-            raise HttpError(422, f"--depth: must be a whole number from 1 to {MAX_DEPTH}", field="depth")
+            raise HttpError(
+                422, f"--depth: must be a whole number from 1 to {MAX_DEPTH}", field="depth"
+            )
         only = request.query_params.getlist("rule") or None
         case = await self.read_json(request)
         pack, case = _pick_pack(packs, case, url_pack)
@@ -250,9 +297,14 @@ class Service:
         packs = self.packs
         compare = _optional_api("compare")
         if compare is None:
-            raise HttpError(501, "compare: not available in this version of mtbrules (mtbrules.compare is missing)")
+            raise HttpError(
+                501,
+                "compare: not available in this version of mtbrules (mtbrules.compare is missing)",
+            )
         wanted = request.query_params.get("packs", "all")
-        ids = packs.ids() if wanted == "all" else [r.strip() for r in wanted.split(",") if r.strip()]
+        ids = (
+            packs.ids() if wanted == "all" else [r.strip() for r in wanted.split(",") if r.strip()]
+        )
         if not ids:
             raise HttpError(422, "packs: name at least one pack, or 'all'", field="packs")
         chosen = [packs.get(i).pack for i in ids]
@@ -268,7 +320,9 @@ class Service:
             raise HttpError(404, f"no such path: {request.url.path}")
         token = os.environ.get(TOKEN_ENV)
         if token and request.headers.get("authorization") != f"Bearer {token}":
-            raise HttpError(401, "admin: missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+            raise HttpError(
+                401, "admin: missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
         new, changed = await self.reload_packs()
         return json_response(
             {
@@ -291,12 +345,20 @@ class Service:
                 new = await loop.run_in_executor(None, load_pack_set, old.refs, old.generation + 1)
             except MtbError as exc:
                 _, err = error_of(exc)
-                log_info("reload_failed", generation=old.generation, code=err["code"], message=err["message"])
+                log_info(
+                    "reload_failed",
+                    generation=old.generation,
+                    code=err["code"],
+                    message=err["message"],
+                )
                 raise
             self.packs = new  # the one atomic swap
             changed = sorted(
-                pid for pid in set(old.packs) | set(new.packs)
-                if pid not in old.packs or pid not in new.packs or old.packs[pid].fingerprint != new.packs[pid].fingerprint
+                pid
+                for pid in set(old.packs) | set(new.packs)
+                if pid not in old.packs
+                or pid not in new.packs
+                or old.packs[pid].fingerprint != new.packs[pid].fingerprint
             )
             log_info("reload", generation=new.generation, changed=changed, packs=new.describe())
             return new, changed
@@ -309,17 +371,30 @@ class Service:
         return Response(self.openapi, media_type="application/json")
 
 
-def _decide_all(packs: PackSet, cases: list, url_pack: str | None, default: str | None) -> list[dict[str, Any]]:
+def _decide_all(
+    packs: PackSet, cases: list, url_pack: str | None, default: str | None
+) -> list[dict[str, Any]]:
     """Each case's result in order. The URL's pack binds every case; the body's `pack` is a default."""
     results = []
     for i, case in enumerate(cases):
         try:
-            if url_pack is None and default is not None and isinstance(case, dict) and case.get("pack") is None:
+            if (
+                url_pack is None
+                and default is not None
+                and isinstance(case, dict)
+                and case.get("pack") is None
+            ):
                 case = {**case, "pack": default}
             pack, case = _pick_pack(packs, case, url_pack)
             results.append({"index": i, "status": 200, "decision": pack.evaluate(case).to_dict()})
         except HttpError as exc:
-            results.append({"index": i, "status": exc.status, "error": {"message": exc.message, "field": exc.field, "code": exc.code}})
+            results.append(
+                {
+                    "index": i,
+                    "status": exc.status,
+                    "error": {"message": exc.message, "field": exc.field, "code": exc.code},
+                }
+            )
         except MtbError as exc:
             status, err = error_of(exc)
             results.append({"index": i, "status": status, "error": err})
@@ -334,11 +409,17 @@ def _pick_pack(packs: PackSet, case: Any, url_pack: str | None):
     if url_pack is not None:
         if named is not None and named != url_pack:
             shown = _short(named) if isinstance(named, str) else kind_of(named)
-            raise CaseError(f"case field 'pack': '{shown}' is not the pack of the URL '{url_pack}'", field="pack")
+            raise CaseError(
+                f"case field 'pack': '{shown}' is not the pack of the URL '{url_pack}'",
+                field="pack",
+            )
         served = packs.get(url_pack)
     else:
         if named is None:
-            raise CaseError("case field 'pack': is required here (or use the /v1/packs/{pack}/... form)", field="pack")
+            raise CaseError(
+                "case field 'pack': is required here (or use the /v1/packs/{pack}/... form)",
+                field="pack",
+            )
         if not isinstance(named, str):
             raise CaseError(f"case field 'pack': expected text, got {kind_of(named)}", field="pack")
         served = packs.get(named)
@@ -356,7 +437,9 @@ def parse_json(raw: bytes, name: str) -> Any:
     try:
         return json.loads(text, parse_constant=reject_json_constant)
     except json.JSONDecodeError as exc:
-        raise HttpError(400, f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}") from None
+        raise HttpError(
+            400, f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}"
+        ) from None
     except RecursionError:
         raise HttpError(400, f"{name}: JSON nested too deeply") from None
     except ValueError as exc:
@@ -431,9 +514,10 @@ def create_app(config: ServiceConfig | None = None, packs: PackSet | None = None
     ]
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        message = {404: f"no such path: {_short(request.url.path)}", 405: f"method {request.method} not allowed here"}.get(
-            exc.status_code, exc.detail
-        )
+        message = {
+            404: f"no such path: {_short(request.url.path)}",
+            405: f"method {request.method} not allowed here",
+        }.get(exc.status_code, exc.detail)
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
     async def any_error(request: Request, exc: Exception) -> Response:
@@ -446,12 +530,19 @@ def create_app(config: ServiceConfig | None = None, packs: PackSet | None = None
         hup = False
         if hasattr(signal, "SIGHUP"):
             try:
-                loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(service.on_sighup()))
+                loop.add_signal_handler(
+                    signal.SIGHUP, lambda: loop.create_task(service.on_sighup())
+                )
                 hup = True
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread (tests) or no signals here
         service.ready = True
-        log_info("start", pid=os.getpid(), generation=service.packs.generation, packs=service.packs.describe())
+        log_info(
+            "start",
+            pid=os.getpid(),
+            generation=service.packs.generation,
+            packs=service.packs.describe(),
+        )
         try:
             yield
         finally:

@@ -119,7 +119,11 @@ FALLBACK_DECISION: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"id": _STR, "name": _STR, "groups": {"type": "array", "items": _STR}},
+                "properties": {
+                    "id": _STR,
+                    "name": _STR,
+                    "groups": {"type": "array", "items": _STR},
+                },
                 "required": ["id", "name", "groups"],
             },
         },
@@ -161,7 +165,13 @@ FALLBACK_DECISION: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"kind": _STR, "date": _DATE, "basis": _STR, "rule": _STR, "source": _STR},
+                "properties": {
+                    "kind": _STR,
+                    "date": _DATE,
+                    "basis": _STR,
+                    "rule": _STR,
+                    "source": _STR,
+                },
                 "required": ["kind", "date", "basis", "rule", "source"],
             },
         },
@@ -199,7 +209,9 @@ def library_schema(name: str) -> tuple[dict[str, Any], bool]:
     try:
         text = resources.files("mtbrules").joinpath("schemas", name).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError):
-        fallback = {"case.schema.json": FALLBACK_CASE, "decision.schema.json": FALLBACK_DECISION}[name]
+        fallback = {"case.schema.json": FALLBACK_CASE, "decision.schema.json": FALLBACK_DECISION}[
+            name
+        ]
         return copy.deepcopy(fallback), False
     return json.loads(text), True
 
@@ -217,7 +229,7 @@ def _lift(schema: dict[str, Any], name: str, components: dict[str, Any]) -> None
             for k, v in node.items():
                 if k == "$ref" and isinstance(v, str):
                     if v.startswith("#/$defs/"):
-                        v = f"#/components/schemas/{name}_{v[len('#/$defs/'):]}"
+                        v = f"#/components/schemas/{name}_{v[len('#/$defs/') :]}"
                     elif v == "#":
                         v = f"#/components/schemas/{name}"
                 out[k] = rewrite(v)
@@ -251,7 +263,9 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _json_body(_ref("Error"), text[c]) for c in codes}
 
 
-def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX_BATCH) -> dict[str, Any]:
+def build_openapi(
+    max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX_BATCH
+) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the /v1 service."""
     from .. import __version__
 
@@ -266,9 +280,18 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
             "error": {
                 "type": "object",
                 "properties": {
-                    "message": {"type": "string", "description": "the message `mtbrules eval` prints for the same input"},
-                    "field": {"type": ["string", "null"], "description": "the offending case field (dotted path), if any"},
-                    "code": {"type": ["string", "null"], "description": "diagnostic code such as MTB100, if any"},
+                    "message": {
+                        "type": "string",
+                        "description": "the message `mtbrules eval` prints for the same input",
+                    },
+                    "field": {
+                        "type": ["string", "null"],
+                        "description": "the offending case field (dotted path), if any",
+                    },
+                    "code": {
+                        "type": ["string", "null"],
+                        "description": "diagnostic code such as MTB100, if any",
+                    },
                 },
                 "required": ["message", "field"],
             }
@@ -292,7 +315,10 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
         "type": "object",
         "properties": {
             "index": {"type": "integer"},
-            "status": {"type": "integer", "description": "the HTTP status this case alone would have had"},
+            "status": {
+                "type": "integer",
+                "description": "the HTTP status this case alone would have had",
+            },
             "decision": _ref("Decision"),
             "error": components["Error"]["properties"]["error"],
         },
@@ -320,7 +346,10 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
         "properties": {
             "id": {"type": "string"},
             "versions": {"type": "array", "items": {"type": "string"}},
-            "fingerprint": {"type": "string", "description": "sha256 of the pack's files, scenarios left out"},
+            "fingerprint": {
+                "type": "string",
+                "description": "sha256 of the pack's files, scenarios left out",
+            },
             "ref": {"type": "string"},
         },
         "required": ["id", "versions", "fingerprint"],
@@ -347,7 +376,10 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
                 },
             },
             "services": {"type": "array", "items": {"type": "string"}},
-            "case_fields": {"type": "object", "description": "the pack's extra case fields and their types"},
+            "case_fields": {
+                "type": "object",
+                "description": "the pack's extra case fields and their types",
+            },
             "fingerprint": {"type": "string"},
         },
         "required": ["id", "name", "city", "versions", "services", "fingerprint"],
@@ -378,7 +410,10 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
         "type": "object",
         "properties": {
             "expr": {"type": "string"},
-            "value": {"type": ["boolean", "null"], "description": "null: undecided (a field the case does not give)"},
+            "value": {
+                "type": ["boolean", "null"],
+                "description": "null: undecided (a field the case does not give)",
+            },
             "seen": {"type": "object", "description": "the case values this expression read"},
             "parts": {"type": "array", "items": _ref("Condition")},
             "items": {"type": "array", "items": {"type": "object"}},
@@ -430,7 +465,10 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
             "channels": {"type": "array", "items": {"type": "string"}},
             "reasons": {"type": "array", "items": {"type": "string"}},
             "decision": _ref("Decision"),
-            "error": {"type": "string", "description": "the input error this pack raised for the case"},
+            "error": {
+                "type": "string",
+                "description": "the input error this pack raised for the case",
+            },
             "notes": {"type": "array", "items": {"type": "string"}},
         },
         "required": ["pack", "name", "city", "outcome"],
@@ -482,7 +520,10 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
                 "operationId": "evaluate",
                 "summary": "Decide one case; the case names its pack in `pack`.",
                 "requestBody": case_body,
-                "responses": {"200": _json_body(_ref("Decision"), "the decision (CONTRACT §3)"), **_errors(400, 404, 413, 422)},
+                "responses": {
+                    "200": _json_body(_ref("Decision"), "the decision (CONTRACT §3)"),
+                    **_errors(400, 404, 413, 422),
+                },
             }
         },
         "/v1/packs/{pack}/evaluate": {
@@ -491,7 +532,10 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
                 "summary": "Decide one case with the pack in the URL (a `pack` in the case, if any, must be the same).",
                 "parameters": [pack_param],
                 "requestBody": case_body,
-                "responses": {"200": _json_body(_ref("Decision"), "the decision (CONTRACT §3)"), **_errors(400, 404, 413, 422)},
+                "responses": {
+                    "200": _json_body(_ref("Decision"), "the decision (CONTRACT §3)"),
+                    **_errors(400, 404, 413, 422),
+                },
             }
         },
         "/v1/batch": {
@@ -499,7 +543,10 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
                 "operationId": "batch",
                 "summary": f"Decide up to {max_batch} cases; each names its pack, or the body's `pack` gives a default.",
                 "requestBody": {"required": True, **_json_body(_ref("BatchRequest"), "the cases")},
-                "responses": {"200": _json_body(_ref("BatchResponse"), "one result per case, in order"), **_errors(400, 404, 413, 422)},
+                "responses": {
+                    "200": _json_body(_ref("BatchResponse"), "one result per case, in order"),
+                    **_errors(400, 404, 413, 422),
+                },
             }
         },
         "/v1/packs/{pack}/batch": {
@@ -562,7 +609,10 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
                     **_json_body(_ref("Case"), "a case; its `pack`, if any, is ignored"),
                 },
                 "responses": {
-                    "200": _json_body({"type": "array", "items": _ref("CompareRow")}, "one row per pack, in the order asked"),
+                    "200": _json_body(
+                        {"type": "array", "items": _ref("CompareRow")},
+                        "one row per pack, in the order asked",
+                    ),
                     **_errors(400, 404, 413, 422, 501),
                 },
             }
@@ -576,7 +626,9 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
                     "With several workers this reaches one worker only: send SIGHUP to the main process instead."
                 ),
                 "responses": {
-                    "200": _json_body(_ref("Status"), "reloaded; `changed` lists packs whose fingerprint changed"),
+                    "200": _json_body(
+                        _ref("Status"), "reloaded; `changed` lists packs whose fingerprint changed"
+                    ),
                     **_errors(401, 422),
                 },
             }
@@ -585,13 +637,22 @@ def build_openapi(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX
             "get": {
                 "operationId": "openapi",
                 "summary": "This document.",
-                "responses": {"200": {"description": "the OpenAPI document", "content": {"application/json": {}}}},
+                "responses": {
+                    "200": {
+                        "description": "the OpenAPI document",
+                        "content": {"application/json": {}},
+                    }
+                },
             }
         },
     }
     sources = {
-        "Case": "src/mtbrules/schemas/case.schema.json" if case_is_library else "CONTRACT §2 (stand-in)",
-        "Decision": "src/mtbrules/schemas/decision.schema.json" if decision_is_library else "CONTRACT §3 (stand-in)",
+        "Case": "src/mtbrules/schemas/case.schema.json"
+        if case_is_library
+        else "CONTRACT §2 (stand-in)",
+        "Decision": "src/mtbrules/schemas/decision.schema.json"
+        if decision_is_library
+        else "CONTRACT §3 (stand-in)",
     }
     return {
         "openapi": "3.1.0",

@@ -13,8 +13,9 @@ import datetime as _dt
 import difflib
 import hashlib
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -63,7 +64,12 @@ class PackSet:
     def describe(self) -> list[dict[str, Any]]:
         """The short form of every served pack: id, versions, fingerprint."""
         return [
-            {"id": pid, "versions": s.versions(), "fingerprint": s.fingerprint, "ref": _public_ref(s.ref)}
+            {
+                "id": pid,
+                "versions": s.versions(),
+                "fingerprint": s.fingerprint,
+                "ref": _public_ref(s.ref),
+            }
             for pid, s in sorted(self.packs.items())
         ]
 
@@ -77,8 +83,14 @@ class UnknownPackError(PackError):
         if len(text) > 60:
             text = text[:57] + "..."
         close = difflib.get_close_matches(text, served, n=1) if isinstance(pack_id, str) else []
-        hint = f"did you mean '{close[0]}'?" if close else f"served packs: {', '.join(served) or 'none'}"
-        diagnostic = Diagnostic("MTB100", f"unknown pack '{text}': this server does not serve it", None, hint=hint)
+        hint = (
+            f"did you mean '{close[0]}'?"
+            if close
+            else f"served packs: {', '.join(served) or 'none'}"
+        )
+        diagnostic = Diagnostic(
+            "MTB100", f"unknown pack '{text}': this server does not serve it", None, hint=hint
+        )
         super().__init__(str(diagnostic), [diagnostic])
         self.pack_id = pack_id
         self.served = served
@@ -104,10 +116,12 @@ def load_pack_set(refs: Iterable[str], generation: int = 1) -> PackSet:
         pack = load_pack_folder(folder)
         if pack.id in packs:
             raise PackError.at(
-                "MTB401", f"pack id '{pack.id}' is served twice (from {packs[pack.id].ref} and {ref})", Location(str(folder))
+                "MTB401",
+                f"pack id '{pack.id}' is served twice (from {packs[pack.id].ref} and {ref})",
+                Location(str(folder)),
             )
         packs[pack.id] = ServedPack(pack, str(ref), fingerprint(folder))
-    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return PackSet(packs, refs, generation, now)
 
 
@@ -120,7 +134,11 @@ def fingerprint(folder: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root)
-        if rel.parts[0] == "scenarios" or any(part.startswith(".") for part in rel.parts) or "__pycache__" in rel.parts:
+        if (
+            rel.parts[0] == "scenarios"
+            or any(part.startswith(".") for part in rel.parts)
+            or "__pycache__" in rel.parts
+        ):
             continue
         digest.update(rel.as_posix().encode("utf-8") + b"\0")
         digest.update(path.read_bytes())
