@@ -9,12 +9,13 @@ duplicate keys and alias bombs are caught instead of silently accepted.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Any
 
 import attrs
 import yaml
 
-from .diagnostics import Diagnostic, Location
+from .diagnostics import Location
 from .errors import PackError
 
 #: Values a file may expand to, aliases included (billion-laughs guard).
@@ -22,8 +23,10 @@ MAX_NODES = 200_000
 #: Bytes of one YAML file.
 MAX_FILE_BYTES = 4 * 1024 * 1024
 #: Deepest nesting of lists and mappings (packs need about 6). LibYAML's composer
-#: recurses in C and crashes the process on very deep input, so depth is
-#: checked on the parser's event stream (which does not recurse) first.
+#: recurses in C and crashes the process on very deep input, and parsers add
+#: limits of their own between releases, so ours is checked first: flow nesting
+#: by a lexical scan of the text, everything else on the parser's event stream
+#: (which does not recurse).
 MAX_DEPTH = 100
 
 Path = tuple
@@ -94,7 +97,11 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
         try:
             size = len(text.encode("utf-8"))
         except UnicodeEncodeError as exc:
-            raise PackError.at("MTB101", f"not valid Unicode text (character {exc.start + 1} is a lone surrogate)", Location(path))
+            raise PackError.at(
+                "MTB101",
+                f"not valid Unicode text (character {exc.start + 1} is a lone surrogate)",
+                Location(path),
+            )
         if size > MAX_FILE_BYTES:
             raise PackError.at("MTB105", f"file larger than {MAX_FILE_BYTES} bytes", Location(path))
     try:
@@ -114,15 +121,134 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
 
 
 def _check_depth(text: str, path: str) -> None:
+    deep = _deep_flow(text)
+    if deep is not None:
+        raise PackError.at(
+            "MTB105", f"YAML nested deeper than {MAX_DEPTH} levels", Location(path, *deep)
+        )
     depth = 0
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
                 m = event.start_mark
-                raise PackError.at("MTB105", f"YAML nested deeper than {MAX_DEPTH} levels", Location(path, m.line + 1, m.column + 1))
+                raise PackError.at(
+                    "MTB105",
+                    f"YAML nested deeper than {MAX_DEPTH} levels",
+                    Location(path, m.line + 1, m.column + 1),
+                )
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
+
+
+# What matters to flow nesting: brackets, quotes, comments, block scalar indicators, newlines.
+_FLOW_SIGNIFICANT = re.compile(r"[\[\]{}'\"#|>\n]")
+_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*[ \t]*(?:#[^\n]*)?(?=\n|$)")
+_SCALAR_START = frozenset(":-,[{?")
+
+
+def _deep_flow(text: str) -> tuple[int, int] | None:
+    """1-based (line, column) where flow nesting first goes past MAX_DEPTH, else None.
+
+    A conservative lexer: a bracket counts only where a flow collection may start
+    (or inside one), quoted scalars and comments are skipped, and the lines of a
+    block scalar are passed over, so valid YAML is never refused.
+
+    >>> _deep_flow("a: " + "[" * 101 + "]" * 101)
+    (1, 104)
+    >>> _deep_flow("a: x" + "[" * 200 + "\\nb: |\\n  " + "{" * 200 + "\\nc: '" + "[" * 200 + "'")
+    >>> _deep_flow("a: [" + "'[', " * 200 + "]")
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    pos = 0
+    line_start = 0
+    line = 1
+    while True:
+        m = _FLOW_SIGNIFICANT.search(text, pos)
+        if m is None:
+            return None
+        i = m.start()
+        ch = text[i]
+        pos = i + 1
+        if ch == "\n":
+            line += 1
+            line_start = pos
+            continue
+        if ch in "]}":
+            depth = max(0, depth - 1)
+            continue
+        if ch == "#":
+            if i == line_start or text[i - 1] in " \t":
+                end = text.find("\n", i)
+                pos = len(text) if end < 0 else end
+            continue
+        if depth == 0 and not _at_scalar_start(text, i, line_start):
+            # Inside a plain block scalar ('x[y', "it's"): nothing counts until a
+            # mapping value starts on this line (': ') or the line ends.
+            end = text.find("\n", i)
+            end = len(text) if end < 0 else end
+            colon = text.find(": ", i, end)
+            pos = end if colon < 0 else colon + 1
+            continue
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return (line, i - line_start + 1)
+        elif ch in "'\"":
+            end = _quoted_end(text, i)
+            line += text.count("\n", i, end)
+            nl = text.rfind("\n", i, end)
+            if nl >= 0:
+                line_start = nl + 1
+            pos = end
+        elif depth == 0 and _BLOCK_HEADER.match(text, i):
+            # A literal or folded scalar: skip the lines indented past its parent's.
+            indent = len(text[line_start:i]) - len(text[line_start:i].lstrip(" "))
+            pos = _block_end(text, i, indent)
+            line += text.count("\n", i, pos)
+            line_start = text.rfind("\n", 0, pos) + 1
+
+
+def _at_scalar_start(text: str, i: int, line_start: int) -> bool:
+    j = i - 1
+    while j >= line_start and text[j] in " \t":
+        j -= 1
+    return j < line_start or text[j] in _SCALAR_START
+
+
+def _quoted_end(text: str, i: int) -> int:
+    quote = text[i]
+    j = i + 1
+    while True:
+        k = text.find(quote, j)
+        if k < 0:
+            return len(text)
+        if quote == "'" and text.startswith("''", k):
+            j = k + 2
+        elif quote == '"' and _escaped(text, k):
+            j = k + 1
+        else:
+            return k + 1
+
+
+def _escaped(text: str, k: int) -> bool:
+    backslashes = 0
+    while text[k - 1 - backslashes] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
+def _block_end(text: str, i: int, indent: int) -> int:
+    end = text.find("\n", i)
+    while end >= 0:
+        nxt = text.find("\n", end + 1)
+        body = text[end + 1 : len(text) if nxt < 0 else nxt]
+        if body.strip() and len(body) - len(body.lstrip(" ")) <= indent:
+            return end  # the newline before the first line that is not the scalar's
+        end = nxt
+    return len(text)
 
 
 class _Builder:
@@ -143,10 +269,14 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise PackError.at(
-                "MTB104", f"YAML expands to more than {MAX_NODES} values (alias bomb?)", self._loc(node)
+                "MTB104",
+                f"YAML expands to more than {MAX_NODES} values (alias bomb?)",
+                self._loc(node),
             )
         if len(path) > MAX_DEPTH:  # aliases can nest what the text does not
-            raise PackError.at("MTB105", f"YAML nested deeper than {MAX_DEPTH} levels", self._loc(node))
+            raise PackError.at(
+                "MTB105", f"YAML nested deeper than {MAX_DEPTH} levels", self._loc(node)
+            )
         self.locations.setdefault(path, self._loc(node))
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
@@ -159,9 +289,13 @@ class _Builder:
             out: dict = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
-                    raise PackError.at("MTB102", "mapping keys must be plain values", self._loc(key_node))
+                    raise PackError.at(
+                        "MTB102", "mapping keys must be plain values", self._loc(key_node)
+                    )
                 if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise PackError.at("MTB102", "merge keys (<<) are not supported", self._loc(key_node))
+                    raise PackError.at(
+                        "MTB102", "merge keys (<<) are not supported", self._loc(key_node)
+                    )
                 # Keys are always text: YAML 1.1 would read the key `no` as False.
                 key = key_node.value
                 if key in out:
@@ -184,10 +318,18 @@ class _Builder:
             raise PackError.at("MTB102", f"YAML value error: {exc}", self._loc(node))
         except (IndexError, KeyError, AttributeError, TypeError):
             # PyYAML's constructors assume well-formed text for explicit tags: `!!int` alone, `!!bool x`.
-            raise PackError.at("MTB102", f"YAML value error: not a valid {node.tag.rsplit(':', 1)[-1]} value", self._loc(node))
+            raise PackError.at(
+                "MTB102",
+                f"YAML value error: not a valid {node.tag.rsplit(':', 1)[-1]} value",
+                self._loc(node),
+            )
         if isinstance(value, (_dt.date, _dt.datetime)):
             # Dates stay ISO text: the schema and the DSL read them as text.
-            value = value.isoformat() if not isinstance(value, _dt.datetime) else value.date().isoformat()
+            value = (
+                value.isoformat()
+                if not isinstance(value, _dt.datetime)
+                else value.date().isoformat()
+            )
         elif isinstance(value, bytes):
             raise PackError.at("MTB102", "binary YAML values are not supported", self._loc(node))
         if path is not None and isinstance(value, str):
