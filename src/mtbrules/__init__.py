@@ -28,7 +28,7 @@ from .registry import builtin_ids as builtin_packs
 from .registry import load_pack as load_pack
 from .workdays import WorkingCalendar as WorkingCalendar
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 __all__ = [
     "CalendarError",

@@ -40,7 +40,7 @@ def folder() -> Path:
 
 def key(root: Path, files: list[Path]) -> str:
     """The hash of mtbrules' version, grammar and schema, the pack's place, and every file's bytes."""
-    from . import __version__
+    from ._version import __version__
 
     h = hashlib.sha256()
     h.update(f"{_FORMAT}\0{__version__}\0{root.resolve()}\0".encode())

@@ -1275,7 +1275,7 @@ def render_sarif(reports: list[PackReport]) -> str:
     """SARIF 2.1.0, for code scanning (one run, one result per finding)."""
     import json
 
-    from . import __version__
+    from ._version import __version__
 
     used = sorted({d.code for rep in reports for d in rep.diagnostics} | set(CODES))
     index = {code: i for i, code in enumerate(used)}

@@ -462,7 +462,7 @@ def _pack_info(served) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
 
     return __version__
 

@@ -267,7 +267,7 @@ def build_openapi(
     max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX_BATCH
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the /v1 service."""
-    from .. import __version__
+    from .._version import __version__
 
     case, case_is_library = library_schema("case.schema.json")
     decision, decision_is_library = library_schema("decision.schema.json")
