@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._version import __version__ as __version__
 from .case import Case as Case
 from .decision import Decision as Decision
 from .diagnostics import Diagnostic as Diagnostic
@@ -27,8 +28,6 @@ from .pack import Pack as Pack
 from .registry import builtin_ids as builtin_packs
 from .registry import load_pack as load_pack
 from .workdays import WorkingCalendar as WorkingCalendar
-
-from ._version import __version__ as __version__
 
 __all__ = [
     "CalendarError",

@@ -135,7 +135,7 @@ def _check_depth(text: str, path: str) -> None:
                 raise PackError.at(
                     "MTB105",
                     f"YAML nested deeper than {MAX_DEPTH} levels",
-                    Location(path, m.line + 1, m.column + 1),
+                    Location(path, m.line + 1, m.column + 1) if m else Location(path),
                 )
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1

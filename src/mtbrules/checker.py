@@ -211,7 +211,9 @@ class _Checker:
 
     def _acknowledged(self):
         doc = self.docs.get("pack.yaml")
-        notes = doc.value.get("notes") if doc is not None and isinstance(doc.value, dict) else None
+        if doc is None or not isinstance(doc.value, dict):
+            return
+        notes = doc.value.get("notes")
         acks = []
         for i, note in enumerate(notes or ()):
             for j, entry in (
@@ -316,7 +318,7 @@ class _Checker:
                     hint="add `quote:` with the sentence, verbatim from the source",
                     subject=rule.id,
                 )
-        entries = [
+        entries: list[tuple[str, str, str, Iterable[Any]]] = [
             ("diseases.yaml", "groups", "group", pack.groups.values()),
             ("diseases.yaml", "diseases", "disease", pack.diseases.values()),
             ("channels.yaml", "channels", "channel", pack.channels.values()),
@@ -370,7 +372,7 @@ class _Checker:
                 texts[key] = None
                 continue
             texts[key] = (normalize_quote(raw), normalize_quote(raw, traditional=True))
-        cites: list[tuple[Any, Location]] = []
+        cites: list[tuple[Any, Location | None]] = []
         for rule in pack.rules:
             cites.append((rule.source, self.rule_location(rule, ("source", "quote"))))
         for i, fact in enumerate(pack.facts):
@@ -616,7 +618,7 @@ class _Analysis:
                 continue
             if _holds(rule, env):
                 applying.append(rule.id)
-        suppressed = set()
+        suppressed: set[str] = set()
         for rid in applying:
             suppressed |= self.pack.suppresses[rid]
         return {rid for rid in applying if rid not in suppressed}
@@ -663,7 +665,7 @@ class _Analysis:
                     f"rule '{rule.id}' never takes effect: whenever it applies, {', '.join(over)} overrides it",
                     loc,
                     hint="narrow the overriding rule's condition, or remove this rule",
-                    example=self.case_of(example),
+                    example=self.case_of(example) if example is not None else None,
                     subject=rule.id,
                 )
 
@@ -734,7 +736,7 @@ class _Analysis:
                 if not self.in_scope(rule, scope):
                     continue
                 if rule.when is None:
-                    candidates = [dict(fixed)]
+                    candidates: Iterable[dict] = [dict(fixed)]
                 else:
                     candidates = (dict(fixed, **p) for p in self.sat(rule, si, fixed=fixed))
                 for partial in candidates:
@@ -772,7 +774,7 @@ class _Analysis:
                         example=example,
                         subject=f"{service}:{tag}",
                     )
-        reads = set()
+        reads: set[str] = set()
         for r in pack.rules:
             if r.when is not None:
                 reads |= r.when.fields
@@ -821,6 +823,8 @@ def _holds(rule, env) -> bool:
 def _known_years(pack: Pack) -> tuple[int, int] | None:
     cal = pack.calendar
     years = getattr(cal, "known_years", None) or getattr(cal, "years", None)
+    if years is None:
+        return None
     try:
         ys = sorted(years)
         return ys[0], ys[-1]
@@ -889,8 +893,8 @@ class _Domain:
                 self.types[f"{obj}.{f}"] = t
         from .case import PACK_FIELD_TYPES
 
-        for name, t in pack.case_fields.items():
-            self.types[name] = PACK_FIELD_TYPES[t]
+        for name, kind in pack.case_fields.items():
+            self.types[name] = PACK_FIELD_TYPES[kind]
         self.field_literals: dict[str, set] = {}
         self.ints: set = set()
         self.numbers: set = set()
@@ -975,7 +979,7 @@ class _Domain:
     def _materials(self) -> list:
         docs = self.pack.documents
         named = sorted(s for s in self.strings if s in docs)
-        out = [frozenset()]
+        out: list[frozenset[str]] = [frozenset()]
         for doc_id in named:
             out.append(self._closure({doc_id}))
         if len(named) > 1:

@@ -92,7 +92,7 @@ def _read_lines(path: str) -> list[str] | None:
         return None
 
 
-def sort_key(diag: Diagnostic) -> tuple:
+def sort_key(diag: Diagnostic) -> tuple[str, int, int, str]:
     loc = diag.location
     if loc is None:
         return ("", 0, 0, diag.code)

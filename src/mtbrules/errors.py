@@ -6,6 +6,8 @@ generic handlers still catch them; each carries Diagnostics with positions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .diagnostics import Diagnostic, Location
 
 __all__ = [
@@ -25,12 +27,12 @@ class MtbError(Exception):
 
     exit_code = 3
 
-    def __init__(self, message: str, diagnostics: list[Diagnostic] | tuple = ()):
+    def __init__(self, message: str, diagnostics: Iterable[Diagnostic] = ()):
         super().__init__(message)
         self.message = message
         self.diagnostics = list(diagnostics)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[MtbError], tuple[object, ...]]:
         # Survive pickling across the processes of batch evaluation.
         return (self.__class__, (self.message, self.diagnostics))
 
@@ -54,7 +56,9 @@ class PackError(InputError):
         return cls(str(first) + more, diagnostics)
 
     @classmethod
-    def at(cls, code: str, message: str, location: Location | None, hint: str | None = None):
+    def at(
+        cls, code: str, message: str, location: Location | None, hint: str | None = None
+    ) -> PackError:
         return cls.from_diagnostics([Diagnostic(code, message, location, hint=hint)])
 
 
@@ -69,11 +73,13 @@ class ConflictError(PackError):
 class CaseError(InputError):
     """A case is invalid; `field` names the offending field (dotted path)."""
 
-    def __init__(self, message: str, diagnostics=(), field: str | None = None):
+    def __init__(
+        self, message: str, diagnostics: Iterable[Diagnostic] = (), field: str | None = None
+    ):
         super().__init__(message, diagnostics)
         self.field = field
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[MtbError], tuple[object, ...]]:
         return (self.__class__, (self.message, self.diagnostics, self.field))
 
 

@@ -78,7 +78,7 @@ class RuleExplanation:
     in_path: bool = False  # listed in the decision's path
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "rule": self.rule,
             "title": self.title,
             "source": self.source,
@@ -327,7 +327,7 @@ def show(value: Any) -> Any:
 
 # ---------------------------------------------------------------- text
 
-_T = {
+_T: dict[str, dict[str, Any]] = {
     "zh": {
         "head": "{pack}：{service} 申请，受理日 {as_of}",
         "outcome": "结论",

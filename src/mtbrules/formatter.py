@@ -45,14 +45,14 @@ _CLOSERS = {")", "]"}
 
 
 def _tokens(line: str) -> list[tuple[str, str]] | None:
-    out = []
+    out: list[tuple[str, str]] = []
     for m in _TOKEN.finditer(line):
         kind = m.lastgroup
         if kind == "space":
             continue
         if kind == "other":
             return None
-        out.append((kind, m.group()))
+        out.append((kind or "", m.group()))
     return out
 
 
@@ -84,7 +84,7 @@ def format_expression(text: str) -> str:
 
     prev = None
     unary = False
-    out_lines = []
+    out_lines: list[str] = []
     for line in text.split("\n"):
         toks = _tokens(line)
         if toks is None:

@@ -48,7 +48,7 @@ from .model import (
     UnknownMembers,
     Version,
 )
-from .nodes import Literal
+from .nodes import Literal, Node
 from .pack import Pack
 
 MAX_ERRORS = 50
@@ -167,8 +167,8 @@ def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | N
             digest = None
         hit = cache.get(digest) if digest else None
         if hit is not None:
-            docs, rule_docs, trees = hit
-            return _Builder(root, docs, rule_docs, _Collector(), calendar, trees).build()
+            cached_docs, rule_docs, trees = hit
+            return _Builder(root, cached_docs, rule_docs, _Collector(), calendar, trees).build()
     out = _Collector()
     docs: dict[str, YamlDoc | None] = {}
     for name, definition, required in CATALOGUE_FILES:
@@ -222,9 +222,10 @@ class _Builder:
 
     # -- helpers
 
-    def _cite(self, raw, doc: YamlDoc, path) -> Citation | None:
-        if raw is None:
-            return None
+    def _cite_optional(self, raw, doc: YamlDoc, path) -> Citation | None:
+        return None if raw is None else self._cite(raw, doc, path)
+
+    def _cite(self, raw, doc: YamlDoc, path) -> Citation:
         if raw["doc"] not in self.sources:
             self.out.add(
                 "MTB403",
@@ -275,7 +276,7 @@ class _Builder:
         }
         for key, src in self.sources.items():
             problem = _source_file_problem(self.root, src.file) if src.file else None
-            if problem:
+            if problem and src.file:
                 shown = src.file if len(src.file) <= 80 else src.file[:77] + "..."
                 self.out.add(
                     "MTB404",
@@ -300,7 +301,7 @@ class _Builder:
                     str(v["id"]),
                     start,
                     end,
-                    self._cite(v.get("source"), meta_doc, ("versions", i, "source")),
+                    self._cite_optional(v.get("source"), meta_doc, ("versions", i, "source")),
                 )
             )
         self._unique(versions, "version", meta_doc, "versions")
@@ -309,7 +310,7 @@ class _Builder:
                 s["id"],
                 s["name"],
                 s.get("name_en"),
-                self._cite(s.get("source"), meta_doc, ("services", i, "source")),
+                self._cite_optional(s.get("source"), meta_doc, ("services", i, "source")),
             )
             for i, s in enumerate(meta["services"])
         ]
@@ -324,7 +325,11 @@ class _Builder:
             for i, f in enumerate(meta.get("facts", []))
         )
         notes = tuple(
-            Note(x["id"], x["text"], self._cite(x.get("source"), meta_doc, ("notes", i, "source")))
+            Note(
+                x["id"],
+                x["text"],
+                self._cite_optional(x.get("source"), meta_doc, ("notes", i, "source")),
+            )
             for i, x in enumerate(meta.get("notes", []))
         )
         case_fields = {}
@@ -424,7 +429,7 @@ class _Builder:
                 g["id"],
                 g["name"],
                 g.get("name_en"),
-                self._cite(g.get("source"), doc, ("groups", i, "source")),
+                self._cite_optional(g.get("source"), doc, ("groups", i, "source")),
             )
             for i, g in enumerate(raw.get("groups", []))
         ]
@@ -441,7 +446,7 @@ class _Builder:
                     d.get("no"),
                     tuple(d.get("aliases", ())),
                     frozenset(d.get("groups", ())),
-                    self._cite(d.get("source"), doc, ("diseases", i, "source")),
+                    self._cite_optional(d.get("source"), doc, ("diseases", i, "source")),
                 )
             )
         diseases_by_id = self._unique(diseases, "disease", doc, "diseases")
@@ -464,7 +469,7 @@ class _Builder:
                 d["name_en"],
                 tuple(d.get("aliases", ())),
                 tuple(d.get("any_of", ())),
-                self._cite(d.get("source"), doc, ("documents", i, "source")),
+                self._cite_optional(d.get("source"), doc, ("documents", i, "source")),
             )
             for i, d in enumerate(doc.value["documents"])
         ]
@@ -493,7 +498,7 @@ class _Builder:
                 c["kind"],
                 c.get("name_en"),
                 c.get("contact"),
-                self._cite(c.get("source"), doc, ("channels", i, "source")),
+                self._cite_optional(c.get("source"), doc, ("channels", i, "source")),
             )
             for i, c in enumerate(doc.value["channels"])
         ]
@@ -509,7 +514,7 @@ class _Builder:
                 c["name"],
                 c.get("name_en"),
                 tuple(c.get("aliases", ())),
-                self._cite(c.get("source"), doc, ("categories", i, "source")),
+                self._cite_optional(c.get("source"), doc, ("categories", i, "source")),
             )
             for i, c in enumerate(doc.value["categories"])
         ]
@@ -528,7 +533,7 @@ class _Builder:
                 "MTB105", f"more than {MAX_RULES} rules in the pack", doc.location(("rules", i))
             )
             raw_rules = raw_rules[:MAX_RULES]
-        ids = {}
+        ids: dict[str, Location] = {}
         for doc, i, r in raw_rules:
             if r["id"] in ids:
                 self.out.add(
@@ -568,6 +573,7 @@ class _Builder:
                 within = None
                 if q.get("issued_within"):
                     m = _DURATION_RE.match(q["issued_within"])
+                    assert m is not None  # the pack schema's pattern is the same expression
                     unit = m.group(2) if m.group(2).endswith("s") else m.group(2) + "s"
                     within = (int(m.group(1)), unit)
                 require.append(Requirement(q["doc"], within))
@@ -615,14 +621,15 @@ class _Builder:
 
     def _expr(self, raw, doc: YamlDoc, path, scope: Scope, expect) -> Compiled | None:
         if isinstance(raw, bool):
-            node = Literal(raw)
-            return compile_expression(node, scope, lambda line, col: doc.location(path), expect)
+            return compile_expression(
+                Literal(raw), scope, lambda line, col: doc.location(path), expect
+            )
 
         def locate(line, col):
             return doc.expression_location(path, line, col)
 
         try:
-            node = self.trees.get((doc.file, path))
+            node: Node | None = self.trees.get((doc.file, path))
             if node is None:
                 from .parser import parse_expression  # Lark is needed only when the cache misses
 

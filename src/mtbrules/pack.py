@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -25,6 +25,9 @@ from .model import (
     Version,
 )
 from .names import NameIndex
+
+if TYPE_CHECKING:
+    from .decision import Decision
 
 
 @attrs.frozen(eq=False)
@@ -180,7 +183,7 @@ class Pack:
                 best = v
         return best
 
-    def evaluate(self, case: Any):
+    def evaluate(self, case: Any) -> Decision:
         """Decide `case` (a CONTRACT §2 mapping or a Case). Returns a Decision."""
         from .evaluator import evaluate
 

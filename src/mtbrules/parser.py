@@ -87,7 +87,8 @@ def parse_expression(text: str, locate=None) -> n.Node:
     try:
         tree = _lark().parse(text)
     except lark.UnexpectedCharacters as exc:
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        at = exc.pos_in_stream
+        ch = text[at] if at is not None and at < len(text) else ""
         raise _error("MTB202", f"unexpected character {ch!r}", exc.line, exc.column, location)
     except lark.UnexpectedToken as exc:
         tok = exc.token
@@ -131,8 +132,8 @@ def parse_expression(text: str, locate=None) -> n.Node:
 
 def _relocate(err: DslSyntaxError, location: Location) -> DslSyntaxError:
     d = err.diagnostics[0]
-    loc = d.location
-    return _error(d.code, d.message, loc.line, loc.col, location, d.hint)
+    line, col = (d.location.line, d.location.col) if d.location else (1, 1)
+    return _error(d.code, d.message, line, col, location, d.hint)
 
 
 def _bracket_depth(text: str) -> int:
@@ -178,7 +179,9 @@ def _end_position(text: str) -> tuple[int, int]:
 
 def _error(code, message, line, col, locate, hint=None) -> DslSyntaxError:
     loc = Location("<expression>", line, col) if locate is None else locate(line, col)
-    return DslSyntaxError.from_diagnostics([Diagnostic(code, message, loc, hint=hint)])
+    return DslSyntaxError(
+        str(Diagnostic(code, message, loc, hint=hint)), [Diagnostic(code, message, loc, hint=hint)]
+    )
 
 
 def _pos(meta_or_token) -> dict:

@@ -50,7 +50,7 @@ class ScenarioItem(pytest.Item):
         if not result.passed:
             raise ScenarioFailure(result)
 
-    def repr_failure(self, excinfo):
+    def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ScenarioFailure):
             result = excinfo.value.result
             path = [p.rule for p in result.decision.path] if result.decision else []

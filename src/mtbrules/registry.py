@@ -6,11 +6,16 @@ import difflib
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .diagnostics import Location
 from .errors import PackError
 
-_cache: dict = {}
+if TYPE_CHECKING:
+    from .pack import Pack
+    from .workdays import WorkingCalendar
+
+_cache: dict[str, Pack] = {}
 _lock = threading.Lock()
 
 
@@ -30,7 +35,7 @@ def builtin_ids() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "pack.yaml").is_file())
 
 
-def resolve(ref: str | os.PathLike) -> Path:
+def resolve(ref: str | os.PathLike[str]) -> Path:
     """The folder of a pack given by built-in id or path; PackError if neither."""
     text = os.fspath(ref)
     if isinstance(text, bytes):
@@ -57,7 +62,7 @@ def resolve(ref: str | os.PathLike) -> Path:
     )
 
 
-def load_pack(ref, calendar=None):
+def load_pack(ref: str | os.PathLike[str], calendar: WorkingCalendar | None = None) -> Pack:
     """Load a pack by built-in id or folder path (cached per folder when no calendar is given)."""
     from .loader import load_pack_folder
 
