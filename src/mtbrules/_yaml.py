@@ -91,7 +91,11 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise PackError.at("MTB101", f"not UTF-8 text (byte {exc.start})", Location(path))
+            line = raw.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1  # in bytes: the line is not text
+            raise PackError.at(
+                "MTB101", f"not UTF-8 text (byte {exc.start})", Location(path, line, col)
+            )
     else:
         # Text handed over directly gets the same checks as a file's bytes.
         try:

@@ -1172,7 +1172,6 @@ def _field_key(node: n.Node) -> str | None:
 
 def display_path(path: str) -> str:
     """`path` relative to the working directory when it is below it, with forward slashes."""
-    import os
 
     try:
         rel = os.path.relpath(path)
@@ -1344,25 +1343,3 @@ RENDERERS = {
     "github": render_github,
     "sarif": render_sarif,
 }
-
-
-def pack_folders(refs: Iterable[str]) -> list[Path]:
-    """Pack folders for command-line references: built-in ids, pack folders, or files
-    inside a pack (`<pack>/rules/x.yaml` → `<pack>`, as pre-commit passes them); each once."""
-    from .registry import resolve
-
-    out: list[Path] = []
-    for ref in refs:
-        path = Path(ref)
-        folder = None
-        if path.is_file() and path.name != "pack.yaml":
-            folder = next(
-                (p for p in list(path.resolve().parents)[:2] if (p / "pack.yaml").is_file()), None
-            )
-            if folder is not None:
-                folder = Path(os.path.relpath(folder)) if not path.is_absolute() else folder
-        if folder is None:
-            folder = resolve(ref)
-        if all(f.resolve() != folder.resolve() for f in out):
-            out.append(folder)
-    return out

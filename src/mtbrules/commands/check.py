@@ -14,7 +14,7 @@ def add_arguments(parser) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="pack folders, built-in ids, or files inside packs (default: every built-in pack)",
+        help="pack folders, folders holding packs (searched below), built-in ids, or files inside packs (default: every built-in pack)",
     )
     parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
@@ -29,9 +29,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..checker import RENDERERS, PackReport, check_folder, pack_folders, strict
+    from ..checker import RENDERERS, PackReport, check_folder, strict
     from ..diagnostics import ERROR
-    from ..registry import builtin_ids
+    from ..registry import builtin_ids, pack_folders
 
     refs = args.paths or builtin_ids()
     folders = pack_folders(refs)  # MTB100 (exit 2) before any work

@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="pack folders, built-in ids or YAML files (default: every built-in pack)",
+        help="pack folders, folders holding packs (searched below), built-in ids or YAML files (default: every built-in pack)",
     )
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when a file is not formatted"
@@ -27,7 +27,7 @@ def run(args) -> int:
     from ..checker import display_path
     from ..errors import InputError
     from ..formatter import format_text, pack_files
-    from ..registry import builtin_ids, resolve
+    from ..registry import builtin_ids, pack_folders
 
     files: list[Path] = []
     for ref in args.paths or builtin_ids():
@@ -35,7 +35,8 @@ def run(args) -> int:
         if path.is_file() and path.suffix in (".yaml", ".yml"):
             files.append(path)
         else:
-            files.extend(pack_files(resolve(ref)))
+            for folder in pack_folders([ref]):
+                files.extend(pack_files(folder))
     changed = 0
     for path in files:
         try:

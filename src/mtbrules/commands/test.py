@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="pack folders, built-in ids, or files inside packs (default: every built-in pack)",
+        help="pack folders, folders holding packs (searched below), built-in ids, or files inside packs (default: every built-in pack)",
     )
     parser.add_argument(
         "--coverage",
@@ -36,9 +36,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..checker import display_path, pack_folders
+    from ..checker import display_path
     from ..coverage import coverage_report, diff_text, failure_report, run_pack
-    from ..registry import builtin_ids, load_pack
+    from ..registry import builtin_ids, load_pack, pack_folders
     from ._io import write_json
 
     refs = args.paths or builtin_ids()
