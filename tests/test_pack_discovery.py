@@ -55,14 +55,14 @@ def test_check_of_the_policies_folder_checks_all_builtin_packs(capsys):
     assert main(["check", str(builtin_root())]) == 0
     out = capsys.readouterr().out
     for pack in mtbrules.builtin_packs():
-        assert re.search(rf"^{pack}: 0 errors, 0 warnings$", out, re.M), pack
+        assert re.search(rf"^{pack}: 0 errors, 0 warnings$", out, re.MULTILINE), pack
 
 
 def test_test_dir_runs_every_packs_scenarios(capsys, tree):
     assert main(["test", str(tree)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^qingdao: \d+ passed, 0 failed$", out, re.M)
-    assert re.search(r"^jinzhou: \d+ passed, 0 failed$", out, re.M)
+    assert re.search(r"^qingdao: \d+ passed, 0 failed$", out, re.MULTILINE)
+    assert re.search(r"^jinzhou: \d+ passed, 0 failed$", out, re.MULTILINE)
 
 
 def test_fmt_dir_formats_every_pack(capsys, tree):

@@ -92,7 +92,9 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = raw.count(b"\n", 0, exc.start) + 1
-            col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1  # in bytes: the line is not text
+            col = (
+                exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            )  # in bytes: the line is not text
             raise PackError.at(
                 "MTB101", f"not UTF-8 text (byte {exc.start})", Location(path, line, col)
             )
