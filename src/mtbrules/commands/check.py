@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import sys
 
+from . import add_pack_paths
+
 HELP = "check packs: schema, DSL, references, citations, conflicts, gaps"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="pack folders, folders holding packs (searched below), built-in ids, or files inside packs (default: every built-in pack)",
-    )
+    add_pack_paths(parser)
     parser.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument(

@@ -7,16 +7,13 @@ import difflib
 import sys
 from pathlib import Path
 
+from . import add_pack_paths
+
 HELP = "format pack YAML and DSL expressions canonically (--check for CI)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="pack folders, folders holding packs (searched below), built-in ids or YAML files (default: every built-in pack)",
-    )
+    add_pack_paths(parser)
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when a file is not formatted"
     )

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import sys
 
+from . import add_pack_paths
+
 HELP = "run packs' scenario tests, optionally with rule and clause coverage"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "paths",
-        nargs="*",
-        metavar="PATH",
-        help="pack folders, folders holding packs (searched below), built-in ids, or files inside packs (default: every built-in pack)",
-    )
+    add_pack_paths(parser)
     parser.add_argument(
         "--coverage",
         action="store_true",
