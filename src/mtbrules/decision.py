@@ -85,15 +85,25 @@ class Deadline:
     basis: str
     rule: str
     source: str
+    # Counted on years without an official holiday schedule (docs/calendar.md);
+    # `latest` is the latest date it could move to once they are published.
+    provisional: bool = False
+    latest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "date": self.date,
             "basis": self.basis,
             "rule": self.rule,
             "source": self.source,
         }
+        # Extensions (docs/contract.md): only present on a provisional deadline.
+        if self.provisional:
+            out["provisional"] = True
+            if self.latest:
+                out["latest"] = self.latest
+        return out
 
 
 @attrs.frozen

@@ -7,7 +7,10 @@ the per-call environment, so one Pack serves many threads.
 from __future__ import annotations
 
 import datetime as _dt
+from functools import partial
 from typing import Any
+
+import attrs
 
 from . import nodes as n
 from .case import Case, parse_case
@@ -23,7 +26,7 @@ from .decision import (
 from .diagnostics import Diagnostic
 from .errors import CalendarError, CaseError, ConflictError
 from .pack import Pack
-from .workdays import add_months, add_years
+from .workdays import Provisional, add_months, add_years, track
 
 # Pseudo-rule ids for decisions the engine makes from the pack's metadata.
 RULE_VERSIONS = "pack:versions"
@@ -394,7 +397,7 @@ class _Evaluation:
         for rule in effective:
             for spec in rule.deadlines:
                 try:
-                    value = spec.date.fn(env)
+                    value, provisional = track(partial(spec.date.fn, env))
                 except CalendarError as exc:
                     raise CalendarError(
                         f"rule {rule.id}, deadline {spec.kind}: {exc}", exc.diagnostics
@@ -408,7 +411,10 @@ class _Evaluation:
                     )
                     continue
                 basis = spec.basis or describe(spec.date.node, env, spec.date.conditions)
-                out.append(Deadline(spec.kind, value.isoformat(), basis, rule.id, str(rule.source)))
+                deadline = Deadline(spec.kind, value.isoformat(), basis, rule.id, str(rule.source))
+                if provisional is not None:
+                    deadline = provisional_deadline(deadline, provisional, self.warnings)
+                out.append(deadline)
         return tuple(out)
 
     def _channels(self, effective) -> tuple[ChannelRef, ...]:
@@ -419,6 +425,15 @@ class _Evaluation:
                 if cid not in seen:
                     seen[cid] = refs[cid]
         return tuple(seen.values())
+
+
+def provisional_deadline(deadline: Deadline, provisional: Provisional, warnings: list) -> Deadline:
+    """Mark a deadline counted on unpublished years, and say so in the warnings (docs/calendar.md)."""
+    warnings.append(
+        provisional.describe(f"deadline {deadline.kind}", _dt.date.fromisoformat(deadline.date))
+    )
+    latest = provisional.latest.isoformat() if provisional.latest else None
+    return attrs.evolve(deadline, provisional=True, latest=latest)
 
 
 def _shift_back(day: _dt.date, amount: int, unit: str, pack: Pack) -> _dt.date:

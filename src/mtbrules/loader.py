@@ -16,7 +16,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from . import cache
+from . import cache, schedules
 from . import workdays as wd
 from ._yaml import MAX_FILE_BYTES, YamlDoc, load_yaml
 from .case import (
@@ -405,7 +405,8 @@ class _Builder:
         )
 
     def _calendar(self, doc: YamlDoc) -> wd.WorkingCalendar:
-        base = self.base_calendar or wd.WorkingCalendar.official()
+        base = self.base_calendar or schedules.default_calendar()
+        base = self._pack_schedules(base)
         extra = self.meta.get("calendar")
         if not extra:
             return base
@@ -417,6 +418,29 @@ class _Builder:
             )
         except (CalendarError, ValueError) as exc:
             self.out.add("MTB504", f"calendar additions: {exc}", doc.location(("calendar",)))
+            return base
+
+    def _pack_schedules(self, base: wd.WorkingCalendar) -> wd.WorkingCalendar:
+        """The pack's own schedule files (calendars/*.yaml), below a deployment's (docs/calendar.md)."""
+        folder = self.root / schedules.PACK_FOLDER
+        if not folder.is_dir():
+            return base
+        found = []
+        for path in sorted(folder.glob("*.yaml"))[:MAX_RULE_FILES]:
+            try:
+                schedule, problems = schedules.parse_schedule(str(path), rank=wd.PACK)
+            except PackError as exc:
+                self.out.extend(exc.diagnostics)
+                continue
+            self.out.extend(problems)
+            if schedule is not None:
+                found.append(schedule)
+        if not found:
+            return base
+        try:
+            return schedules.extend_calendar(base, found)
+        except CalendarError as exc:
+            self.out.extend(exc.diagnostics)
             return base
 
     def _diseases(self):

@@ -6,9 +6,15 @@ Monday to Friday that is not a public holiday. The official data (2004 to
 ``calendars/cn.json`` and loaded on first use; see docs/calendar.md.
 
 Counting follows CONTRACT.md §4: "N working days after d" starts on the day
-after d (the day of the act is not counted). A date outside the years the
-calendar knows raises :class:`~mtbrules.errors.CalendarError`; it is never
-guessed.
+after d (the day of the act is not counted).
+
+Past the last year with an official schedule, days are counted
+*provisionally*: weekends and the statutory holidays of 《全国年节及纪念日放假办法》
+(:mod:`mtbrules.statutory`) are off, no make-up working day is assumed. A
+computation run under :func:`track` reports which years it read provisionally
+and the latest date its result could move to once the schedule is published.
+Dates past the provisional horizon (2099) raise
+:class:`~mtbrules.errors.CalendarError`.
 
 >>> cal = WorkingCalendar.official()
 >>> cal.add_working_days(date(2025, 9, 29), 7)   # across National Day 2025
@@ -24,17 +30,22 @@ import itertools
 import json
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from datetime import date, timedelta
 from importlib import resources
+from typing import Any
 
 import attrs
 
+from . import statutory
 from .diagnostics import Diagnostic
 from .errors import CalendarError
 
 __all__ = [
+    "Provisional",
     "WorkingCalendar",
+    "YearSchedule",
     "add_days",
     "add_months",
     "add_weeks",
@@ -51,6 +62,7 @@ __all__ = [
     "start_of_next_year",
     "start_of_quarter",
     "start_of_year",
+    "track",
 ]
 
 # Diagnostic codes of the calendar (MTB5xx, see mtbrules.diagnostics).
@@ -66,47 +78,229 @@ def _error(code: str, message: str, hint: str | None = None) -> CalendarError:
     return CalendarError(message, [Diagnostic(code, message, hint=hint)])
 
 
-_ADD_YEAR_HINT = (
-    "add the year's official holidays and make-up working days under `calendar:` "
-    "in pack.yaml, or upgrade mtbrules once the State Council has published them"
-)
+_ADD_YEAR_HINT = "the calendar counts provisionally up to 2099 and knows no day outside 2004–2099"
+
+#: Where a year's schedule came from; a higher rank wins (docs/calendar.md, "Precedence").
+BUNDLED, PACK, DEPLOYMENT = 0, 1, 2
+
+
+@attrs.frozen
+class YearSchedule:
+    """One year's official schedule (放假调休): every day off and every make-up working day.
+
+    ``holidays`` and ``working_days`` map each day to the festival it belongs
+    to. ``source`` names the notice; ``origin`` where the data was read
+    (a file, or the bundled package data) and ``rank`` its precedence.
+    """
+
+    year: int
+    holidays: Mapping[date, str]
+    working_days: Mapping[date, str]
+    source: str
+    origin: str
+    rank: int = BUNDLED
+
+    def is_working_day(self, d: date) -> bool:
+        return d in self.working_days or (d.weekday() < 5 and d not in self.holidays)
+
+
+@attrs.frozen
+class Provisional:
+    """What a computation run under :func:`track` read from years without an official schedule.
+
+    ``years``: those years. ``latest``: the latest the result could move to
+    once their schedules are published, assuming each holiday block stays
+    within the widest the published schedules ever gave its festival
+    (docs/calendar.md, "How late can it get?"); None when the result is not a
+    date or the bound leaves the calendar's range.
+    """
+
+    years: tuple[int, ...]
+    latest: date | None
+
+    def describe(self, what: str, value: Any) -> str:
+        """The warning for ``what`` (e.g. "deadline decision_due") whose value is ``value``."""
+        years = ", ".join(map(str, self.years))
+        law = statutory.law_in_force(self.years[0])
+        text = (
+            f"{what} {value.isoformat() if isinstance(value, date) else value} is provisional: "
+            f"the official {years} holiday schedule (放假调休) is not known to this calendar, so "
+            f"{years} is counted on weekends and the statutory holidays of "
+            f"《全国年节及纪念日放假办法》 ({law.decree}), with no make-up working days"
+        )
+        if self.latest is not None and isinstance(value, date) and self.latest > value:
+            text += f"; once it is published it could move to as late as {self.latest.isoformat()}"
+        elif self.latest is not None:
+            text += (
+                "; the holiday blocks the published schedules have given would not move it later"
+            )
+        text += f" (add the {years} schedule: `mtbrules calendar add`, docs/calendar.md)"
+        return text
+
+
+class _Watch:
+    """The collector :func:`track` installs; the calendar writes to it only off the fast path."""
+
+    __slots__ = ("latest", "years")
+
+    def __init__(self, latest: bool):
+        self.latest = latest
+        self.years: set[int] = set()
+
+
+_watch: ContextVar[_Watch | None] = ContextVar("mtbrules_calendar_watch", default=None)
+
+
+def track(compute: Callable[[], Any]) -> tuple[Any, Provisional | None]:
+    """Run ``compute()`` and say whether it read days the calendar only knows provisionally.
+
+    Returns ``(value, None)`` when every day it read has an official schedule,
+    else ``(value, Provisional(years, latest))``: ``latest`` is ``compute()``
+    run again on the latest reading of those years (more days off for forward
+    counts, more working days for backward ones). Exceptions of ``compute``
+    propagate unchanged.
+    """
+    watch = _Watch(latest=False)
+    token = _watch.set(watch)
+    try:
+        value = compute()
+    finally:
+        _watch.reset(token)
+    if not watch.years:
+        return value, None
+    bound = _Watch(latest=True)
+    token = _watch.set(bound)
+    try:
+        latest = compute()
+    except CalendarError:
+        latest = None
+    finally:
+        _watch.reset(token)
+    if not isinstance(latest, date):
+        latest = None
+    return value, Provisional(tuple(sorted(watch.years)), latest)
 
 
 @attrs.frozen
 class WorkingCalendar:
-    """A working-day calendar over a contiguous range of known years.
+    """A working-day calendar: official years, then provisional years up to the horizon.
 
-    Build one with :meth:`official` and :meth:`with_days`; calendars are
-    immutable and cheap to query (a byte per day and a sorted array of the
-    working days' ordinals, searched with :mod:`bisect`).
+    ``first_year`` to ``last_year`` have an official schedule; the years after
+    ``last_year`` up to ``horizon_year`` are counted provisionally (weekends
+    and the statutory holidays of the 放假办法). Build one with
+    :meth:`official`, :meth:`with_schedules` and :meth:`with_days`; calendars
+    are immutable and cheap to query (a byte per day and a sorted array of
+    the working days' ordinals, searched with :mod:`bisect`).
     """
 
     first_year: int
     last_year: int
-    # One byte per day from 1 January first_year to 31 December last_year:
+    # One byte per day from 1 January first_year to 31 December horizon_year:
     # 1 for a working day, 0 for a day off.
     _flags: bytes = attrs.field(repr=False)
+    # The schedules the official years were built from (`mtbrules calendar show`).
+    schedules: tuple[YearSchedule, ...] = attrs.field(default=(), repr=False, eq=False)
+    horizon_year: int = attrs.field(init=False)
     _first_ord: int = attrs.field(init=False, repr=False, eq=False)
     _last_ord: int = attrs.field(init=False, repr=False, eq=False)
+    _end_ord: int = attrs.field(init=False, repr=False, eq=False)
     # Sorted ordinals of every working day in the range.
     _work: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+    # The latest readings of the provisional years, built on first use:
+    # [forward (more days off), backward (more working days)].
+    _bounds: list = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         first_ord = date(self.first_year, 1, 1).toordinal()
         last_ord = date(self.last_year, 12, 31).toordinal()
-        if len(self._flags) != last_ord - first_ord + 1:
-            raise ValueError("flags must hold one byte per day of the known years")
+        end_ord = first_ord + len(self._flags) - 1
+        end = date.fromordinal(end_ord)
+        if (end.month, end.day) != (12, 31) or end_ord < last_ord:
+            raise ValueError("flags must hold one byte per day, 1 January to 31 December")
+        object.__setattr__(self, "horizon_year", end.year)
         object.__setattr__(self, "_first_ord", first_ord)
         object.__setattr__(self, "_last_ord", last_ord)
-        work = tuple(itertools.compress(range(first_ord, last_ord + 1), self._flags))
+        object.__setattr__(self, "_end_ord", end_ord)
+        work = tuple(itertools.compress(range(first_ord, end_ord + 1), self._flags))
         object.__setattr__(self, "_work", work)
+        object.__setattr__(self, "_bounds", [None, None])
+
+    def __getstate__(self) -> dict:
+        return {
+            "first_year": self.first_year,
+            "last_year": self.last_year,
+            "_flags": self._flags,
+            "schedules": self.schedules,
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        self.__attrs_post_init__()
 
     # -- construction -------------------------------------------------------
 
     @classmethod
     def official(cls) -> WorkingCalendar:
-        """China's official calendar, 2004 to 2026 (cached; loaded on first use)."""
+        """China's official calendar as bundled (2004 to 2026), provisional after (cached)."""
         return _official()
+
+    @classmethod
+    def from_schedules(cls, schedules: Iterable[YearSchedule]) -> WorkingCalendar:
+        """A calendar of contiguous official years, each from its schedule, provisional after."""
+        by_year = {s.year: s for s in schedules}
+        if not by_year:
+            raise _error(BAD_ADDITION, "a calendar needs at least one year's schedule")
+        first, last = min(by_year), max(by_year)
+        _check_contiguous(set(by_year))
+        horizon = max(statutory.festival_years().stop - 1, last)
+        flags = bytearray(_weekday_flags(first, horizon))
+        base = date(first, 1, 1).toordinal()
+        for year in range(first, horizon + 1):
+            schedule = by_year.get(year)
+            off: Mapping[date, str] = schedule.holidays if schedule else _provisional_days(year)
+            on: Mapping[date, str] = schedule.working_days if schedule else {}
+            for d in off:
+                flags[d.toordinal() - base] = 0
+            for d in on:
+                flags[d.toordinal() - base] = 1
+        return cls(first, last, bytes(flags), tuple(sorted(by_year.values(), key=_year)))
+
+    def with_schedules(self, schedules: Iterable[YearSchedule]) -> WorkingCalendar:
+        """A new calendar whose years are replaced by these schedules, where their rank allows.
+
+        A schedule replaces a year that has none, or whose schedule is of the
+        same or a lower rank (bundled < pack < deployment; docs/calendar.md).
+        The official years must stay contiguous: 2028 needs 2027. Local days
+        added by :meth:`with_days` are not kept: add schedules first.
+        """
+        current = {s.year: s.rank for s in self.schedules}
+        chosen: dict[int, YearSchedule] = {}
+        for s in schedules:
+            if current.get(s.year, BUNDLED) > s.rank:
+                continue
+            chosen[s.year] = s
+        if not chosen:
+            return self
+        merged = [self.year_schedule(y) for y in self.known_years if y not in chosen]
+        return WorkingCalendar.from_schedules(merged + list(chosen.values()))
+
+    def year_schedule(self, year: int) -> YearSchedule:
+        """The schedule of an official ``year`` as this calendar holds it."""
+        if year not in self.known_years:
+            raise _error(OUT_OF_RANGE, f"{year} has no official schedule in this calendar")
+        for s in self.schedules:
+            if s.year == year:
+                return s
+        # A year added by with_days(known_years=…): only its days are known.
+        off, on = {}, {}
+        for d in _days_of(year):
+            working = self._flags[d.toordinal() - self._first_ord] == 1
+            if d.weekday() < 5 and not working:
+                off[d] = ""
+            elif d.weekday() >= 5 and working:
+                on[d] = ""
+        return YearSchedule(year, off, on, "", "with_days(known_years)", PACK)
 
     def with_days(
         self,
@@ -114,15 +308,15 @@ class WorkingCalendar:
         working_days: Iterable[date | str] = (),
         known_years: Iterable[int] = (),
     ) -> WorkingCalendar:
-        """A new calendar with local days off, local working days and more known years.
+        """A new calendar with local days off, local working days and more official years.
 
-        ``known_years`` extends the range (it must stay contiguous: 2027 may
-        follow 2026, 2028 only with 2027); the days of a newly known year
-        follow the weekday rule (Monday to Friday work) until ``holidays`` and
-        ``working_days`` say otherwise. Dates are :class:`date` objects or ISO
-        strings and must fall within the (extended) known years. A date given
-        both as a holiday and as a working day is an error. The additions win
-        over the official data.
+        ``known_years`` extends the official range (it must stay contiguous:
+        2027 may follow 2026, 2028 only with 2027); the days of a newly known
+        year follow the weekday rule (Monday to Friday work) until
+        ``holidays`` and ``working_days`` say otherwise. Dates are
+        :class:`date` objects or ISO strings and must fall within the official
+        years. A date given both as a holiday and as a working day is an
+        error. The additions win over the official data.
         """
         off = [_as_date(d, "holidays") for d in holidays]
         on = [_as_date(d, "working_days") for d in working_days]
@@ -138,21 +332,21 @@ class WorkingCalendar:
                 raise _error(BAD_ADDITION, f"known year {year!r} is not an integer")
             years.add(year)
         first, last = min(years), max(years)
-        if len(years) != last - first + 1:
-            missing = sorted(set(range(first, last + 1)) - years)
-            raise _error(
-                BAD_ADDITION,
-                f"known years must be contiguous; {_years(first, last)} lacks "
-                + ", ".join(map(str, missing)),
-            )
+        _check_contiguous(years)
         if not (off or on) and (first, last) == (self.first_year, self.last_year):
             return self
 
-        flags = bytearray(_weekday_flags(first, last))
+        horizon = max(self.horizon_year, last)
+        flags = bytearray(_weekday_flags(first, horizon))
         base = date(first, 1, 1).toordinal()
-        # Copy the days this calendar already knows over the weekday rule.
+        # Copy the days this calendar already knows over the weekday rule, then
+        # reset the newly official years to the weekday rule alone.
         start = self._first_ord - base
         flags[start : start + len(self._flags)] = self._flags
+        if last > self.last_year:
+            lo = date(self.last_year + 1, 1, 1).toordinal() - base
+            hi = date(last, 12, 31).toordinal() - base + 1
+            flags[lo:hi] = _weekday_flags(self.last_year + 1, last)
         for value, day in itertools.chain(((0, d) for d in off), ((1, d) for d in on)):
             if not first <= day.year <= last:
                 kind = "holiday" if value == 0 else "working day"
@@ -162,20 +356,27 @@ class WorkingCalendar:
                     hint="add its year to known_years",
                 )
             flags[day.toordinal() - base] = value
-        return WorkingCalendar(first, last, bytes(flags))
+        return WorkingCalendar(first, last, bytes(flags), self.schedules)
 
     # -- queries ------------------------------------------------------------
 
     @property
     def known_years(self) -> range:
-        """The years this calendar knows, as a range."""
+        """The years with an official schedule, as a range."""
         return range(self.first_year, self.last_year + 1)
 
+    @property
+    def provisional_years(self) -> range:
+        """The years counted provisionally: after the last official one, up to the horizon."""
+        return range(self.last_year + 1, self.horizon_year + 1)
+
     def is_working_day(self, d: date) -> bool:
-        """Whether ``d`` is a working day (工作日); CalendarError outside the known years."""
+        """Whether ``d`` is a working day (工作日); CalendarError outside 2004–2099."""
         o = d.toordinal()
-        if not self._first_ord <= o <= self._last_ord:
+        if not self._first_ord <= o <= self._end_ord:
             raise self._outside(d)
+        if o > self._last_ord:
+            _note(o, o, self.last_year)
         return self._flags[o - self._first_ord] == 1
 
     def add_working_days(self, d: date, n: int) -> date:
@@ -183,31 +384,32 @@ class WorkingCalendar:
 
         ``d`` itself is not counted: ``n >= 1`` gives the n-th working day
         after ``d``, ``n == 0`` gives ``d``, ``n < 0`` the ``|n|``-th working day
-        before ``d``. ``d`` and the result must lie within the known years.
+        before ``d``. ``d`` and the result must lie within 2004–2099.
         """
         o = d.toordinal()
-        if not self._first_ord <= o <= self._last_ord:
+        if not self._first_ord <= o <= self._end_ord:
             raise self._outside(d)
         if n == 0:
             return d
-        work = self._work
-        if n > 0:
-            i = bisect_right(work, o) + n - 1
-            if i < len(work):
-                return date.fromordinal(work[i])
-        else:
-            i = bisect_left(work, o) + n
-            if i >= 0:
-                return date.fromordinal(work[i])
-        raise self._count_leaves(d, n)
+        found = _count(self._work, o, n)
+        if found is None:
+            raise self._count_leaves(d, n)
+        if found > self._last_ord or o > self._last_ord:
+            # Off the fast path: the span reads provisional days.
+            watch = _note(min(o, found), max(o, found), self.last_year)
+            if watch is not None and watch.latest:
+                found = _count(self._bound(n > 0), o, n)
+                if found is None:
+                    raise self._count_leaves(d, n)
+        return date.fromordinal(found)
 
     def nth_working_day(self, year: int, month: int, n: int) -> date:
         """The ``n``-th working day of the month (n >= 1; n = -1 is the last one)."""
-        if not self.first_year <= year <= self.last_year:
+        if not self.first_year <= year <= self.horizon_year:
             raise _error(
                 OUT_OF_RANGE,
-                f"{year}-{month:02d} is outside the working-day calendar's known years "
-                f"{_years(self.first_year, self.last_year)}",
+                f"{year}-{month:02d} is outside the working-day calendar's years "
+                f"{_years(self.first_year, self.horizon_year)}",
                 hint=_ADD_YEAR_HINT,
             )
         if not 1 <= month <= 12:
@@ -215,6 +417,10 @@ class WorkingCalendar:
         start = date(year, month, 1).toordinal()
         end = start + _stdlib_calendar.monthrange(year, month)[1] - 1
         work = self._work
+        if year > self.last_year:
+            watch = _note(start, end, self.last_year)
+            if watch is not None and watch.latest:
+                work = self._bound(n > 0)
         lo, hi = bisect_left(work, start), bisect_right(work, end)
         count = hi - lo
         if n >= 1 and n <= count:
@@ -236,37 +442,137 @@ class WorkingCalendar:
         n)) == n`` for every ``n``.
         """
         oa, ob = a.toordinal(), b.toordinal()
-        first, last = self._first_ord, self._last_ord
-        if not first <= oa <= last:
+        first, end = self._first_ord, self._end_ord
+        if not first <= oa <= end:
             raise self._outside(a)
-        if not first <= ob <= last:
+        if not first <= ob <= end:
             raise self._outside(b)
+        if max(oa, ob) > self._last_ord:
+            _note(min(oa, ob), max(oa, ob), self.last_year)
         if ob >= oa:
             return bisect_right(self._work, ob) - bisect_right(self._work, oa)
         return bisect_left(self._work, ob) - bisect_left(self._work, oa)
+
+    def latest_reading(self) -> WorkingCalendar:
+        """The provisional years read for the latest forward count: every day that a
+        published schedule's widest holiday block could cover is off (docs/calendar.md)."""
+        return WorkingCalendar(
+            self.first_year, self.last_year, self._bound_flags(True), self.schedules
+        )
+
+    # -- provisional bounds ---------------------------------------------------
+
+    def _bound(self, forward: bool) -> tuple[int, ...]:
+        i = 0 if forward else 1
+        work = self._bounds[i]
+        if work is None:
+            flags = self._bound_flags(forward)
+            work = tuple(itertools.compress(range(self._first_ord, self._end_ord + 1), flags))
+            self._bounds[i] = work  # idempotent: a race computes the same tuple twice
+        return work
+
+    def _bound_flags(self, forward: bool) -> bytes:
+        flags = bytearray(self._flags)
+        bounds = statutory.provisional_bounds()
+        lo, hi = self._last_ord + 1, self._end_ord
+        base = self._first_ord
+        for year in range(self.last_year, self.horizon_year + 2):
+            if year not in statutory.festival_years():
+                continue
+            law = statutory.law_in_force(year)
+            movable = statutory.festival_dates(year)
+            for f in law.festivals:
+                anchor = statutory._anchor(f.name, year, movable)
+                days = [anchor.toordinal() + o for o in f.offsets]
+                b = bounds[f.name]
+                if forward:
+                    start, stop, value = min(days) - b["off_before"], max(days) + b["off_after"], 0
+                else:
+                    start, stop, value = (
+                        min(days) - b["work_before"],
+                        max(days) + b["work_after"],
+                        1,
+                    )
+                statutory_ords = set(days)
+                for o in range(max(start, lo), min(stop, hi) + 1):
+                    if o in statutory_ords:
+                        continue
+                    weekend = date.fromordinal(o).weekday() >= 5
+                    # Forward: a block can take in any weekday; backward: a
+                    # make-up working day is always a Saturday or Sunday.
+                    if forward or weekend:
+                        flags[o - base] = value
+        return bytes(flags)
 
     # -- errors -------------------------------------------------------------
 
     def _outside(self, d: date) -> CalendarError:
         return _error(
             OUT_OF_RANGE,
-            f"{d.isoformat()} is outside the working-day calendar's known years "
-            f"{_years(self.first_year, self.last_year)}",
+            f"{d.isoformat()} is outside the working-day calendar's years "
+            f"{_years(self.first_year, self.horizon_year)} (official schedules "
+            f"{_years(self.first_year, self.last_year)}, provisional after)",
             hint=_ADD_YEAR_HINT,
         )
 
     def _count_leaves(self, d: date, n: int) -> CalendarError:
         if n > 0:
             what = f"{n} working day{'s' if n != 1 else ''} after {d.isoformat()}"
-            edge = f"past {date(self.last_year, 12, 31).isoformat()}, the end"
+            edge = f"past {date(self.horizon_year, 12, 31).isoformat()}, the end"
         else:
             what = f"{-n} working day{'s' if n != -1 else ''} before {d.isoformat()}"
             edge = f"before {date(self.first_year, 1, 1).isoformat()}, the start"
         return _error(
             COUNT_OUT_OF_RANGE,
-            f"counting {what} goes {edge} of the working-day calendar's known years "
-            f"{_years(self.first_year, self.last_year)}",
+            f"counting {what} goes {edge} of the working-day calendar's years "
+            f"{_years(self.first_year, self.horizon_year)}",
             hint=_ADD_YEAR_HINT,
+        )
+
+
+def _count(work: tuple[int, ...], o: int, n: int) -> int | None:
+    """The ordinal of the n-th working day after (n > 0) or before (n < 0) ordinal ``o``."""
+    if n > 0:
+        i = bisect_right(work, o) + n - 1
+        return work[i] if i < len(work) else None
+    i = bisect_left(work, o) + n
+    return work[i] if i >= 0 else None
+
+
+def _note(lo: int, hi: int, last_official: int) -> _Watch | None:
+    """Tell the active :func:`track` that days lo..hi (ordinals) were read, some provisionally."""
+    watch = _watch.get()
+    if watch is not None:
+        first = max(date.fromordinal(lo).year, last_official + 1)
+        watch.years.update(range(first, date.fromordinal(hi).year + 1))
+    return watch
+
+
+def _year(s: YearSchedule) -> int:
+    return s.year
+
+
+def _days_of(year: int):
+    d = date(year, 1, 1)
+    one = timedelta(days=1)
+    while d.year == year:
+        yield d
+        d += one
+
+
+def _provisional_days(year: int) -> dict[date, str]:
+    """Days off of a year without an official schedule, besides weekends: its statutory days."""
+    return statutory.statutory_days(year)
+
+
+def _check_contiguous(years: set[int]) -> None:
+    first, last = min(years), max(years)
+    if len(years) != last - first + 1:
+        missing = sorted(set(range(first, last + 1)) - years)
+        raise _error(
+            BAD_ADDITION,
+            f"official years must be contiguous; {_years(first, last)} lacks "
+            + ", ".join(map(str, missing)),
         )
 
 
@@ -310,21 +616,26 @@ def _official() -> WorkingCalendar:
 
 
 def _load(name: str) -> WorkingCalendar:
-    """Read a calendar data file (format 1, see calendars/generate.py)."""
+    """Read the bundled calendar data (format 1, see calendars/generate.py)."""
     text = resources.files(__package__).joinpath("calendars", name).read_text(encoding="utf-8")
     doc = json.loads(text)
     if doc.get("format") != 1:
         raise CalendarError(f"calendars/{name}: unsupported format {doc.get('format')!r}")
-    first, last = doc["first_year"], doc["last_year"]
-    flags = bytearray(_weekday_flags(first, last))
-    base = date(first, 1, 1).toordinal()
+    src = doc["source"]
+    origin = f"bundled ({src['package']} {src['version']})"
     fromiso = date.fromisoformat
-    for year in doc["years"].values():
-        for iso in year["holidays"]:
-            flags[fromiso(iso).toordinal() - base] = 0
-        for iso in year["working_days"]:
-            flags[fromiso(iso).toordinal() - base] = 1
-    return WorkingCalendar(first, last, bytes(flags))
+    schedules = [
+        YearSchedule(
+            int(year),
+            {fromiso(iso): festival for iso, festival in block["holidays"].items()},
+            {fromiso(iso): festival for iso, festival in block["working_days"].items()},
+            f"国务院办公厅关于{year}年部分节假日安排的通知 (via {src['package']} {src['version']})",
+            origin,
+            BUNDLED,
+        )
+        for year, block in doc["years"].items()
+    ]
+    return WorkingCalendar.from_schedules(schedules)
 
 
 # -- calendar-day arithmetic (no holidays involved) ---------------------------
