@@ -46,16 +46,19 @@ def _due(pack, submitted_on):
 
 
 @pytest.mark.parametrize("submitted_on", ["2026-12-25", "2026-12-31"])
-def test_counting_past_the_last_known_year_is_an_error_not_a_guess(tmp_path, submitted_on):
+def test_counting_past_the_last_known_year_is_provisional_not_a_guess(tmp_path, submitted_on):
     pack = _pack_with_deadline(
         tmp_path, "submitted_on + 7 working_days", versions="effective_to: null"
     )
-    with pytest.raises(CalendarError) as info:
-        _due(pack, submitted_on)
-    assert "2026" in str(info.value)
+    d = pack.evaluate(
+        {"service": "certificate", "submitted_on": submitted_on, "diseases": ["支气管哮喘"]}
+    )
+    due = d.deadline("decision_due")
+    assert due.provisional and due.date.startswith("2027-")
+    assert any("2027 holiday schedule" in w for w in d.warnings)
 
 
-@pytest.mark.parametrize("submitted_on", ["2027-01-04", "2099-06-01", "9999-12-31"])
+@pytest.mark.parametrize("submitted_on", ["2100-01-04", "9999-12-31"])
 def test_dates_after_the_data(tmp_path, submitted_on):
     pack = _pack_with_deadline(
         tmp_path, "submitted_on + 7 working_days", versions="effective_to: null"

@@ -142,8 +142,8 @@ class TestMissingFields:
 
 
 class TestCalendar:
-    def test_unknown_year_is_an_error(self, mini_pack, tmp_path):
-        """A deadline beyond the calendar's known years is a CalendarError, never a guess."""
+    def test_unpublished_year_is_provisional(self, mini_pack, tmp_path):
+        """A deadline counted into a year without an official schedule is provisional, with a warning."""
         pack = load_pack_folder(
             write_pack(
                 tmp_path / "p",
@@ -154,9 +154,12 @@ class TestCalendar:
                 },
             )
         )
-        with pytest.raises(CalendarError) as info:
-            pack.evaluate({**BASE, "submitted_on": "2026-12-28", "diseases": ["支气管哮喘"]})
-        assert "2026" in str(info.value) or "2027" in str(info.value)
+        d = pack.evaluate({**BASE, "submitted_on": "2026-12-28", "diseases": ["支气管哮喘"]})
+        due = d.deadline("decision_due")
+        assert due.provisional and due.to_dict()["provisional"] is True
+        assert any("provisional" in w and "2027" in w for w in d.warnings)
+        with pytest.raises(CalendarError):
+            pack.evaluate({**BASE, "submitted_on": "2099-12-28", "diseases": ["支气管哮喘"]})
 
     def test_added_year(self, tmp_path):
         """A user calendar with an added year makes the same case decidable."""

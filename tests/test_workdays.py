@@ -32,6 +32,7 @@ from mtbrules.workdays import (
     start_of_next_year,
     start_of_quarter,
     start_of_year,
+    track,
 )
 
 CAL = WorkingCalendar.official()
@@ -130,17 +131,24 @@ class TestIsWorkingDay:
         """1 January is off every known year."""
         assert not any(CAL.is_working_day(date(y, 1, 1)) for y in CAL.known_years)
 
-    @pytest.mark.parametrize("day", ["2003-12-31", "2027-01-04"])
+    @pytest.mark.parametrize("day", ["2003-12-31", "2100-01-04"])
     def test_outside_known_years(self, day):
-        """A date outside 2004–2026 raises CalendarError naming the date and the range."""
-        with pytest.raises(CalendarError, match=rf"{day} is outside .*2004–2026") as info:
+        """A date outside 2004–2099 raises CalendarError naming the date and the range."""
+        with pytest.raises(CalendarError, match=rf"{day} is outside .*2004–2099") as info:
             CAL.is_working_day(D(day))
         assert info.value.diagnostics[0].code == "MTB501"
+
+    def test_unpublished_year_is_provisional(self):
+        """A day of 2027 (no official schedule bundled) is answered by rule, and tracked as such."""
+        assert CAL.is_working_day(D("2027-01-04"))
+        assert not CAL.is_working_day(D("2027-01-01"))  # 元旦
+        value, provisional = track(lambda: CAL.is_working_day(D("2027-02-05")))  # 除夕
+        assert value is False and provisional.years == (2027,)
 
     def test_calendar_error_is_input_error(self):
         """CalendarError is an InputError and a ValueError, and survives pickling."""
         with pytest.raises(CalendarError) as info:
-            CAL.is_working_day(D("2027-01-04"))
+            CAL.is_working_day(D("2100-01-04"))
         assert isinstance(info.value, InputError) and isinstance(info.value, ValueError)
         again = pickle.loads(pickle.dumps(info.value))
         assert str(again) == str(info.value)
@@ -179,12 +187,20 @@ class TestAddWorkingDays:
         """Counting crosses a year end inside the known range."""
         assert CAL.add_working_days(D("2025-12-31"), 1) == D("2026-01-04")
 
+    def test_past_the_official_years_is_provisional(self):
+        """A count that runs past 2026-12-31 is counted by rule, and track() says so."""
+        value, provisional = track(lambda: CAL.add_working_days(D("2026-12-28"), 7))
+        # 12-29, 12-30, 12-31, (2027-01-01 元旦 off, weekend), 01-04, 01-05, 01-06, 01-07
+        assert value == D("2027-01-07")
+        assert provisional is not None and provisional.years == (2027,)
+        assert provisional.latest >= value
+
     def test_leaves_known_years_forward(self):
-        """A count that runs past 2026-12-31 raises CalendarError naming the date and range."""
+        """A count that runs past 2099-12-31 raises CalendarError naming the date and range."""
         with pytest.raises(
-            CalendarError, match=r"after 2026-12-28 goes past 2026-12-31.*2004–2026"
+            CalendarError, match=r"after 2099-12-28 goes past 2099-12-31.*2004–2099"
         ) as info:
-            CAL.add_working_days(D("2026-12-28"), 7)
+            CAL.add_working_days(D("2099-12-28"), 7)
         assert info.value.diagnostics[0].code == "MTB502"
 
     def test_leaves_known_years_backward(self):
@@ -192,7 +208,7 @@ class TestAddWorkingDays:
         with pytest.raises(CalendarError, match=r"before 2004-01-05 goes before 2004-01-01"):
             CAL.add_working_days(D("2004-01-05"), -3)
 
-    @pytest.mark.parametrize("day", ["2003-12-30", "2027-01-04"])
+    @pytest.mark.parametrize("day", ["2003-12-30", "2100-01-04"])
     def test_start_outside_known_years(self, day):
         """Counting from a date outside the known years raises CalendarError."""
         with pytest.raises(CalendarError, match=day):
@@ -237,9 +253,11 @@ class TestNthWorkingDay:
             CAL.nth_working_day(2025, 13, 1)
 
     def test_outside_known_years(self):
-        """A month of 2027 raises CalendarError naming the range."""
-        with pytest.raises(CalendarError, match=r"2027-01 is outside .*2004–2026"):
-            CAL.nth_working_day(2027, 1, 1)
+        """A month of 2100 raises CalendarError naming the range; 2027 is provisional."""
+        with pytest.raises(CalendarError, match=r"2100-01 is outside .*2004–2099"):
+            CAL.nth_working_day(2100, 1, 1)
+        value, provisional = track(lambda: CAL.nth_working_day(2027, 1, 1))
+        assert value == D("2027-01-04") and provisional.years == (2027,)
 
 
 class TestWorkingDaysBetween:
@@ -255,8 +273,8 @@ class TestWorkingDaysBetween:
 
     def test_outside(self):
         """An end outside the known years raises CalendarError."""
-        with pytest.raises(CalendarError, match="2027-01-01"):
-            CAL.working_days_between(D("2026-12-01"), D("2027-01-01"))
+        with pytest.raises(CalendarError, match="2100-01-01"):
+            CAL.working_days_between(D("2026-12-01"), D("2100-01-01"))
 
 
 class TestWithDays:
