@@ -24,6 +24,7 @@ COMMANDS = (
     "test",
     "fmt",
     "schema",
+    "calendar",
     "explain",
     "compare",
     "diff",
