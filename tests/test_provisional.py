@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, timedelta
+from typing import ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -192,7 +193,7 @@ class TestProvisionalCounting:
     )
     def test_latest_is_no_earlier_and_monotonic(self, d, a, b):
         va, pa = track(lambda: CAL.add_working_days(d, a))
-        vb, pb = track(lambda: CAL.add_working_days(d, b))
+        _, pb = track(lambda: CAL.add_working_days(d, b))
         if pa is not None:
             assert pa.latest >= va
         if pa is not None and pb is not None and a < b:
@@ -218,7 +219,7 @@ class TestProvisionalCounting:
         if year == 2015 and start < date(2015, 9, 5) <= official + timedelta(days=1):
             return
         cal = _truncated(year - 1)
-        value, provisional = track(lambda: cal.add_working_days(start, n))
+        _, provisional = track(lambda: cal.add_working_days(start, n))
         if provisional is not None:
             assert provisional.latest >= official
 
@@ -226,7 +227,11 @@ class TestProvisionalCounting:
 class TestDeadlines:
     """The evaluator marks provisional deadlines (the done-when case)."""
 
-    CASE = {"service": "certificate", "submitted_on": "2026-12-20", "diseases": ["高血压"]}
+    CASE: ClassVar[dict] = {
+        "service": "certificate",
+        "submitted_on": "2026-12-20",
+        "diseases": ["高血压"],
+    }
 
     def test_rizhao_2026_12_20_is_provisional_in_2027(self):
         d = mtbrules.load_pack("rizhao").evaluate(self.CASE)
