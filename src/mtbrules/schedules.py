@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -247,12 +247,14 @@ class _Checker:
                 hint="e.g. 国务院办公厅关于2027年部分节假日安排的通知（国办发明电〔2026〕N号）",
             )
         off = self.days(raw, "holidays", year)
-        for d, entry in self.days(raw, "special_holidays", year, festivals=False).items():
+        special = self.days(raw, "special_holidays", year, extra_names=None)
+        for d, entry in special.items():
             if d in off:
                 self.add(TWICE, f"{_day(d)} is listed twice (also under {off[d][0]})", entry[1])
             else:
                 off[d] = entry
-        on = self.days(raw, "working_days", year)
+        # A make-up day may belong to a special day off (2015-09-06 did).
+        on = self.days(raw, "working_days", year, extra_names={n for n, _ in special.values()})
         for d, (name, where) in on.items():
             if d in off:
                 self.add(TWICE, f"{_day(d)} is given both as a day off and as a working day", where)
@@ -279,12 +281,13 @@ class _Checker:
         return schedule, self.problems
 
     def days(
-        self, raw: dict, key: str, year: int, festivals: bool = True
+        self, raw: dict, key: str, year: int, extra_names: Set[str] | None = frozenset()
     ) -> dict[date, tuple[str, Location]]:
+        """The days under ``key``, by festival; ``extra_names`` None takes any name."""
         out: dict[date, tuple[str, Location]] = {}
         block = raw.get(key)
-        if block is None:
-            if key == "holidays":
+        if block is None or block == {}:
+            if key == "holidays" and block is None:
                 self.add(BAD_FILE, "a schedule lists its days off under `holidays:`", self.at())
             return out
         if not isinstance(block, dict):
@@ -292,7 +295,9 @@ class _Checker:
             return out
         for festival, value in block.items():
             where = self.at(key, festival)
-            name = statutory.canonical_festival(str(festival)) if festivals else str(festival)
+            name = statutory.canonical_festival(str(festival))
+            if name is None and (extra_names is None or festival in extra_names):
+                name = str(festival)
             if name is None:
                 close = difflib.get_close_matches(str(festival), statutory.FESTIVALS, n=1)
                 self.add(
