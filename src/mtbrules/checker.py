@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 
 from . import nodes as n
+from . import schedules
 from ._yaml import YamlDoc, load_yaml
 from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, RELATIONS, SCHEMES
 from .compiler import UNDEFINED, Type
@@ -96,6 +97,14 @@ CODES: dict[str, tuple[str, str]] = {
     "MTB502": ("working-day count leaves the calendar's years", ERROR),
     "MTB503": ("no such day", ERROR),
     "MTB504": ("bad calendar additions", ERROR),
+    "MTB505": ("not a schedule file", ERROR),
+    "MTB506": ("schedule day outside the file's year", ERROR),
+    "MTB507": ("statutory holiday not a day off", ERROR),
+    "MTB508": ("make-up working day not on a weekend", ERROR),
+    "MTB509": ("schedule day listed twice", ERROR),
+    "MTB510": ("not a festival of the 放假办法", ERROR),
+    "MTB511": ("net days off differ from the 放假办法", WARNING),
+    "MTB512": ("schedule year the calendar cannot take", ERROR),
 }
 
 #: Environments tried exhaustively per rule before switching to a search.
@@ -131,7 +140,7 @@ def check_folder(folder: str | Path, analysis: bool = True) -> PackReport:
         pack = load_pack_folder(folder)
     except PackError as exc:
         return PackReport(str(folder), None, tuple(sorted(exc.diagnostics, key=sort_key)))
-    found = _Checker(pack, folder).run(analysis)
+    found = _Checker(pack, folder).run(analysis) + schedules.pack_warnings(folder)
     return PackReport(str(folder), pack.id, tuple(sorted(_unique(found), key=sort_key)))
 
 

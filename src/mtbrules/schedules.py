@@ -42,6 +42,7 @@ __all__ = [
     "default_calendar",
     "extend_calendar",
     "find_schedule_files",
+    "pack_warnings",
     "parse_schedule",
     "read_schedule",
     "read_schedules",
@@ -150,7 +151,7 @@ def extend_calendar(
                 f"{s.year} is outside the years the calendar counts ({horizon.start}–"
                 f"{horizon.stop - 1})"
             )
-            raise CalendarError(message, [Diagnostic(BAD_YEAR, message, Location(s.origin))])
+            raise CalendarError(message, [Diagnostic(BAD_YEAR, message, _year_location(s.origin))])
     wanted = set(base.known_years) | years
     missing = sorted(set(range(min(wanted), max(wanted) + 1)) - wanted)
     if missing:
@@ -158,9 +159,33 @@ def extend_calendar(
             f"official years must follow on from {base.last_year}: a schedule for "
             f"{max(years)} needs one for {', '.join(map(str, missing))} too"
         )
-        loc = Location(next(s.origin for s in schedules if s.year == max(years)))
+        loc = _year_location(next(s.origin for s in schedules if s.year == max(years)))
         raise CalendarError(message, [Diagnostic(BAD_YEAR, message, loc)])
     return base.with_schedules(schedules)
+
+
+def _year_location(path: str) -> Location:
+    """Where a schedule file says its year (the file alone if it cannot be read)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return Location(path)
+    for i, line in enumerate(lines, 1):
+        if line.startswith("year:"):
+            return Location(path, i, len("year: ") + 1)
+    return Location(path)
+
+
+def pack_warnings(folder: str | os.PathLike) -> list[Diagnostic]:
+    """The warnings of a pack's schedule files (its errors stop the pack from loading)."""
+    out: list[Diagnostic] = []
+    for path in sorted((Path(folder) / PACK_FOLDER).glob("*.yaml")):
+        try:
+            _, problems = parse_schedule(str(path), rank=wd.PACK)
+        except PackError:
+            continue
+        out.extend(p for p in problems if p.severity != ERROR)
+    return out
 
 
 _lock = threading.Lock()
