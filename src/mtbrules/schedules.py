@@ -24,7 +24,8 @@ from __future__ import annotations
 import difflib
 import os
 import threading
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -306,7 +307,7 @@ class _Checker:
         return schedule, self.problems
 
     def days(
-        self, raw: dict, key: str, year: int, extra_names: Set[str] | None = frozenset()
+        self, raw: dict, key: str, year: int, extra_names: AbstractSet[str] | None = frozenset()
     ) -> dict[date, tuple[str, Location]]:
         """The days under ``key``, by festival; ``extra_names`` None takes any name."""
         out: dict[date, tuple[str, Location]] = {}
