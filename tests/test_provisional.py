@@ -265,3 +265,21 @@ class TestDeadlines:
         assert "provisional" in deadline and "latest" in deadline
         d = mtbrules.load_pack("rizhao").evaluate(self.CASE)
         jsonschema.validate(d.to_dict(), schema)
+
+    def test_conditions_reading_a_provisional_day_warn(self):
+        """Jinzhou's reimbursement rules ask is_working_day(submitted_on): in 2027 that is provisional."""
+        d = mtbrules.load_pack("jinzhou").evaluate(
+            {"service": "reimbursement", "submitted_on": "2027-03-06"}
+        )
+        assert any(w.startswith("the rules' conditions read days of 2027") for w in d.warnings)
+        final = mtbrules.load_pack("jinzhou").evaluate(
+            {"service": "reimbursement", "submitted_on": "2026-03-06"}
+        )
+        assert not any("2027" in w for w in final.warnings)
+
+    def test_explain_keeps_the_provisional_fields(self):
+        from mtbrules.explain import explain
+
+        report = explain(mtbrules.load_pack("rizhao"), self.CASE)
+        dl = next(x for x in report.outputs["deadlines"] if x["kind"] == "decision_due")
+        assert dl["provisional"] is True

@@ -285,7 +285,9 @@ class _Evaluation:
         pack = self.pack
         rules = pack.rules_by_service[self.service]
         try:
-            results = pack.condition_runners[self.service](env, version.id)
+            results, read = track(partial(pack.condition_runners[self.service], env, version.id))
+            if read is not None:
+                self.warnings.append(read.describe_reading("the rules' conditions"))
         except (CalendarError, OverflowError, ValueError):
             # Evaluate rule by rule to say which rule failed, and why.
             results = tuple(self._condition(rule, version, env) for rule in rules)

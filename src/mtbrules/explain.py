@@ -244,10 +244,7 @@ def _outputs(pack, decision) -> dict[str, Any]:
             {"id": d.id, "name": d.name, "provided": d.provided, "rule": d.rule, "source": d.source}
             for d in decision.required_documents
         ],
-        "deadlines": [
-            {"kind": d.kind, "date": d.date, "basis": d.basis, "rule": d.rule, "source": d.source}
-            for d in decision.deadlines
-        ],
+        "deadlines": [d.to_dict() for d in decision.deadlines],
         "channels": channels,
         "reasons": [r.to_dict() for r in decision.reasons],
     }

@@ -137,6 +137,17 @@ class Provisional:
         text += f" (add the {years} schedule: `mtbrules calendar add`, docs/calendar.md)"
         return text
 
+    def describe_reading(self, what: str) -> str:
+        """The warning for ``what`` (e.g. "the rules' conditions") having read provisional days."""
+        years = ", ".join(map(str, self.years))
+        law = statutory.law_in_force(self.years[0])
+        return (
+            f"{what} read days of {years}, whose official holiday schedule (放假调休) is not known "
+            f"to this calendar: they were taken as working days or days off by weekends and the "
+            f"statutory holidays of 《全国年节及纪念日放假办法》 ({law.decree}), with no make-up "
+            f"working days (add the {years} schedule: `mtbrules calendar add`, docs/calendar.md)"
+        )
+
 
 class _Watch:
     """The collector :func:`track` installs; the calendar writes to it only off the fast path."""
