@@ -107,6 +107,15 @@ class TestStatutoryDays:
                 gap = (f[festival] - f["春节"]).days
                 assert 29 * months + day <= gap <= 30 * (months + 1) + day, (y, festival)
 
+    def test_generated_files_are_current(self):
+        """festivals.json (dates and bounds) is exactly what the generator writes today."""
+        from mtbrules.calendars import generate
+
+        text = generate.render_festivals(generate.build_festivals(generate.build()))
+        assert text == generate.FESTIVALS_OUTPUT.read_text(encoding="utf-8"), (
+            "festivals.json is stale: run python -m mtbrules.calendars.generate"
+        )
+
     def test_table_is_what_the_generator_makes(self):
         """festivals.json is the generator's output from the installed lunar-python (never stale)."""
         from mtbrules.calendars import generate

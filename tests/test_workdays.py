@@ -95,12 +95,16 @@ class TestShippedData:
         assert WorkingCalendar.official() is CAL
 
     def test_no_chinese_calendar_at_run_time(self):
-        """Loading and using the official calendar does not import chinese_calendar."""
+        """Loading and using the calendar, provisional years and the bound included, imports
+        neither chinese_calendar nor lunar_python (their data is generated into the package)."""
         code = (
             "import sys, datetime\n"
-            "from mtbrules.workdays import WorkingCalendar\n"
-            "WorkingCalendar.official().add_working_days(datetime.date(2025, 9, 29), 7)\n"
+            "from mtbrules.workdays import WorkingCalendar, track\n"
+            "cal = WorkingCalendar.official()\n"
+            "cal.add_working_days(datetime.date(2025, 9, 29), 7)\n"
+            "track(lambda: cal.add_working_days(datetime.date(2026, 12, 20), 20))\n"
             "assert 'chinese_calendar' not in sys.modules\n"
+            "assert 'lunar_python' not in sys.modules\n"
         )
         subprocess.run([sys.executable, "-c", code], check=True)
 
