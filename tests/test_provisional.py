@@ -292,3 +292,32 @@ class TestDeadlines:
         report = explain(mtbrules.load_pack("rizhao"), self.CASE)
         dl = next(x for x in report.outputs["deadlines"] if x["kind"] == "decision_due")
         assert dl["provisional"] is True
+
+    def test_issued_within_working_days_counted_provisionally_warns(self, tmp_path):
+        """A 'within N working days' document window that reaches into 2027 says it is provisional."""
+        from packbuilder import MINI_PACK, write_pack
+
+        from mtbrules.loader import load_pack_folder
+
+        rules = MINI_PACK["rules/a.yaml"].replace(
+            "issued_within: 6 months", "issued_within: 10 working_days"
+        )
+        meta = MINI_PACK["pack.yaml"].replace("effective_to: 2025-12-31", "effective_to: null")
+        pack = load_pack_folder(
+            write_pack(tmp_path / "p", {"rules/a.yaml": rules, "pack.yaml": meta})
+        )
+        d = pack.evaluate(
+            {
+                "service": "certificate",
+                "submitted_on": "2027-02-20",
+                "diseases": ["支气管哮喘"],
+                "materials": [{"name": "检查报告", "issued_on": "2027-02-10"}],
+            }
+        )
+        assert any(
+            w.startswith("the 10 working days window for 检查报告 read days of 2027")
+            for w in d.warnings
+        )
+        # 10 working days before 2027-02-20 by rule: 02-05..02-08 (春节) and weekends are off
+        doc = next(r for r in d.required_documents if r.id == "report")
+        assert doc.provided

@@ -377,7 +377,11 @@ class _Evaluation:
             return any(c in provided for c in candidates)
         amount, unit = req.issued_within
         submitted = self.case.submitted_on
-        earliest = _shift_back(submitted, amount, unit, self.pack)
+        earliest, read = track(partial(_shift_back, submitted, amount, unit, self.pack))
+        if read is not None:
+            self.warnings.append(
+                read.describe_reading(f"the {amount} {_UNIT_WORDS[unit]} window for {doc.name}")
+            )
         for c in candidates:
             for issued in provided.get(c, ()):
                 if issued is None:
