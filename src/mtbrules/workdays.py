@@ -78,7 +78,9 @@ def _error(code: str, message: str, hint: str | None = None) -> CalendarError:
     return CalendarError(message, [Diagnostic(code, message, hint=hint)])
 
 
-_ADD_YEAR_HINT = "the calendar counts provisionally up to 2099 and knows no day outside 2004–2099"
+_ADD_YEAR_HINT = (
+    "the calendar counts 2004–2099: official schedules, then provisional years (docs/calendar.md)"
+)
 
 #: Where a year's schedule came from; a higher rank wins (docs/calendar.md, "Precedence").
 BUNDLED, PACK, DEPLOYMENT = 0, 1, 2
