@@ -204,7 +204,11 @@ def default_calendar() -> wd.WorkingCalendar:
     if not paths:
         return wd.WorkingCalendar.official()
     files = find_schedule_files(paths)
-    key = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    try:
+        key = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    except OSError as exc:  # removed between listing and reading
+        message = f"cannot read schedule file: {exc}"
+        raise CalendarError(message, [Diagnostic(BAD_FILE, message, Location(str(exc.filename)))])
     cal = _default.get(key)
     if cal is None:
         with _lock:
