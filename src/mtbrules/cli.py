@@ -30,6 +30,7 @@ COMMANDS = (
     "batch",
     "synth",
     "serve",
+    "studio",
 )
 
 
