@@ -29,9 +29,13 @@
     }
     const mark = ev.target.closest(".source-pane mark.quote");
     if (mark) {
-      const first = mark.dataset.rules.split(" ")[0];
-      const el = document.getElementById("rule-" + first);
-      if (el) { el.scrollIntoView({ block: "center" }); flash(el); }
+      // A sentence several rules quote leads to all of them; the first is scrolled to.
+      mark.dataset.rules.split(" ").forEach(function (id, i) {
+        const el = document.getElementById("rule-" + id);
+        if (!el) return;
+        if (i === 0) el.scrollIntoView({ block: "center" });
+        flash(el);
+      });
     }
   });
 
