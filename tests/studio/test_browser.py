@@ -14,7 +14,9 @@ pytest.importorskip("playwright.sync_api")
 RULES = "rules/s2_3_time_limits.yaml"
 
 
-def _status(url: str, headers: dict | None = None, method: str = "GET", data: bytes | None = None) -> int:
+def _status(
+    url: str, headers: dict | None = None, method: str = "GET", data: bytes | None = None
+) -> int:
     req = urllib.request.Request(url, headers=headers or {}, method=method, data=data)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
@@ -54,11 +56,15 @@ def test_the_notice_and_the_rules_side_by_side(studio, page):
     mark = page.locator('mark.quote[data-rules~="general_time_limit"]')
     assert mark.count() == 1 and "一般病种为7个工作日" in mark.inner_text()
     rule.click()
-    page.wait_for_function("document.querySelector('mark.quote[data-rules~=\"general_time_limit\"]').classList.contains('flash')")
+    page.wait_for_function(
+        "document.querySelector('mark.quote[data-rules~=\"general_time_limit\"]').classList.contains('flash')"
+    )
     assert mark.is_visible()
     # And back: a quote leads to its rule.
     page.locator('mark.quote[data-rules~="instant_time_limit"]').first.click()
-    page.wait_for_function("document.getElementById('rule-instant_time_limit').classList.contains('flash')")
+    page.wait_for_function(
+        "document.getElementById('rule-instant_time_limit').classList.contains('flash')"
+    )
     # Passages no rule cites are marked; the catalogues and notes are there.
     assert page.locator(".passage.uncited").count() > 0
     assert page.locator("#diseases tr").count() > 50

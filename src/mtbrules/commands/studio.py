@@ -61,7 +61,9 @@ def run(args) -> int:
     except OSError as exc:
         from ..errors import InputError
 
-        raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        raise InputError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from None
     port_ref[0] = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
     start = "/"

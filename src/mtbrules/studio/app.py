@@ -60,7 +60,9 @@ class Studio:
             lstrip_blocks=True,
         )
         self.env.filters["dsl"] = lambda compiled: to_source(compiled.node)
-        self.env.filters["tojson_pretty"] = lambda v: json.dumps(v, ensure_ascii=False, indent=2, default=str)
+        self.env.filters["tojson_pretty"] = lambda v: json.dumps(
+            v, ensure_ascii=False, indent=2, default=str
+        )
 
     def lang(self, request: Request) -> str:
         lang = request.cookies.get("studio_lang", "zh")
@@ -96,7 +98,9 @@ async def set_lang(request: Request) -> Response:
     if not back.startswith("/") or back.startswith("//"):
         back = "/"
     response = RedirectResponse(back, status_code=303)
-    response.set_cookie("studio_lang", to if to in LANGS else "zh", samesite="strict", httponly=True)
+    response.set_cookie(
+        "studio_lang", to if to in LANGS else "zh", samesite="strict", httponly=True
+    )
     return response
 
 
@@ -201,7 +205,8 @@ def _compare_targets(studio: Studio, pack) -> list:
     """This pack as it is now, the studio's other packs, then every other built-in pack."""
     from ..registry import builtin_ids
 
-    out, have = [pack], {pack.id}
+    out: list[Any] = [pack]
+    have = {pack.id}
     for e in studio.workspace.packs.values():
         if e.baseline.id not in have:
             out.append(e.baseline)
@@ -261,7 +266,8 @@ async def _json(request: Request) -> dict:
 
 
 def _diagnostics(entry, draft, file: str) -> dict:
-    items, elsewhere = [], []
+    items: list[dict] = []
+    elsewhere: list[dict] = []
     for d in draft.diagnostics:
         loc = d.location
         where = entry.relative(draft, loc.file) if loc is not None and loc.file else None
@@ -298,18 +304,26 @@ async def fmt(request: Request) -> Response:
     except MtbError as exc:
         return JSONResponse({"error": str(exc)}, status_code=422)
     except Exception as exc:  # noqa: BLE001 - ruamel's parse errors: the text is not YAML yet
-        return JSONResponse({"error": f"{file}: not valid YAML yet: {type(exc).__name__}"}, status_code=422)
+        return JSONResponse(
+            {"error": f"{file}: not valid YAML yet: {type(exc).__name__}"}, status_code=422
+        )
 
 
 async def save(request: Request) -> Response:
     studio: Studio = request.app.state.studio
     entry = studio.workspace.get(request.path_params["key"])
     data = await _json(request)
-    file, text, base = str(data.get("file", "")), str(data.get("text", "")), str(data.get("sha", ""))
+    file, text, base = (
+        str(data.get("file", "")),
+        str(data.get("text", "")),
+        str(data.get("sha", "")),
+    )
     try:
         sha = entry.save(file, text, base)
     except StaleFile as exc:
-        return JSONResponse({"stale": True, "disk_text": exc.disk_text, "disk_sha": exc.disk_hash}, status_code=409)
+        return JSONResponse(
+            {"stale": True, "disk_text": exc.disk_text, "disk_sha": exc.disk_hash}, status_code=409
+        )
     log.info("saved %s/%s", entry.key, file)
     return JSONResponse({"saved": True, "sha": sha})
 
@@ -429,9 +443,17 @@ async def job_rows(request: Request) -> Response:
         except (ValueError, IndexError):
             raise InputError("no such bar") from None
         rows = group["examples"]
-        title = " ".join(str(v) for k, v in group.items() if k in ("from", "to", "document", "change", "kind"))
+        title = " ".join(
+            str(v) for k, v in group.items() if k in ("from", "to", "document", "change", "kind")
+        )
     return studio.page(
-        request, "rows.html", job=job, title=title, rows=rows, count=group["count"], blamed=group["rules"]
+        request,
+        "rows.html",
+        job=job,
+        title=title,
+        rows=rows,
+        count=group["count"],
+        blamed=group["rules"],
     )
 
 
@@ -456,7 +478,7 @@ async def job_case(request: Request) -> Response:
     case = job.cases.get(row)
     if case is None:
         raise InputError(f"row {row} is not among the kept cases")
-    sides = []
+    sides: list[tuple[str, Any, str | None]] = []
     for label, pack in (("old", job.old), ("new", job.new)):
         try:
             sides.append((label, explain(pack, case), None))
@@ -473,11 +495,9 @@ async def job_case(request: Request) -> Response:
 async def input_error(request: Request, exc: Exception) -> Response:
     studio: Studio = request.app.state.studio
     status = 400
-    if request.headers.get("hx-request") or request.headers.get("content-type", "").startswith(
-        "application/json"
-    ):
-        if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse({"error": str(exc)}, status_code=status)
+    # The editor's script asks for JSON; htmx and pages get an HTML fragment.
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"error": str(exc)}, status_code=status)
     return studio.page(request, "decision_error.html", error=str(exc), field=None, status=status)
 
 
@@ -502,7 +522,9 @@ class _AccessLog:
         log.info("%s %s %s", scope["method"], scope["path"], status[0])
 
 
-def create_app(refs: list[str], token: str, host: str = "127.0.0.1", port_ref: list[int] | None = None):
+def create_app(
+    refs: list[str], token: str, host: str = "127.0.0.1", port_ref: list[int] | None = None
+):
     """The studio as an ASGI application (behind its guard) for `refs` (pack ids or folders)."""
     studio = Studio(refs)
     routes = [

@@ -30,7 +30,7 @@ def day_kind(calendar, day: _dt.date) -> str:
 def months(calendar, start: _dt.date, marks: dict[_dt.date, list[str]]) -> list[dict]:
     """Month grids from `start`'s month to the last marked day's (at most MAX_MONTHS)."""
     last = max([start, *marks])
-    out = []
+    out: list[dict] = []
     year, month = start.year, start.month
     while (year, month) <= (last.year, last.month) and len(out) < MAX_MONTHS:
         weeks = []

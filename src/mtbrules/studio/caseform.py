@@ -52,9 +52,12 @@ def _compared_literals(pack) -> dict[str, list]:
     def key_of(node):
         if isinstance(node, n.Name):
             return node.name
-        if isinstance(node, n.Attr) and isinstance(node.operand, n.Name):
-            if node.operand.name in CASE_OBJECTS:
-                return f"{node.operand.name}.{node.name}"
+        if (
+            isinstance(node, n.Attr)
+            and isinstance(node.operand, n.Name)
+            and node.operand.name in CASE_OBJECTS
+        ):
+            return f"{node.operand.name}.{node.name}"
         return None
 
     for r in pack.rules:
@@ -93,12 +96,26 @@ def _field(pack, key: str, type_, read: set, literals: dict) -> Field:
     name = type_.name
     if name == "string" and type_.vocab and type_.vocab in vocab:
         values = sorted(vocab[type_.vocab])
-        return Field(key, "enum", tuple((v, v) for v in values), pack_field=pack_field, read=key in read)
+        return Field(
+            key, "enum", tuple((v, v) for v in values), pack_field=pack_field, read=key in read
+        )
     if name == "list":
-        return Field(key, "list", suggestions=tuple(literals.get(key, ())), pack_field=pack_field, read=key in read)
+        return Field(
+            key,
+            "list",
+            suggestions=tuple(literals.get(key, ())),
+            pack_field=pack_field,
+            read=key in read,
+        )
     if name in ("bool", "int", "number", "date"):
         return Field(key, name, pack_field=pack_field, read=key in read)
-    return Field(key, "string", suggestions=tuple(literals.get(key, ())), pack_field=pack_field, read=key in read)
+    return Field(
+        key,
+        "string",
+        suggestions=tuple(literals.get(key, ())),
+        pack_field=pack_field,
+        read=key in read,
+    )
 
 
 def form_fields(pack) -> tuple[list[Field], list[Field]]:
@@ -116,7 +133,8 @@ def form_fields(pack) -> tuple[list[Field], list[Field]]:
     for obj, subs in CASE_OBJECTS.items():
         for sub, t in subs.items():
             every.append((f"{obj}.{sub}", scope.objects.get(obj, subs).get(sub, t)))
-    main, more = [], []
+    main: list[Field] = []
+    more: list[Field] = []
     for key, t in every:
         f = _field(pack, key, t, read, literals)
         (main if key in ALWAYS or f.read else more).append(f)
@@ -154,7 +172,9 @@ def case_from_form(pack, form: dict[str, list[str]]) -> dict:
             try:
                 value = int(raw)
             except ValueError:
-                raise CaseError(f"case field '{f.key}': expected a whole number", field=f.key) from None
+                raise CaseError(
+                    f"case field '{f.key}': expected a whole number", field=f.key
+                ) from None
         elif f.kind == "number":
             try:
                 value = float(raw)
@@ -170,9 +190,9 @@ def case_from_form(pack, form: dict[str, list[str]]) -> dict:
         else:
             case[f.key] = value
     if "materials_other" in form and "materials" not in case:
-        extra = _split(form["materials_other"][0])
-        if extra:
-            case["materials"] = extra
+        others = _split(form["materials_other"][0])
+        if others:
+            case["materials"] = others
     return case
 
 

@@ -39,8 +39,10 @@ def bars(rows: list[dict], base: str, title: str, empty: str) -> str:
     top = max(r["count"] for r in rows) or 1
     height = len(rows) * (BAR + GAP) + GAP
     out = [
-        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+        (
+            f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {height}" '
+            f'width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+        )
     ]
     for i, r in enumerate(rows):
         y = GAP + i * (BAR + GAP)
@@ -69,15 +71,20 @@ def histogram(shifts: dict[int, int], base: str, kind: str, title: str) -> str:
     col = (width - 40) / len(span)
     height = 170
     out = [
-        f'<svg class="chart histogram" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
-        f'<line x1="20" y1="140" x2="{width - 20}" y2="140" stroke="#999"/>'
+        (
+            f'<svg class="chart histogram" role="img" aria-label="{escape(title)}" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+            'xmlns="http://www.w3.org/2000/svg">'
+            f'<line x1="20" y1="140" x2="{width - 20}" y2="140" stroke="#999"/>'
+        )
     ]
     for i, d in enumerate(span):
         x = 20 + i * col
         count = shifts.get(d, 0)
         h = 0 if not count else max(2, int(110 * count / top))
-        out.append(f'<text class="tick" x="{x + col / 2:.1f}" y="156" text-anchor="middle">{d:+d}</text>')
+        out.append(
+            f'<text class="tick" x="{x + col / 2:.1f}" y="156" text-anchor="middle">{d:+d}</text>'
+        )
         if count:
             out.append(
                 f'<g class="bar" data-drill="{_drill(base, table="deadlines", kind=kind, shift=d)}" tabindex="0">'

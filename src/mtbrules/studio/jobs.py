@@ -30,7 +30,13 @@ from ..synth import synth_cases
 ROWS_KEPT = 500  # example rows kept per change (the drill-down list)
 MAX_CASES = 200_000
 MAX_SYNTH = 100_000
-FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
 
 
 def caseload_format(name: str) -> str:
@@ -136,7 +142,10 @@ class ImpactJob:
         except MtbError as exc:
             self.state, self.error = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - shown on the page instead of killing the thread silently
-            self.state, self.error = "failed", f"internal error (a bug): {type(exc).__name__}: {exc}"
+            self.state, self.error = (
+                "failed",
+                f"internal error (a bug): {type(exc).__name__}: {exc}",
+            )
         finally:
             self.seconds = time.monotonic() - self.started
 
@@ -171,4 +180,3 @@ class Jobs:
             return self.jobs[ident]
         except KeyError:
             raise InputError(f"no impact run '{ident}'") from None
-

@@ -92,7 +92,9 @@ def source_views(pack) -> list[SourceView]:
                 lines = (Path(pack.folder) / src.file).read_text(encoding="utf-8").splitlines()
             except (OSError, UnicodeDecodeError):
                 lines = []
-        cites = [(r.id, r.source.quote) for r in pack.rules if r.source.doc == sid and r.source.quote]
+        cites = [
+            (r.id, r.source.quote) for r in pack.rules if r.source.doc == sid and r.source.quote
+        ]
         norm = [_normalised(line, False) for line in lines]
         trad = [_normalised(line, True) for line in lines]
         found: dict[int, list[tuple[int, int, str]]] = {}

@@ -30,6 +30,7 @@ from ..checker import check_folder
 from ..errors import InputError, PackError
 from ..formatter import pack_files
 from ..loader import load_pack_folder
+from ..pack import Pack
 from ..registry import builtin_ids, resolve
 
 DRAFTS_KEPT = 8
@@ -53,7 +54,7 @@ class Draft:
     """A temporary pack folder: the pack on disk with one file replaced."""
 
     folder: Path
-    pack: object | None  # the loaded Pack, or None when it does not load
+    pack: Pack | None  # the loaded Pack, or None when it does not load
     diagnostics: tuple  # loading errors (when pack is None) or the checker's findings
     _tmp: tempfile.TemporaryDirectory = attrs.field(repr=False)
 
@@ -68,7 +69,7 @@ class OpenPack:
     folder: Path
     editable: bool
     baseline_folder: Path  # the snapshot taken when the studio opened the pack
-    baseline: object  # the Pack as opened
+    baseline: Pack  # the Pack as opened
     _tmp: tempfile.TemporaryDirectory = attrs.field(repr=False)
     _drafts: dict = attrs.field(factory=dict, repr=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False)
@@ -94,14 +95,16 @@ class OpenPack:
         text = self.path_of(name).read_text(encoding="utf-8")
         return text, digest(text)
 
-    def current(self):
+    def current(self) -> Pack:
         """The pack as it is on disk now (loaded afresh; PackError if it does not load)."""
         return load_pack_folder(self.folder)
 
     def save(self, name: str, text: str, base_hash: str) -> str:
         """Write `text` to `name` if the file still has `base_hash`; the new hash."""
         if not self.editable:
-            raise InputError(f"pack {self.key} is built in and opens read-only; copy its folder to edit it")
+            raise InputError(
+                f"pack {self.key} is built in and opens read-only; copy its folder to edit it"
+            )
         path = self.path_of(name)
         with self._lock:
             disk = path.read_text(encoding="utf-8")
@@ -121,7 +124,9 @@ class OpenPack:
 
     # ------------------------------------------------------------ drafts
 
-    def draft(self, name: str | None = None, text: str | None = None, analysis: bool = True) -> Draft:
+    def draft(
+        self, name: str | None = None, text: str | None = None, analysis: bool = True
+    ) -> Draft:
         """The pack as on disk with `name` holding `text` (or as on disk when name is None)."""
         if name is not None:
             self.path_of(name)
@@ -186,7 +191,9 @@ class Workspace:
             while key in self.packs:
                 key = f"{baseline.id}-{n}"
                 n += 1
-            self.packs[key] = OpenPack(key, ref, folder.resolve(), editable, snapshot, baseline, tmp)
+            self.packs[key] = OpenPack(
+                key, ref, folder.resolve(), editable, snapshot, baseline, tmp
+            )
 
     def get(self, key: str) -> OpenPack:
         try:
