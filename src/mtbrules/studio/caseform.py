@@ -142,7 +142,8 @@ def form_fields(pack) -> tuple[list[Field], list[Field]]:
 
 
 def _split(text: str) -> list[str]:
-    for sep in ("\n", "；", ";", "、", "，", ","):
+    # Not 、 or commas: catalogue names contain them (高血压病合并心、脑、肾等并发症).
+    for sep in ("；", ";"):
         text = text.replace(sep, "\n")
     return [t.strip() for t in text.split("\n") if t.strip()]
 
@@ -206,7 +207,7 @@ def form_values(case: dict) -> dict[str, Any]:
         elif key == "materials" and isinstance(value, list):
             out[key] = [m["name"] if isinstance(m, dict) else str(m) for m in value]
         elif key == "diseases" and isinstance(value, list):
-            out[key] = "、".join(str(v) for v in value)
+            out[key] = "; ".join(str(v) for v in value)
         elif isinstance(value, list):
             out[key] = "; ".join(str(v) for v in value)
         else:

@@ -3,21 +3,28 @@
 A passage is a non-blank line of `source.txt` (the notices are written one
 clause or sentence group per line). A citation's quote is found in the text
 the way the checker compares quotes (`checker.normalize_quote`: NFKC, no
-whitespace, and for Traditional texts the Simplified form): the match is made
-on the normalised text and mapped back to the characters of the original, so
-the page can highlight exactly the quoted span. A passage that holds no quote
-of any rule is marked as cited by no rule.
+whitespace, and for Traditional texts the Simplified form without pinyin
+glosses): the match is made on the normalised whole text and mapped back to
+the characters of the original, so the page highlights exactly the quoted
+span, across lines when the quote runs over several. A passage that holds no
+quote of any rule is marked as cited by no rule.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from bisect import bisect_right
 from pathlib import Path
 
 import attrs
 
 from ..checker import normalize_quote
 from ..names import simplified
+
+# The checker's comparison form (checker.normalize_quote) drops these.
+_PINYIN = re.compile(r"\([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ\u0300-\u036f]+\)")
+_SPACE = re.compile(r"\s+")
 
 
 @attrs.frozen
@@ -66,46 +73,76 @@ class SourceView:
         return sum(not p.cited for p in self.passages)
 
 
+def _drop(text: str, origin: list[int], pattern) -> tuple[str, list[int]]:
+    """`text` without `pattern`'s matches, keeping each remaining character's origin."""
+    keep = [True] * len(text)
+    for m in pattern.finditer(text):
+        for i in range(m.start(), m.end()):
+            keep[i] = False
+    return (
+        "".join(c for c, k in zip(text, keep) if k),
+        [o for o, k in zip(origin, keep) if k],
+    )
+
+
 def _normalised(text: str, traditional: bool) -> tuple[str, list[int]]:
-    """`text` in the checker's comparison form, and for each of its characters the index it came from."""
+    """`text` in the checker's comparison form (`normalize_quote`), and for each of its
+    characters the index in `text` it came from."""
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        form = unicodedata.normalize("NFKC", ch)
-        if traditional:
-            form = simplified(form)
-        for c in form:
-            if c.isspace():
-                continue
+        for c in unicodedata.normalize("NFKC", ch):
             chars.append(c)
             origin.append(i)
-    return "".join(chars), origin
+    out = "".join(chars)
+    if traditional:
+        out, origin = _drop(out, origin, _PINYIN)
+        converted = simplified(out)
+        if len(converted) == len(out):  # character for character: the origins still hold
+            out = converted
+        else:
+            out = "".join(simplified(c) if len(simplified(c)) == 1 else c for c in out)
+        out, origin = _drop(out, origin, _PINYIN)
+    return _drop(out, origin, _SPACE)
 
 
 def source_views(pack) -> list[SourceView]:
     """One view per source of `pack` that has a readable text file."""
     out = []
     for sid, src in pack.sources.items():
-        lines: list[str] = []
+        text = ""
         if src.file:
             try:
-                lines = (Path(pack.folder) / src.file).read_text(encoding="utf-8").splitlines()
+                text = (Path(pack.folder) / src.file).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
-                lines = []
-        cites = [
-            (r.id, r.source.quote) for r in pack.rules if r.source.doc == sid and r.source.quote
-        ]
-        norm = [_normalised(line, False) for line in lines]
-        trad = [_normalised(line, True) for line in lines]
+                text = ""
+        lines = text.split("\n")
+        starts = [0]
+        for line in lines:
+            starts.append(starts[-1] + len(line) + 1)
+        forms = (_normalised(text, False), _normalised(text, True))
         found: dict[int, list[tuple[int, int, str]]] = {}
         located: dict[str, int] = {}
-        for rule_id, quote in cites:
-            hit = _find(quote, norm, False) or _find(quote, trad, True)
-            if hit is None:
+        for rule in pack.rules:
+            quote = rule.source.quote
+            if rule.source.doc != sid or not quote:
                 continue
-            line_no, start, end = hit
-            found.setdefault(line_no, []).append((start, end, rule_id))
-            located.setdefault(rule_id, line_no + 1)
+            for traditional, (norm, origin) in enumerate(forms):
+                needle = normalize_quote(quote, traditional=bool(traditional))
+                at = norm.find(needle) if needle else -1
+                if at >= 0:
+                    break
+            else:
+                continue
+            begin, end = origin[at], origin[at + len(needle) - 1] + 1
+            first = bisect_right(starts, begin) - 1
+            last = bisect_right(starts, end - 1) - 1
+            located.setdefault(rule.id, first + 1)
+            for i in range(first, last + 1):
+                lo = max(begin, starts[i]) - starts[i]
+                hi = min(end, starts[i] + len(lines[i])) - starts[i]
+                if hi > lo:
+                    found.setdefault(i, []).append((lo, hi, rule.id))
         passages = []
         for i, line in enumerate(lines):
             if not line.strip():
@@ -113,18 +150,6 @@ def source_views(pack) -> list[SourceView]:
             passages.append(Passage(i + 1, line, _merge(found.get(i, []))))
         out.append(SourceView(sid, src.title, src.file, tuple(passages), located))
     return out
-
-
-def _find(quote: str, lines: list[tuple[str, list[int]]], traditional: bool):
-    """(line index, start, end) of `quote` in the original line, or None."""
-    needle = normalize_quote(quote, traditional=traditional)
-    if not needle:
-        return None
-    for i, (text, origin) in enumerate(lines):
-        at = text.find(needle)
-        if at >= 0:
-            return i, origin[at], origin[at + len(needle) - 1] + 1
-    return None
 
 
 def _merge(hits: list[tuple[int, int, str]]) -> tuple[Span, ...]:

@@ -63,9 +63,9 @@
     const s = ev.target.closest(".suggestion");
     if (!s) return;
     const input = document.getElementById("f-diseases");
-    const parts = input.value.split(/[、;；,，\n]/);
+    const parts = input.value.split(/[;；\n]/);
     parts[parts.length - 1] = s.dataset.match;
-    input.value = parts.map(function (p) { return p.trim(); }).filter(Boolean).join("、");
+    input.value = parts.map(function (p) { return p.trim(); }).filter(Boolean).join("; ");
     input.dispatchEvent(new Event("input", { bubbles: true }));
   });
 
