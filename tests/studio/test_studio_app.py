@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("jinja2")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:starlette")
 from starlette.testclient import TestClient  # noqa: E402
 
 import mtbrules  # noqa: E402
