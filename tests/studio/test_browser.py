@@ -203,6 +203,25 @@ def test_a_stale_save_is_refused_and_the_edit_kept(studio, page):
     assert "# my edit" in path.read_text(encoding="utf-8")
 
 
+def test_impact_on_a_chosen_caseload_file(studio, page, tmp_path):
+    csv = tmp_path / "cases.csv"
+    csv.write_text(
+        "service,submitted_on,diseases,district\n"
+        "certificate,2025-09-29,支气管哮喘,市北区\n"
+        "certificate,2025-09-29,恶性肿瘤,市南区\n"
+        "certificate,not-a-date,恶性肿瘤,市南区\n",
+        encoding="utf-8",
+    )
+    _open_editor(studio, page)
+    page.set_input_files("#caseload-file", str(csv))
+    page.wait_for_function("document.getElementById('caseload-info').textContent.includes(': 3')")
+    page.click("#btn-impact")
+    page.wait_for_selector('.job[data-state="done"]')
+    summary = page.locator(".impact-summary").inner_text()
+    assert "/ 3" in summary  # every record read; the bad date is an invalid case, not a crash
+    assert "cases.csv" in page.locator(".job").inner_text()
+
+
 def test_a_running_impact_can_be_cancelled(studio, page):
     _open_editor(studio, page)
     page.fill("#synth-n", "100000")

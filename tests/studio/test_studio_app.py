@@ -13,14 +13,14 @@ import pytest
 
 pytest.importorskip("jinja2")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:starlette")
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-import mtbrules  # noqa: E402
-from mtbrules.studio.app import create_app  # noqa: E402
-from mtbrules.studio.caseform import case_from_form, form_values  # noqa: E402
-from mtbrules.studio.i18n import WORDS  # noqa: E402
-from mtbrules.studio.notice import source_views  # noqa: E402
-from mtbrules.tester import load_scenarios  # noqa: E402
+import mtbrules
+from mtbrules.studio.app import create_app
+from mtbrules.studio.caseform import case_from_form, form_values
+from mtbrules.studio.i18n import WORDS
+from mtbrules.studio.notice import source_views
+from mtbrules.tester import load_scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "t0ken-for-tests"
@@ -119,7 +119,9 @@ def test_save_writes_only_an_unchanged_file_of_the_pack(folder, tmp_path):
     # A rules file that is a link to a file outside: refused too.
     link = folder / "rules" / "zz_link.yaml"
     os.symlink(outside, link)
-    r = _post(client, "/p/qingdao/save", {"file": "rules/zz_link.yaml", "text": "x", "sha": "0"}, csrf)
+    r = _post(
+        client, "/p/qingdao/save", {"file": "rules/zz_link.yaml", "text": "x", "sha": "0"}, csrf
+    )
     assert r.status_code == 400 and "outside the pack folder" in r.json()["error"]
     assert outside.read_text(encoding="utf-8") == "keep\n"
 

@@ -60,9 +60,8 @@ class Studio:
             lstrip_blocks=True,
         )
         self.env.filters["dsl"] = lambda compiled: to_source(compiled.node)
-        self.env.filters["tojson_pretty"] = lambda v: json.dumps(
-            v, ensure_ascii=False, indent=2, default=str
-        )
+        # Values as JSON for people: Chinese stays Chinese (autoescape still escapes the HTML).
+        self.env.filters["shown"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
 
     def lang(self, request: Request) -> str:
         lang = request.cookies.get("studio_lang", "zh")
@@ -435,8 +434,19 @@ async def job_rows(request: Request) -> Response:
         group = next((g for g in groups if g["kind"] == kind and g["change"] == "shifted"), None)
         if group is None:
             raise InputError(f"no shifted deadline {kind}")
-        rows = [r for r in group["examples"] if _shift_of(job, r, kind) == int(shift)]
-        title = f"{kind} {int(shift):+d}"
+        wanted = int(shift)
+        rows = _shift_rows(job, kind, wanted, group["examples"])
+        count = group.get("shift_days", {}).get(f"{wanted:+d}", len(rows))
+        title = f"{kind} {wanted:+d}"
+        return studio.page(
+            request,
+            "rows.html",
+            job=job,
+            title=title,
+            rows=rows,
+            count=count,
+            blamed=group["rules"],
+        )
     else:
         try:
             group = groups[int(request.query_params.get("index", ""))]
@@ -455,6 +465,21 @@ async def job_rows(request: Request) -> Response:
         count=group["count"],
         blamed=group["rules"],
     )
+
+
+SHIFT_ROWS = 60
+
+
+def _shift_rows(job, kind: str, shift: int, examples: list[int]) -> list[int]:
+    """Rows whose `kind` deadline moved by `shift` days: from the kept examples, then the rest."""
+    out = [r for r in examples if _shift_of(job, r, kind) == shift]
+    seen = set(examples)
+    for row in list(job.cases):
+        if len(out) >= SHIFT_ROWS:
+            break
+        if row not in seen and _shift_of(job, row, kind) == shift:
+            out.append(row)
+    return sorted(out[:SHIFT_ROWS])
 
 
 def _shift_of(job, row: int, kind: str) -> int | None:

@@ -206,9 +206,7 @@ def form_values(case: dict) -> dict[str, Any]:
                 out[f"{key}.{sub}"] = _shown(v)
         elif key == "materials" and isinstance(value, list):
             out[key] = [m["name"] if isinstance(m, dict) else str(m) for m in value]
-        elif key == "diseases" and isinstance(value, list):
-            out[key] = "; ".join(str(v) for v in value)
-        elif isinstance(value, list):
+        elif key == "diseases" and isinstance(value, list) or isinstance(value, list):
             out[key] = "; ".join(str(v) for v in value)
         else:
             out[key] = _shown(value)

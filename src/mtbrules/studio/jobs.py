@@ -48,8 +48,7 @@ def caseload_format(name: str) -> str:
 
 def count_rows(path: Path, fmt: str) -> int:
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
+        pq = _parquet()
         try:
             return pq.ParquetFile(path).metadata.num_rows
         except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid for non-Parquet files
@@ -76,13 +75,22 @@ def read_caseload(path: Path, fmt: str, pack) -> Iterator[tuple[int, Any]]:
             for row, record in enumerate(csv.DictReader(fh), 1):
                 yield row, _converted(record, pack)
         return
-    import pyarrow.parquet as pq
-
+    pq = _parquet()
     row = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=2000):
         for record in batch.to_pylist():
             row += 1
             yield row, _converted(record, pack)
+
+
+def _parquet():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(
+            'Parquet caseloads need pyarrow: pip install "mtbrules[parquet]"'
+        ) from None
+    return pq
 
 
 def _converted(record, pack) -> Any:

@@ -171,7 +171,7 @@
       document.getElementById("disk-text").textContent = data.disk_text;
       stale.hidden = false;
       stale.dataset.sha = data.disk_sha;
-      status.textContent = "";
+      markDirty();
       return;
     }
     if (!resp.ok) { status.textContent = data.error || resp.statusText; return; }
@@ -217,6 +217,7 @@
   document.getElementById("btn-impact").addEventListener("click", function () {
     const useFile = document.getElementById("caseload-file-radio").checked && caseload;
     document.getElementById("drill").innerHTML = "";
+    document.getElementById("impact").innerHTML = "";  // the last run's result goes at once
     fragment("/p/" + pack + "/impact", {
       file: file, text: view.state.doc.toString(),
       caseload: useFile ? caseload : "synthetic",
