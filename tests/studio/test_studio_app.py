@@ -273,3 +273,48 @@ def test_notebook_html_escapes_and_shows_the_decision():
     assert "general_time_limit" in x._repr_html_()
     imp = impact(pack, pack, [case])
     assert "0</b> of 1 decisions change" in imp._repr_html_()
+
+
+def test_an_impact_without_a_caseload_says_so_as_a_fragment(folder):
+    client, studio = client_for([folder])
+    csrf = csrf_of(client)
+    text, _ = studio.workspace.get("qingdao").read(RULES)
+    r = client.post(
+        "/p/qingdao/impact",
+        content=json.dumps({"file": RULES, "text": text, "caseload": "no-such-upload"}),
+        headers={"Authorization": f"token {TOKEN}", "X-Studio-CSRF": csrf, "Accept": "text/html"},
+    )
+    assert r.status_code == 400
+    assert 'class="error"' in r.text and "choose a caseload file first" in r.text
+
+
+def test_an_impact_job_counts_and_blames(folder):
+    import time
+
+    from mtbrules.studio.jobs import ImpactJob, synthetic
+
+    old = mtbrules.load_pack(folder)
+    path = folder / RULES
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("+ 7 working_days", "+ 5 working_days"),
+        encoding="utf-8",
+    )
+    from mtbrules.loader import load_pack_folder
+
+    new = load_pack_folder(folder)
+    job = ImpactJob(old, new, synthetic(old, 300, 1), 300, "synth")
+    deadline = time.monotonic() + 60
+    while job.state == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.state == "done" and job.done == 300
+    data = job.impact.to_dict()
+    assert data["summary"]["cases"] == 300
+    shifted = [g for g in data["deadlines"] if g["change"] == "shifted"]
+    assert shifted and "general_time_limit" in shifted[0]["rules"]
+    assert all(int(k) < 0 for k in shifted[0]["shift_days"])
+    # Cancelled at once: stops, and says so.
+    stopped = ImpactJob(old, new, synthetic(old, 100_000, 1), 100_000, "synth")
+    stopped.cancel()
+    while stopped.state == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stopped.state == "cancelled" and stopped.done < 100_000

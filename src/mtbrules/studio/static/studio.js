@@ -5,10 +5,10 @@
   "use strict";
   const csrf = document.querySelector('meta[name="studio-csrf"]').content;
 
-  function post(url, data) {
+  function post(url, data, accept) {
     return fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-Studio-CSRF": csrf },
+      headers: { "Content-Type": "application/json", "Accept": accept || "application/json", "X-Studio-CSRF": csrf },
       body: JSON.stringify(data),
     });
   }
@@ -186,7 +186,7 @@
   });
 
   async function fragment(url, data, target) {
-    const resp = await post(url, data);
+    const resp = await post(url, data, "text/html");  // errors come back as a fragment too
     const html = await resp.text();
     const el = document.getElementById(target);
     el.innerHTML = html;
