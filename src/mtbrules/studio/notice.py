@@ -41,6 +41,8 @@ class Passage:
     number: int  # 1-based line number in source.txt
     text: str
     spans: tuple[Span, ...]  # non-overlapping, in order
+    # Quoted by a catalogue entry, fact, version, service or note (not by a rule).
+    catalogue: bool = False
 
     @property
     def cited(self) -> bool:
@@ -71,6 +73,28 @@ class SourceView:
     @property
     def uncited(self) -> int:
         return sum(not p.cited for p in self.passages)
+
+
+def _citations(pack):
+    """(rule id, citation) for each rule, then (None, citation) for everything else that cites."""
+    for rule in pack.rules:
+        yield rule.id, rule.source
+    for fact in pack.facts:
+        yield None, fact.source
+    for note in pack.notes:
+        yield None, note.source
+    for v in pack.versions:
+        yield None, v.source
+    for table in (
+        pack.services,
+        pack.groups,
+        pack.diseases,
+        pack.documents,
+        pack.channels,
+        pack.categories,
+    ):
+        for entry in table.values():
+            yield None, entry.source
 
 
 def _drop(text: str, origin: list[int], pattern) -> tuple[str, list[int]]:
@@ -123,9 +147,10 @@ def source_views(pack) -> list[SourceView]:
         forms = (_normalised(text, False), _normalised(text, True))
         found: dict[int, list[tuple[int, int, str]]] = {}
         located: dict[str, int] = {}
-        for rule in pack.rules:
-            quote = rule.source.quote
-            if rule.source.doc != sid or not quote:
+        others: set[int] = set()
+        for owner, cite in _citations(pack):
+            quote = cite.quote if cite is not None else None
+            if cite is None or cite.doc != sid or not quote:
                 continue
             for traditional, (norm, origin) in enumerate(forms):
                 needle = normalize_quote(quote, traditional=bool(traditional))
@@ -137,17 +162,20 @@ def source_views(pack) -> list[SourceView]:
             begin, end = origin[at], origin[at + len(needle) - 1] + 1
             first = bisect_right(starts, begin) - 1
             last = bisect_right(starts, end - 1) - 1
-            located.setdefault(rule.id, first + 1)
+            if owner is None:
+                others.update(range(first, last + 1))
+                continue
+            located.setdefault(owner, first + 1)
             for i in range(first, last + 1):
                 lo = max(begin, starts[i]) - starts[i]
                 hi = min(end, starts[i] + len(lines[i])) - starts[i]
                 if hi > lo:
-                    found.setdefault(i, []).append((lo, hi, rule.id))
+                    found.setdefault(i, []).append((lo, hi, owner))
         passages = []
         for i, line in enumerate(lines):
             if not line.strip():
                 continue
-            passages.append(Passage(i + 1, line, _merge(found.get(i, []))))
+            passages.append(Passage(i + 1, line, _merge(found.get(i, [])), i in others))
         out.append(SourceView(sid, src.title, src.file, tuple(passages), located))
     return out
 
