@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from studio_proc import start_studio, stop_studio
 
 pytest.importorskip("playwright.sync_api")
 
@@ -233,8 +234,6 @@ def test_a_running_impact_can_be_cancelled(studio, page):
 
 
 def test_a_built_in_pack_opens_read_only(tmp_path, browser):
-    from conftest import start_studio, stop_studio
-
     s = start_studio(["qingdao"], tmp_path / "studio.log")
     try:
         context = browser.new_context()
