@@ -318,3 +318,13 @@ def test_an_impact_job_counts_and_blames(folder):
     while stopped.state == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert stopped.state == "cancelled" and stopped.done < 100_000
+
+
+def test_the_studio_page_shows_screens_the_script_makes():
+    page = (ROOT / "docs" / "studio.md").read_text(encoding="utf-8")
+    script = (ROOT / "docs" / "studio_screens.py").read_text(encoding="utf-8")
+    images = re.findall(r"\]\((studio/[^)]+\.png)\)", page)
+    assert len(images) >= 8
+    for image in images:
+        assert (ROOT / "docs" / image).is_file(), image
+        assert Path(image).name in script, f"{image} is not made by docs/studio_screens.py"
