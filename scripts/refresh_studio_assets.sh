@@ -48,6 +48,6 @@ for dir in node_modules/htmx.org node_modules/codemirror node_modules/@codemirro
   licence="$(node -p "require('./$dir/package.json').license")"
   [ "$name" = "htmx.org" ] || echo "  $name $version ($licence)" >> "$out/licenses/README.txt"
   file="$(ls "$dir" | grep -iE '^licen[cs]e' | head -1 || true)"
-  [ -n "$file" ] && cp "$dir/$file" "$out/licenses/$(echo "$name" | tr '/@' '__').LICENSE.txt"
+  [ -n "$file" ] && cp "$dir/$file" "$out/licenses/$(echo "$name" | sed 's|^@||; s|/|-|').LICENSE.txt"
 done
 echo "assets written to $out"

@@ -328,3 +328,35 @@ def test_the_studio_page_shows_screens_the_script_makes():
     for image in images:
         assert (ROOT / "docs" / image).is_file(), image
         assert Path(image).name in script, f"{image} is not made by docs/studio_screens.py"
+
+
+def test_every_asset_is_served_by_the_studio():
+    """No page or script of the studio loads anything from another host (no CDN)."""
+    studio_dir = ROOT / "src/mtbrules/studio"
+    for path in [*studio_dir.glob("templates/*.html"), *studio_dir.glob("static/*.*")]:
+        text = path.read_text(encoding="utf-8")
+        for ref in re.findall(r"""(?:src|href|url)\s*[=(]\s*["']?([^"' )>]+)""", text):
+            assert not re.match(r"(https?:)?//", ref), f"{path.name}: {ref}"
+    for name in ("htmx.min.js", "codemirror.min.js"):
+        assert (studio_dir / "static/vendor" / name).stat().st_size > 10_000
+    licences = {p.name for p in (studio_dir / "static/vendor/licenses").iterdir()}
+    assert {"htmx.org.LICENSE.txt", "codemirror.LICENSE.txt"} <= licences
+
+
+def test_a_too_large_upload_is_refused_before_it_is_read(folder):
+    from mtbrules.studio.app import MAX_BODY
+
+    client, studio = client_for([folder])
+    csrf = csrf_of(client)
+    r = client.post(
+        "/caseloads?name=big.jsonl",
+        content=b"{}\n",
+        headers={
+            "Authorization": f"token {TOKEN}",
+            "X-Studio-CSRF": csrf,
+            "Accept": "application/json",
+            "Content-Length": str(MAX_BODY + 1),
+        },
+    )
+    assert r.status_code == 400 and "larger than" in r.json()["error"]
+    assert studio.jobs.caseloads == {}

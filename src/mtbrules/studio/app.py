@@ -352,6 +352,9 @@ def _first_error(draft) -> str:
 async def upload(request: Request) -> Response:
     studio: Studio = request.app.state.studio
     name = request.query_params.get("name", "")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:  # refused before it is read
+        raise InputError(f"{name}: larger than {MAX_BODY // (1024 * 1024)} MiB")
     body = await request.body()
     if len(body) > MAX_BODY:
         raise InputError(f"{name}: larger than {MAX_BODY // (1024 * 1024)} MiB")
