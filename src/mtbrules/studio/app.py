@@ -387,12 +387,16 @@ async def start_impact(request: Request) -> Response:
         label, total = name, min(rows, jobs.MAX_CASES)
     job = jobs.ImpactJob(entry.baseline, draft.pack, cases, total, label, keep=(draft,))
     studio.jobs.jobs[job.id] = job
-    return studio.page(request, "job.html", job=job, pack=entry, charts=None, summary=None)
+    return _job_page(request, studio, job)
 
 
 async def job_status(request: Request) -> Response:
     studio: Studio = request.app.state.studio
-    job = studio.jobs.get(request.path_params["job"])
+    return _job_page(request, studio, studio.jobs.get(request.path_params["job"]))
+
+
+def _job_page(request: Request, studio: Studio, job) -> Response:
+    """Progress while the run goes on (the fragment polls itself); the charts once it ends."""
     entry = _job_pack(studio, job)
     charts_, summary = None, None
     if job.state != "running" and job.impact is not None:
