@@ -175,6 +175,8 @@ def test_edit_a_time_limit_save_and_see_the_impact(studio, page):
     # The impact chart now shows the deadlines moving earlier.
     _impact(page)
     assert int(page.locator(".impact-summary").get_attribute("data-changed")) > 0
+    static = page.locator(".static-changes").inner_text()
+    assert "general_time_limit" in static and "submitted_on + 5 working_days" in static
     bars = page.locator("#chart-deadlines svg g.bar")
     assert bars.count() >= 1
     # A bar leads to its cases, blamed on the changed rule, and to one case before/after.
