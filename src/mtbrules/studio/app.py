@@ -62,6 +62,9 @@ class Studio:
         self.env.filters["dsl"] = lambda compiled: to_source(compiled.node)
         # Values as JSON for people: Chinese stays Chinese (autoescape still escapes the HTML).
         self.env.filters["shown"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
+        self.env.filters["plain"] = lambda v: (
+            v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+        )
 
     def lang(self, request: Request) -> str:
         lang = request.cookies.get("studio_lang", "zh")
