@@ -31,6 +31,7 @@ COMMANDS = (
     "batch",
     "synth",
     "serve",
+    "studio",
 )
 
 

@@ -167,3 +167,8 @@ class Decision:
     def to_json(self, indent: int | None = None) -> str:
         """The contract JSON text; byte-identical for the same decision."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def _repr_html_(self) -> str:  # notebooks (mtbrules.htmlview)
+        from .htmlview import decision_html
+
+        return decision_html(self)

@@ -386,6 +386,11 @@ class Impact:
             if r:
                 self.blame[r] += 1
 
+    def _repr_html_(self) -> str:  # notebooks (mtbrules.htmlview)
+        from .htmlview import impact_html
+
+        return impact_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         def rows(table, names):
             out = []

@@ -132,6 +132,11 @@ class Explanation:
     def to_text(self, lang: str = "zh", only: str | None = None) -> str:
         return render_text(self, lang, only)
 
+    def _repr_html_(self) -> str:  # notebooks (mtbrules.htmlview)
+        from .htmlview import explanation_html
+
+        return explanation_html(self)
+
 
 def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None) -> Explanation:
     """Explain `pack`'s decision for `case` (a CONTRACT §2 mapping).
