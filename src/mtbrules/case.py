@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from .compiler import BOOL, DATE, DISEASE, INT, NUMBER, STRING, Type, enum, list_of
+from .dsltypes import BOOL, DATE, DISEASE, INT, NUMBER, STRING, Type, enum, list_of
 from .errors import CaseError
 
 #: Services named by the contract; packs may add more.

@@ -36,12 +36,13 @@ from typing import Any
 
 import attrs
 
+from . import analysis
 from . import nodes as n
 from . import schedules
 from ._yaml import YamlDoc, load_yaml
 from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, RELATIONS, SCHEMES
-from .compiler import UNDEFINED, Type
 from .diagnostics import ERROR, WARNING, Diagnostic, Location, sort_key
+from .dsltypes import UNDEFINED, Type
 from .errors import CalendarError, MtbError, PackError
 from .pack import Pack
 
@@ -445,13 +446,13 @@ class _Checker:
                     if file not in docs:
                         docs[file] = _safe_yaml(Path(file))
                     loc = _scenario_location(docs[file], sc, ("expect", key, j)) or sc.location
-                    from .compiler import _did_you_mean
+                    from .compiler import did_you_mean
 
                     self.add(
                         "MTB450",
                         f"scenario '{sc.name}' expects unknown {kind} '{value}' in {key}",
                         loc,
-                        hint=_did_you_mean(str(value), known),
+                        hint=did_you_mean(str(value), known),
                     )
 
     # -- unused entries
@@ -465,11 +466,7 @@ class _Checker:
                 if compiled is None:
                     continue
                 fields_read |= compiled.fields
-                literals |= {
-                    x.value
-                    for x in n.walk(compiled.node)
-                    if isinstance(x, n.Literal) and isinstance(x.value, str)
-                }
+                literals |= analysis.string_literals(compiled.node)
         used_docs = set()
         for rule in pack.rules:
             used_docs |= {q.doc for q in rule.require}
@@ -957,15 +954,9 @@ class _Domain:
                 self.disease_attrs.add(x.name)
             elif isinstance(x, n.Compare):
                 for side, other in ((x.left, x.right), (x.right, x.left)):
-                    key = _field_key(side)
-                    if key is None:
-                        continue
-                    lits = set()
-                    if isinstance(other, n.Literal):
-                        lits.add(other.value)
-                    elif isinstance(other, n.ListLit):
-                        lits |= {i.value for i in other.items if isinstance(i, n.Literal)}
-                    self.field_literals.setdefault(key, set()).update(lits)
+                    key = analysis.compared_field(side)
+                    if key is not None:
+                        self.field_literals.setdefault(key, set()).update(analysis.literals(other))
 
     def disease_class(self, d) -> tuple:
         return (
@@ -1158,22 +1149,6 @@ def _sampled(domains, count, predicate, make):
     except _Enough:
         pass
     yield from dict.fromkeys(found)
-
-
-def _field_key(node: n.Node) -> str | None:
-    if isinstance(node, n.Name):
-        return node.name
-    if (
-        isinstance(node, n.Attr)
-        and isinstance(node.operand, n.Name)
-        and node.operand.name in CASE_OBJECTS
-    ):
-        return f"{node.operand.name}.{node.name}"
-    if isinstance(node, n.Call) and node.args:
-        return (
-            _field_key(node.args[0]) if node.func in ("year", "month", "day", "quarter") else None
-        )
-    return None
 
 
 # ---------------------------------------------------------------- output formats

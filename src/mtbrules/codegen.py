@@ -1,66 +1,64 @@
-"""Checked syntax trees → one generated Python function per service, for speed.
+"""The IR → Python source, compiled once per service (and per expression, on first use).
 
-The closures of `compiler` implement the language exactly, undefined values
-included, but cost a Python call per node. Most cases give every field a rule
-needs, and then Kleene logic is plain Python logic. So for each service we
-generate one function that reads the case's fields into locals once and, per
-rule, evaluates the condition as a plain Python expression when every field it
-needs is present, and falls back to the rule's closure otherwise.
+Generated code is the engine's one executor. Most cases give every field a
+rule needs, and then Kleene logic is plain Python logic: so each condition is
+written twice, as a plain Python expression used when every field it needs is
+present, and as an undefined-aware one (`_U` propagated exactly as
+docs/dsl.md says; temporaries `t0 := …` keep each operand evaluated once, in
+order, short-circuits included). Both read the primitives of the one table
+(mtbrules.primitives).
 
-The generated source holds only identifiers this module makes: every literal
-and every function is passed in through the namespace (`_k3`, `_f2`), so no
-text of the pack ever reaches `compile()`. The source is registered in
-linecache under a readable name so tracebacks show it.
+The source holds only identifiers this module makes: every literal, field key
+and function travels through the namespace (`_k3`, `_f2`), so no text of the
+pack ever reaches `compile()`. The source is registered in linecache under a
+readable name so tracebacks show it. Source nested deeper than CPython
+compiles falls back to the reference interpreter (mtbrules.reference).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import linecache
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from . import nodes as n
-from .compiler import (
-    _CALENDAR_FUNCTIONS,
-    _FUNCTIONS,
-    UNDEFINED,
-    _case_groups,
-    _case_ids,
-    _defined_key,
-    _duration_adder,
-    disease_shortcut,
-)
-from .model import Rule
+from . import analysis, ir, reference
+from . import workdays as wd
+from .dsltypes import UNDEFINED
+from .primitives import PRIMITIVES, case_groups, case_ids, kleene_all, kleene_any, shifter
 
-Runner = Callable[[dict], tuple]
+Runner = Callable[[Mapping[str, Any], str], tuple]
+_UNCOMPILABLE = (SyntaxError, RecursionError, MemoryError, ValueError)
 
 
-class _Unsupported(Exception):
-    """A construct with no plain-Python form: the rule keeps its closure."""
+class Gen:
+    """One generated module: its namespace of constants and functions, and the fields it reads."""
 
-
-class _Gen:
-    def __init__(self, calendar):
+    def __init__(self, calendar: wd.WorkingCalendar):
         self.calendar = calendar
-        self.namespace: dict = {
+        self.namespace: dict[str, Any] = {
             "_U": UNDEFINED,
-            "_groups": _case_groups,
-            "_ids": _case_ids,
+            "_groups": case_groups,
+            "_ids": case_ids,
+            "_kany": kleene_any,
+            "_kall": kleene_all,
             "len": len,
             "min": min,
             "max": max,
             "any": any,
             "all": all,
-            "_minus": _minus,
-            "_kleene_any": _kleene_any,
-            "_kleene_all": _kleene_all,
         }
         self.fields: dict[str, str] = {}  # field key -> local name
         self.uses_groups = False
         self.uses_ids = False
         self._constants: dict = {}
+        self._bound: dict = {}
+        self._temps = 0
+        self._vars = 0
 
-    def const(self, value) -> str:
+    # -- names
+
+    def const(self, value: Any) -> str:
         key = (type(value), value)  # the type too: 1, 1.0 and True are equal keys
         name = self._constants.get(key)
         if name is None:
@@ -69,9 +67,14 @@ class _Gen:
             self.namespace[name] = value
         return name
 
-    def bind(self, obj) -> str:
+    def bind(self, obj: Any, key: Any = None) -> str:
+        """A namespace name for `obj`; the same `key` gives the same name."""
+        if key is not None and key in self._bound:
+            return self._bound[key]
         name = f"_f{len(self.namespace)}"
         self.namespace[name] = obj
+        if key is not None:
+            self._bound[key] = name
         return name
 
     def field(self, key: str) -> str:
@@ -81,298 +84,257 @@ class _Gen:
             self.fields[key] = name
         return name
 
-    def expr(self, node: n.Node, local: frozenset = frozenset()) -> str:
-        method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:
-            raise _Unsupported(type(node).__name__)
-        return method(node, local)
-
-    def _Literal(self, node, local):
-        return self.const(node.value)
-
-    def _Name(self, node, local):
-        if node.name in local:
-            return "q_" + node.name
-        return self.field(node.name)
-
-    def _Attr(self, node, local):
-        if isinstance(node.operand, n.Name) and node.operand.name not in local:
-            return self.field(f"{node.operand.name}.{node.name}")
-        return f"{self.expr(node.operand, local)}.{node.name}"
-
-    def _ListLit(self, node, local):
-        if all(isinstance(i, n.Literal) for i in node.items):
-            return self.const(frozenset(i.value for i in node.items))
-        return "(" + "".join(self.expr(i, local) + ", " for i in node.items) + ")"
-
-    def _Not(self, node, local):
-        return f"(not {self.expr(node.operand, local)})"
-
-    def _Neg(self, node, local):
-        return f"(-{self.expr(node.operand, local)})"
-
-    def _BoolOp(self, node, local):
-        return f"({self.expr(node.left, local)} {node.op} {self.expr(node.right, local)})"
-
-    def _Compare(self, node, local):
-        return f"({self.expr(node.left, local)} {node.op} {self.expr(node.right, local)})"
-
-    def _Arith(self, node, local):
-        if isinstance(node.right, n.Duration):
-            amount = node.right.amount if node.op == "+" else -node.right.amount
-            adder = self.bind(_duration_adder(node.right.unit, amount, self.calendar))
-            return f"{adder}({self.expr(node.left, local)})"
-        left, right = self.expr(node.left, local), self.expr(node.right, local)
-        if node.op == "-":
-            # date - date is a number of days; the helper keeps numbers as they are.
-            return f"_minus({left}, {right})"
-        return f"({left} {node.op} {right})"
-
-    def _If(self, node, local):
-        return f"({self.expr(node.then, local)} if {self.expr(node.cond, local)} else {self.expr(node.otherwise, local)})"
-
-    def _Quantifier(self, node, local):
-        body = node.body
-        if "diseases" not in local:
-            shortcut = disease_shortcut(node)
-            if shortcut is not None:
-                kind, value = shortcut
-                # The case's groups and ids are computed once, at the top of the function.
-                if kind == "group":
-                    self.uses_groups = True
-                    return f"({self.const(value)} in case_groups)"
-                self.uses_ids = True
-                if kind == "id":
-                    return f"({self.const(value)} in case_ids)"
-                return f"(not {self.const(value)}.isdisjoint(case_ids))"
-        inner = local | {node.var}
-        return f"{node.kind}({self.expr(body, inner)} for q_{node.var} in {self.expr(node.seq, local)})"
-
-    def _Call(self, node, local):
-        if node.func == "defined":
-            key = _defined_key(node, _NoLocals(local))
-            if key is None:
-                raise _Unsupported("defined")
-            return f"({self.field(key)} is not _U)"
-        args = ", ".join(self.expr(a, local) for a in node.args)
-        if node.func in ("len", "min", "max"):
-            return f"{node.func}({args})"
-        if node.func in _FUNCTIONS:
-            return f"{self.bind(_FUNCTIONS[node.func][2])}({args})"
-        if node.func in _CALENDAR_FUNCTIONS:
-            return f"{self.bind(_CALENDAR_FUNCTIONS[node.func][2](self.calendar))}({args})"
-        raise _Unsupported(node.func)
-
-
-class _NoLocals:
-    """Adapter: `_defined_key` asks the scope which names are locals."""
-
-    def __init__(self, local):
-        self.locals = local
-
-
-class _KleeneGen:
-    """The same trees as Python that keeps undefined values (`_U`) exactly as the closures do.
-
-    Used when a field a rule needs is absent. Temporaries (`t0 := …`) keep
-    every operand evaluated once and in the closures' order, short-circuits
-    included.
-    """
-
-    def __init__(self, plain: _Gen):
-        self.plain = plain
-        self.count = 0
-
     def tmp(self) -> str:
-        self.count += 1
-        return f"t{self.count}"
+        self._temps += 1
+        return f"t{self._temps}"
 
-    def expr(self, node: n.Node, local: frozenset = frozenset()) -> str:
-        method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:
-            raise _Unsupported(type(node).__name__)
-        return method(node, local)
+    def var(self) -> str:
+        self._vars += 1
+        return f"q{self._vars}"
 
-    def _Literal(self, node, local):
-        return self.plain._Literal(node, local)
+    def prim(self, name: str) -> str:
+        return self.bind(PRIMITIVES[name].bind(self.calendar), ("prim", name))
 
-    def _Name(self, node, local):
-        return self.plain._Name(node, local)
+    def shift(self, unit: str, amount: int) -> str:
+        return self.bind(shifter(unit, amount, self.calendar), ("shift", unit, amount))
 
-    def _Attr(self, node, local):
-        if isinstance(node.operand, n.Name) and node.operand.name not in local:
-            return self.plain._Attr(node, local)
-        return f"{self.expr(node.operand, local)}.{node.name}"
+    # -- the two forms
 
-    def _ListLit(self, node, local):
-        if all(isinstance(i, n.Literal) for i in node.items):
-            return self.plain._ListLit(node, local)
-        raise _Unsupported("list")
+    def plain(self, e: ir.Expr, scope: Mapping[str, str]) -> str:
+        """`e` as plain Python: exact when no field it needs is absent."""
+        if isinstance(e, ir.Const):
+            return self.const(e.value)
+        if isinstance(e, ir.Field):
+            return self.field(e.key)
+        if isinstance(e, ir.Local):
+            return scope[e.name]
+        if isinstance(e, ir.Defined):
+            return f"({self.field(e.key)} is not _U)"
+        if isinstance(e, ir.Member):
+            return f"{self.plain(e.operand, scope)}.{_member(e.name)}"
+        if isinstance(e, ir.Items):
+            return "(" + "".join(self.plain(i, scope) + ", " for i in e.items) + ")"
+        if isinstance(e, ir.Apply):
+            args = [self.plain(a, scope) for a in e.args]
+            template = PRIMITIVES[e.prim].template
+            if template is not None:
+                return template.format(*args)
+            return f"{self.prim(e.prim)}({', '.join(args)})"
+        if isinstance(e, ir.Shift):
+            return f"{self.shift(e.unit, e.amount)}({self.plain(e.operand, scope)})"
+        if isinstance(e, ir.Logic):
+            return f"({self.plain(e.left, scope)} {e.op} {self.plain(e.right, scope)})"
+        if isinstance(e, ir.Choose):
+            return (
+                f"({self.plain(e.then, scope)} if {self.plain(e.cond, scope)} "
+                f"else {self.plain(e.otherwise, scope)})"
+            )
+        if isinstance(e, ir.Quantify):
+            q = self.var()
+            body = self.plain(e.body, {**scope, e.var: q})
+            return f"{e.kind}({body} for {q} in {self.plain(e.seq, scope)})"
+        if isinstance(e, ir.HasDisease):
+            return self._has_disease(e)
+        raise TypeError(f"not an IR node: {e!r}")
 
-    def _Not(self, node, local):
-        t = self.tmp()
-        return f"(_U if ({t} := {self.expr(node.operand, local)}) is _U else not {t})"
-
-    def _Neg(self, node, local):
-        t = self.tmp()
-        return f"(_U if ({t} := {self.expr(node.operand, local)}) is _U else -{t})"
-
-    def _BoolOp(self, node, local):
-        a, b = self.tmp(), self.tmp()
-        left, right = self.expr(node.left, local), self.expr(node.right, local)
-        stop = "False" if node.op == "and" else "True"
-        return (
-            f"({stop} if ({a} := {left}) is {stop} else ({stop} if ({b} := {right}) is {stop} "
-            f"else (_U if {a} is _U or {b} is _U else {'True' if node.op == 'and' else 'False'})))"
-        )
-
-    def _binary(self, left, right, combine):
-        a, b = self.tmp(), self.tmp()
-        return f"(_U if ({a} := {left}) is _U or ({b} := {right}) is _U else {combine(a, b)})"
-
-    def _Compare(self, node, local):
-        op = node.op
-        return self._binary(
-            self.expr(node.left, local),
-            self.expr(node.right, local),
-            lambda a, b: f"({a} {op} {b})",
-        )
-
-    def _Arith(self, node, local):
-        if isinstance(node.right, n.Duration):
-            amount = node.right.amount if node.op == "+" else -node.right.amount
-            adder = self.plain.bind(_duration_adder(node.right.unit, amount, self.plain.calendar))
+    def kleene(self, e: ir.Expr, scope: Mapping[str, str]) -> str:
+        """`e` as Python that keeps undefined values exactly as docs/dsl.md says."""
+        if isinstance(e, (ir.Field, ir.Defined, ir.HasDisease)) or not analysis.fields_read(e):
+            # Reads no case field (or only tests one): never undefined, so plain is exact.
+            return self.plain(e, scope)
+        if isinstance(e, ir.Member):
+            return f"{self.kleene(e.operand, scope)}.{_member(e.name)}"
+        if isinstance(e, ir.Items):
+            parts = [self.kleene(i, scope) for i in e.items]
+            temps = [self.tmp() for _ in parts]
+            return self._strict(parts, temps, "(" + "".join(t + ", " for t in temps) + ")")
+        if isinstance(e, ir.Apply):
+            parts = [self.kleene(a, scope) for a in e.args]
+            temps = [self.tmp() for _ in parts]
+            template = PRIMITIVES[e.prim].template
+            if template is not None:
+                value = template.format(*temps)
+            else:
+                value = f"{self.prim(e.prim)}({', '.join(temps)})"
+            return self._strict(parts, temps, value)
+        if isinstance(e, ir.Shift):
             t = self.tmp()
-            return f"(_U if ({t} := {self.expr(node.left, local)}) is _U else {adder}({t}))"
-        op = node.op
-        combine = (
-            (lambda a, b: f"_minus({a}, {b})") if op == "-" else (lambda a, b: f"({a} {op} {b})")
-        )
-        return self._binary(self.expr(node.left, local), self.expr(node.right, local), combine)
+            return self._strict(
+                [self.kleene(e.operand, scope)], [t], f"{self.shift(e.unit, e.amount)}({t})"
+            )
+        if isinstance(e, ir.Logic):
+            a, b = self.tmp(), self.tmp()
+            left, right = self.kleene(e.left, scope), self.kleene(e.right, scope)
+            stop = "False" if e.op == "and" else "True"
+            other = "True" if e.op == "and" else "False"
+            return (
+                f"({stop} if ({a} := {left}) is {stop} else ({stop} if ({b} := {right}) is {stop} "
+                f"else (_U if {a} is _U or {b} is _U else {other})))"
+            )
+        if isinstance(e, ir.Choose):
+            t = self.tmp()
+            cond = self.kleene(e.cond, scope)
+            then, other = self.kleene(e.then, scope), self.kleene(e.otherwise, scope)
+            return f"(_U if ({t} := {cond}) is _U else ({then} if {t} else {other}))"
+        if isinstance(e, ir.Quantify):
+            t, q = self.tmp(), self.var()
+            seq = self.kleene(e.seq, scope)
+            body = self.kleene(e.body, {**scope, e.var: q})
+            helper = "_kany" if e.kind == "any" else "_kall"
+            return f"(_U if ({t} := {seq}) is _U else {helper}({body} for {q} in {t}))"
+        raise TypeError(f"not an IR node: {e!r}")
 
-    def _If(self, node, local):
-        t = self.tmp()
-        cond, then, other = (
-            self.expr(node.cond, local),
-            self.expr(node.then, local),
-            self.expr(node.otherwise, local),
-        )
-        return f"(_U if ({t} := {cond}) is _U else ({then} if {t} else {other}))"
+    def _strict(self, parts: Sequence[str], temps: Sequence[str], value: str) -> str:
+        if not parts:
+            return value
+        test = " or ".join(f"({t} := {p}) is _U" for t, p in zip(temps, parts))
+        return f"(_U if {test} else {value})"
 
-    def _Quantifier(self, node, local):
-        if "diseases" not in local and disease_shortcut(node) is not None:
-            return self.plain._Quantifier(node, local)
-        t = self.tmp()
-        body = self.expr(node.body, local | {node.var})
-        helper = "_kleene_any" if node.kind == "any" else "_kleene_all"
-        return f"(_U if ({t} := {self.expr(node.seq, local)}) is _U else {helper}([{body} for q_{node.var} in {t}]))"
+    def _has_disease(self, e: ir.HasDisease) -> str:
+        # The case's groups and ids are computed once, at the top of the function.
+        if e.kind == "group":
+            self.uses_groups = True
+            return f"({self.const(e.value)} in case_groups)"
+        self.uses_ids = True
+        if e.kind == "id":
+            return f"({self.const(e.value)} in case_ids)"
+        return f"(not {self.const(e.value)}.isdisjoint(case_ids))"
 
-    def _Call(self, node, local):
-        if node.func == "defined":
-            return self.plain._Call(node, local)
-        args = [self.expr(a, local) for a in node.args]
-        temps = [self.tmp() for _ in args]
-        if node.func in ("len", "min", "max"):
-            fn = node.func
-        elif node.func in _FUNCTIONS:
-            fn = self.plain.bind(_FUNCTIONS[node.func][2])
-        elif node.func in _CALENDAR_FUNCTIONS:
-            fn = self.plain.bind(_CALENDAR_FUNCTIONS[node.func][2](self.plain.calendar))
-        else:
-            raise _Unsupported(node.func)
-        test = " or ".join(f"({t} := {a}) is _U" for t, a in zip(temps, args))
-        return f"(_U if {test} else {fn}({', '.join(temps)}))"
+    def value(self, e: ir.Expr, needs: frozenset[str], scope: Mapping[str, str]) -> str:
+        """Plain when every field `e` needs is present, else undefined-aware."""
+        plain = self.plain(e, scope)
+        needed = sorted(analysis.present_test(needs))
+        if not needed:
+            return plain
+        present = " and ".join(f"{self.field(k)} is not _U" for k in needed)
+        return f"({plain}) if ({present}) else {self.kleene(e, scope)}"
 
+    def prologue(self) -> list[str]:
+        """The lines reading the case: its fields into locals, its groups and ids once."""
+        head = ["    get = env.get"]
+        if self.uses_groups or self.uses_ids:
+            head.append(f"    case_diseases = get({self.const('diseases')}, ())")
+        if self.uses_groups:
+            head.append("    case_groups = _groups(case_diseases)")
+        if self.uses_ids:
+            head.append("    case_ids = _ids(case_diseases)")
+        head += [f"    {local} = get({self.const(key)}, _U)" for key, local in self.fields.items()]
+        return head
 
-def _kleene_any(values):
-    undecided = False
-    for v in values:
-        if v is True:
-            return True
-        if v is UNDEFINED:
-            undecided = True
-    return UNDEFINED if undecided else False
-
-
-def _kleene_all(values):
-    undecided = False
-    for v in values:
-        if v is False:
-            return False
-        if v is UNDEFINED:
-            undecided = True
-    return UNDEFINED if undecided else True
+    def load(self, source: str, filename: str, entry: str) -> Callable[..., Any]:
+        """Compile and run the module's source; its function `entry`. Raises _UNCOMPILABLE."""
+        code = compile(source, filename, "exec")
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        namespace = dict(self.namespace)
+        exec(code, namespace)  # noqa: S102 - generated from the checked IR; no pack text is in `source`
+        fn = namespace[entry]
+        fn.source = source
+        return fn
 
 
-def _minus(a, b):
-    diff = a - b
-    return diff.days if isinstance(diff, _dt.timedelta) else diff
+def _member(name: str) -> str:
+    # The compiler admits only the disease fields of dsltypes.DISEASE_FIELDS.
+    if name not in ("id", "name", "no", "groups"):
+        raise TypeError(f"not a disease field: {name!r}")
+    return name
 
 
-def build_runner(name: str, rules: tuple[Rule, ...], calendar) -> Runner:
+# ---------------------------------------------------------------- the condition runner
+
+
+def build_runner(name: str, rules: Sequence[Any], calendar: wd.WorkingCalendar) -> Runner:
     """One function `(env, version) -> results` for `rules`, in order.
 
     Each result is True, False or UNDEFINED, or None for a rule scoped to
     other versions than `version` (its condition is not evaluated).
     """
-    gen = _Gen(calendar)
-    kleene = _KleeneGen(gen)
-    lines = []
-    for i, rule in enumerate(rules):
-        if rule.when is None:
-            lines.append(f"    r{i} = True")
-            continue
-        closure = gen.bind(rule.when.fn)
-        try:
-            value = gen.expr(rule.when.node)
-            # The evaluator always sets these two; only case fields can be absent.
-            needs = sorted(rule.when.needs - {"diseases", "materials"})
-            if needs:
-                present = " and ".join(f"{gen.field(k)} is not _U" for k in needs)
-                try:
-                    otherwise = kleene.expr(rule.when.node)
-                except _Unsupported:
-                    otherwise = f"{closure}(env)"
-                value = f"({value}) if ({present}) else {otherwise}"
-        except _Unsupported:
-            value = f"{closure}(env)"
-        if rule.versions is not None:
-            value = f"({value}) if version in {gen.const(frozenset(rule.versions))} else None"
-        lines.append(f"    r{i} = {value}")
-    head = ["def run(env, version):", "    get = env.get"]
-    if gen.uses_groups:
-        head.append("    case_groups = _groups(env)")
-    if gen.uses_ids:
-        head.append("    case_ids = _ids(env)")
-    head += [f"    {local} = get({gen.const(key)}, _U)" for key, local in gen.fields.items()]
-    tail = ["    return (" + "".join(f"r{i}, " for i in range(len(rules))) + ")"]
-    source = "\n".join(head + lines + tail) + "\n"
-    filename = f"<mtbrules conditions {name}>"
     try:
-        code = compile(source, filename, "exec")
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        # Nesting deep enough to exceed CPython's parser limits: the closures compute the same.
-        return _closure_runner(rules)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = dict(gen.namespace)
-    exec(code, namespace)  # noqa: S102 - generated from the checked tree; no pack text is in `source`
-    run = namespace["run"]
-    run.source = source
-    return run
+        gen = Gen(calendar)
+        lines = []
+        for i, rule in enumerate(rules):
+            if rule.when is None:
+                lines.append(f"    r{i} = True")
+                continue
+            value = gen.value(rule.when.ir, rule.when.needs, {})
+            if rule.versions is not None:
+                value = f"({value}) if version in {gen.const(frozenset(rule.versions))} else None"
+            lines.append(f"    r{i} = {value}")
+        tail = ["    return (" + "".join(f"r{i}, " for i in range(len(rules))) + ")"]
+        source = "\n".join(["def run(env, version):", *gen.prologue(), *lines, *tail]) + "\n"
+        return gen.load(source, f"<mtbrules conditions {name}>", "run")
+    except _UNCOMPILABLE:
+        return _reference_runner(rules, calendar)
 
 
-def _closure_runner(rules: tuple[Rule, ...]) -> Runner:
-    """The same results as a generated function, from the rules' closures."""
+def _reference_runner(rules: Sequence[Any], calendar: wd.WorkingCalendar) -> Runner:
+    """The same results from the reference interpreter (source too deep for CPython)."""
+    conditions = [
+        None if rule.when is None else reference.evaluator(rule.when.ir, calendar) for rule in rules
+    ]
 
     def run(env, version):
         return tuple(
             None
             if rule.versions is not None and version not in rule.versions
             else True
-            if rule.when is None
-            else rule.when.fn(env)
-            for rule in rules
+            if cond is None
+            else cond(env)
+            for rule, cond in zip(rules, conditions)
         )
 
-    run.source = None
+    run.source = None  # type: ignore[attr-defined]
     return run
+
+
+# ---------------------------------------------------------------- one expression
+
+
+class LazyFunction:
+    """`env -> value` for one expression, generated on first call (loading stays fast).
+
+    Quantifier variables free in the expression are read from `env.locals`
+    (an mtbrules.env.Env); `source` is the generated source once built.
+    """
+
+    __slots__ = ("_calendar", "_expr", "_fn", "_lock")
+
+    def __init__(self, expr: ir.Expr, calendar: wd.WorkingCalendar):
+        self._expr = expr
+        self._calendar = calendar
+        self._fn: Callable[[Mapping[str, Any]], Any] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, env: Mapping[str, Any]) -> Any:
+        fn = self._fn
+        if fn is None:
+            with self._lock:
+                fn = self._fn
+                if fn is None:
+                    fn = self._fn = expression_function(self._expr, self._calendar)
+        return fn(env)
+
+    @property
+    def source(self) -> str | None:
+        """The generated source (None before the first call, or from the reference interpreter)."""
+        return getattr(self._fn, "source", None)
+
+
+def lazy_function(expr: ir.Expr, calendar: wd.WorkingCalendar) -> LazyFunction:
+    return LazyFunction(expr, calendar)
+
+
+def expression_function(
+    expr: ir.Expr, calendar: wd.WorkingCalendar, name: str = "expression"
+) -> Callable[[Mapping[str, Any]], Any]:
+    """Generated `env -> value` for `expr` (the reference interpreter if CPython refuses it)."""
+    try:
+        gen = Gen(calendar)
+        scope = {var: gen.var() for var in sorted(analysis.free_locals(expr))}
+        value = gen.value(expr, analysis.needs(expr), scope)
+        binds = [f"    {q} = env.locals[{gen.const(var)}]" for var, q in scope.items()]
+        source = (
+            "\n".join(["def evaluate(env):", *gen.prologue(), *binds, f"    return {value}"]) + "\n"
+        )
+        return gen.load(source, f"<mtbrules {name} {id(expr):x}>", "evaluate")
+    except _UNCOMPILABLE:
+        return reference.evaluator(expr, calendar)

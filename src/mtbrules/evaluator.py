@@ -14,7 +14,6 @@ import attrs
 
 from . import nodes as n
 from .case import Case, parse_case
-from .compiler import UNDEFINED
 from .decision import (
     ChannelRef,
     Deadline,
@@ -24,6 +23,8 @@ from .decision import (
     RequiredDocument,
 )
 from .diagnostics import Diagnostic
+from .dsltypes import UNDEFINED
+from .env import Env
 from .errors import CalendarError, CaseError, ConflictError
 from .pack import Pack
 from .workdays import Provisional, add_months, add_years, track
@@ -140,7 +141,7 @@ class _Evaluation:
             return self._unknown_diseases(version, matches, unknown)
 
         provided = self._match_materials()
-        env = dict(values)
+        env = Env(values)
         env["diseases"] = tuple(diseases)
         env["materials"] = self._provided_ids(provided)
         if self.trace is not None:
@@ -501,7 +502,7 @@ def describe(node: n.Node, env: dict, conditions: dict | None = None) -> str:
 
 def _lookup(node, env):
     if isinstance(node, n.Name):
-        return env.get(node.name, env.get("$" + node.name))
+        return env.get(node.name, getattr(env, "locals", {}).get(node.name))
     if isinstance(node.operand, n.Name):
         return env.get(f"{node.operand.name}.{node.name}")
     return None

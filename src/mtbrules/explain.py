@@ -27,6 +27,7 @@ import attrs
 from . import nodes as n
 from .compiler import UNDEFINED, compile_expression
 from .diagnostics import Location
+from .env import Env
 from .evaluator import Trace
 from .evaluator import evaluate as _evaluate
 
@@ -162,7 +163,7 @@ def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None) -> Explanation:
                 continue
             out.append(_rule_explanation(rule, NOT_RUN, None, ()))
         return Explanation(pack, decision, _outputs(pack, decision), tuple(out), engine)
-    env = dict(trace.env)
+    env = Env(trace.env)
     in_path = {p.rule for p in decision.path}
     scope = pack.scope
     for rule in pack.rules:
@@ -262,7 +263,7 @@ def _nowhere(line: int, col: int) -> Location:
     return Location("<explain>", line, col)
 
 
-def _condition(node: n.Node, scope, env: dict, depth: int) -> Condition:
+def _condition(node: n.Node, scope, env: Env, depth: int) -> Condition:
     compiled = compile_expression(node, scope, _nowhere)
     value = compiled.fn(env)
     # Only the fields this expression reads (privacy); a quantifier's item is labelled by its parent.
@@ -282,18 +283,17 @@ def _condition(node: n.Node, scope, env: dict, depth: int) -> Condition:
             values = seq.fn(env)
             if values is not UNDEFINED:
                 inner = scope.with_local(node.var, seq.type.item)
-                key = "$" + node.var
-                saved = env.get(key, UNDEFINED)
+                saved = env.locals.get(node.var, UNDEFINED)
                 for i, item in enumerate(values):
                     if i >= MAX_ITEMS:
                         truncated = True
                         break
-                    env[key] = item
+                    env.locals[node.var] = item
                     items.append((show(item), _condition(node.body, inner, env, depth - 1)))
                 if saved is UNDEFINED:
-                    env.pop(key, None)
+                    env.locals.pop(node.var, None)
                 else:
-                    env[key] = saved
+                    env.locals[node.var] = saved
     elif isinstance(node, (n.BoolOp, n.Not, n.If, n.Quantifier)):
         truncated = True
     return Condition(n.to_source(node), _plain(value), seen, tuple(parts), tuple(items), truncated)

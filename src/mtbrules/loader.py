@@ -248,9 +248,9 @@ class _Builder:
 
     def _ref(self, value: str, known, kind: str, location: Location):
         if value not in known:
-            from .compiler import _did_you_mean
+            from .compiler import did_you_mean
 
-            hint = _did_you_mean(value, known) or (
+            hint = did_you_mean(value, known) or (
                 f"known: {', '.join(sorted(known)[:10])}" if known else f"no {kind}s are defined"
             )
             self.out.add("MTB402", f"unknown {kind} '{value}'", location, hint=hint)

@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
-from .compiler import Compiled
 from .diagnostics import Location
+from .ir import Compiled
 
 
 @attrs.frozen

@@ -28,6 +28,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+from . import analysis
 from . import nodes as n
 from .case import (
     CASE_FIELDS,
@@ -82,40 +83,20 @@ class _Mined:
         self.values.setdefault(field, set()).add(value)
 
 
-def _field_key(node: n.Node) -> str | None:
-    if isinstance(node, n.Name):
-        return node.name
-    if (
-        isinstance(node, n.Attr)
-        and isinstance(node.operand, n.Name)
-        and node.operand.name in CASE_OBJECTS
-    ):
-        return f"{node.operand.name}.{node.name}"
-    return None
-
-
-def _literals(node: n.Node) -> list:
-    if isinstance(node, n.Literal):
-        return [node.value]
-    if isinstance(node, n.ListLit):
-        return [i.value for i in node.items if isinstance(i, n.Literal)]
-    return []
-
-
 def _mine(nodes) -> _Mined:
     m = _Mined()
     for root in nodes:
         for node in n.walk(root):
-            key = _field_key(node)
+            key = analysis.field_key(node)
             if key is not None and (key in CASE_FIELDS or "." in key):
                 m.fields.add(key)
             elif isinstance(node, n.Name):
                 m.fields.add(node.name)
             if isinstance(node, n.Compare):
                 for a, b in ((node.left, node.right), (node.right, node.left)):
-                    k = _field_key(a)
+                    k = analysis.field_key(a)
                     if k is not None:
-                        for v in _literals(b):
+                        for v in analysis.literals(b):
                             m.add(k, v)
     return m
 
