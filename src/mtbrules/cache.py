@@ -3,8 +3,8 @@
 Loading a pack spends most of its time reading YAML, validating it against the
 schema and parsing expressions with Lark. None of that depends on anything but
 the bytes of the pack's files and the version of mtbrules, so the result is
-kept under a hash of exactly those. Compiling to closures and generated code
-still happens on every load (it is fast, and closures do not pickle).
+kept under a hash of exactly those. Lowering to the IR and generating code
+still happen on every load (they are fast, and generated functions do not pickle).
 
 Where: $MTBRULES_CACHE_DIR, else $XDG_CACHE_HOME/mtbrules, else ~/.cache/mtbrules.
 MTBRULES_CACHE=0 turns it off. As Jinja's bytecode cache does, entries are read

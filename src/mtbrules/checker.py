@@ -40,7 +40,8 @@ from . import analysis
 from . import nodes as n
 from . import schedules
 from ._yaml import YamlDoc, load_yaml
-from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, RELATIONS, SCHEMES
+from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, PACK_FIELD_TYPES, RELATIONS, SCHEMES
+from .compiler import did_you_mean
 from .diagnostics import ERROR, WARNING, Diagnostic, Location, sort_key
 from .dsltypes import UNDEFINED, Type
 from .errors import CalendarError, MtbError, PackError
@@ -446,8 +447,6 @@ class _Checker:
                     if file not in docs:
                         docs[file] = _safe_yaml(Path(file))
                     loc = _scenario_location(docs[file], sc, ("expect", key, j)) or sc.location
-                    from .compiler import did_you_mean
-
                     self.add(
                         "MTB450",
                         f"scenario '{sc.name}' expects unknown {kind} '{value}' in {key}",
@@ -897,8 +896,6 @@ class _Domain:
         for obj, fields in CASE_OBJECTS.items():
             for f, t in fields.items():
                 self.types[f"{obj}.{f}"] = t
-        from .case import PACK_FIELD_TYPES
-
         for name, kind in pack.case_fields.items():
             self.types[name] = PACK_FIELD_TYPES[kind]
         self.field_literals: dict[str, set] = {}

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
 from . import nodes as n
-from .case import Case, parse_case
+from .case import CONTRACT_SERVICES, Case, parse_case
 from .decision import (
     ChannelRef,
     Deadline,
@@ -26,8 +26,9 @@ from .diagnostics import Diagnostic
 from .dsltypes import UNDEFINED
 from .env import Env
 from .errors import CalendarError, CaseError, ConflictError
-from .pack import Pack
-from .workdays import Provisional, add_months, add_years, track
+from .prepared import PackContent, PreparedPack
+from .primitives import UNIT_WORDS, shifter
+from .workdays import Provisional, track
 
 # Pseudo-rule ids for decisions the engine makes from the pack's metadata.
 RULE_VERSIONS = "pack:versions"
@@ -35,16 +36,17 @@ RULE_SERVICES = "pack:services"
 RULE_DISEASES = "pack:diseases"
 RULE_UNDECIDED = "pack:no-outcome"
 
-_UNIT_WORDS = {
-    "working_days": "working days",
-    "days": "days",
-    "weeks": "weeks",
-    "months": "months",
-    "years": "years",
-}
+_UNIT_WORDS = UNIT_WORDS
 
 
-def evaluate(pack: Pack, data: Any, trace: Trace | None = None) -> Decision:
+class Prepared(PackContent, Protocol):
+    """A pack with its prepared form (mtbrules.pack.Pack)."""
+
+    @property
+    def prepared(self) -> PreparedPack: ...
+
+
+def evaluate(pack: Prepared, data: Any, trace: Trace | None = None) -> Decision:
     """Decide one case with `pack` (CONTRACT §3).
 
     `trace`, when given, is filled with what the evaluation saw (for
@@ -73,8 +75,9 @@ class Trace:
 
 
 class _Evaluation:
-    def __init__(self, pack: Pack, case: Case, trace: Trace | None = None):
+    def __init__(self, pack: Prepared, case: Case, trace: Trace | None = None):
         self.pack = pack
+        self.prep = pack.prepared
         self.case = case
         self.trace = trace
         self.values = case.values
@@ -136,7 +139,7 @@ class _Evaluation:
                 f"{pack.id} does not decide by disease; the case's diseases were not used"
             )
             unknown = []
-        matches = tuple(pack.disease_matches[d.id] for d in diseases)
+        matches = tuple(self.prep.disease_matches[d.id] for d in diseases)
         if unknown:
             return self._unknown_diseases(version, matches, unknown)
 
@@ -201,8 +204,6 @@ class _Evaluation:
 
     def _check_vocabulary(self):
         pack, values = self.pack, self.values
-        from .case import CONTRACT_SERVICES
-
         service = values["service"]
         if service not in pack.services and service not in CONTRACT_SERVICES:
             allowed = sorted(set(CONTRACT_SERVICES) | set(pack.services))
@@ -212,21 +213,21 @@ class _Evaluation:
             )
         if "category" in values:
             raw = values["category"]
-            ident = pack.category_index.lookup(raw)
+            ident = self.prep.category_index.lookup(raw)
             if ident is None:
-                allowed = (
+                names = (
                     ", ".join(f"{c.id} ({c.name})" for c in pack.categories.values())
                     or "none (this pack defines no categories)"
                 )
                 raise CaseError(
-                    f"case field 'category': unknown value '{raw}'; allowed: {allowed}",
+                    f"case field 'category': unknown value '{raw}'; allowed: {names}",
                     field="category",
                 )
             values["category"] = ident
 
     def _match_diseases(self):
         found, unknown = [], []
-        index, catalogue = self.pack.disease_index, self.pack.diseases
+        index, catalogue = self.prep.disease_index, self.pack.diseases
         for name in self.case.diseases:
             ident = index.lookup(name)
             if ident is None:
@@ -239,7 +240,7 @@ class _Evaluation:
         pack = self.pack
         reasons = []
         for name in unknown:
-            close = pack.disease_index.closest(name)
+            close = self.prep.disease_index.closest(name)
             text = f"'{name}' is not a disease this pack covers"
             if close:
                 text += "; closest covered: " + "、".join(close)
@@ -260,7 +261,7 @@ class _Evaluation:
         provided: dict[str, list] = {}
         if not self.case.materials:
             return provided
-        index = self.pack.document_index
+        index = self.prep.document_index
         for m in self.case.materials:
             ident = index.lookup(m.name)
             if ident is None:
@@ -273,7 +274,7 @@ class _Evaluation:
         if not provided:
             return frozenset()
         ids = set(provided)
-        for doc_id, any_of in self.pack.alternative_documents:
+        for doc_id, any_of in self.prep.alternative_documents:
             for alt in any_of:
                 if alt in ids:
                     ids.add(doc_id)
@@ -283,10 +284,11 @@ class _Evaluation:
     # -- rules
 
     def _applying_rules(self, version, env):
-        pack = self.pack
-        rules = pack.rules_by_service[self.service]
+        rules = self.prep.rules_by_service[self.service]
         try:
-            results, read = track(partial(pack.condition_runners[self.service], env, version.id))
+            results, read = track(
+                partial(self.prep.condition_runners[self.service], env, version.id)
+            )
             if read is not None:
                 self.warnings.append(read.describe_reading("the rules' conditions"))
         except (CalendarError, OverflowError, ValueError):
@@ -303,9 +305,9 @@ class _Evaluation:
                 trace.results[rule.id] = result
         if not applying:
             return applying, undecided
-        suppressed = set()
+        suppressed: set[str] = set()
         for rule in applying:
-            suppressed |= pack.suppresses[rule.id]
+            suppressed |= self.prep.suppresses[rule.id]
         effective = [r for r in applying if r.id not in suppressed]
         if self.trace is not None:
             self.trace.suppressed = frozenset(suppressed)
@@ -349,12 +351,12 @@ class _Evaluation:
         return setters
 
     def _path(self, rules) -> tuple[PathStep, ...]:
-        steps = self.pack.path_steps
+        steps = self.prep.path_steps
         return tuple(steps[r.id] for r in rules)
 
     def _reasons(self, rules) -> tuple[Reason, ...]:
         out: tuple = ()
-        reasons = self.pack.rule_reasons
+        reasons = self.prep.rule_reasons
         for r in rules:
             rejected, informed = reasons[r.id]
             out += rejected + informed
@@ -362,7 +364,7 @@ class _Evaluation:
 
     def _required_documents(self, effective, provided) -> tuple[RequiredDocument, ...]:
         docs = self.pack.documents
-        entries = self.pack.requirement_entries
+        entries = self.prep.requirement_entries
         listed: dict[str, RequiredDocument] = {}
         for rule in effective:
             for req in rule.require:
@@ -378,7 +380,7 @@ class _Evaluation:
             return any(c in provided for c in candidates)
         amount, unit = req.issued_within
         submitted = self.case.submitted_on
-        earliest, read = track(partial(_shift_back, submitted, amount, unit, self.pack))
+        earliest, read = track(partial(shifter(unit, -amount, self.pack.calendar), submitted))
         if read is not None:
             self.warnings.append(
                 read.describe_reading(f"the {amount} {_UNIT_WORDS[unit]} window for {doc.name}")
@@ -426,7 +428,7 @@ class _Evaluation:
 
     def _channels(self, effective) -> tuple[ChannelRef, ...]:
         seen: dict[str, ChannelRef] = {}
-        refs = self.pack.channel_refs
+        refs = self.prep.channel_refs
         for rule in effective:
             for cid in rule.channels:
                 if cid not in seen:
@@ -441,18 +443,6 @@ def provisional_deadline(deadline: Deadline, provisional: Provisional, warnings:
     )
     latest = provisional.latest.isoformat() if provisional.latest else None
     return attrs.evolve(deadline, provisional=True, latest=latest)
-
-
-def _shift_back(day: _dt.date, amount: int, unit: str, pack: Pack) -> _dt.date:
-    if unit == "working_days":
-        return pack.calendar.add_working_days(day, -amount)
-    if unit == "days":
-        return day - _dt.timedelta(days=amount)
-    if unit == "weeks":
-        return day - _dt.timedelta(weeks=amount)
-    if unit == "months":
-        return add_months(day, -amount)
-    return add_years(day, -amount)
 
 
 # ---------------------------------------------------------------- deadline basis

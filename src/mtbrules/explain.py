@@ -28,6 +28,7 @@ from . import nodes as n
 from .compiler import UNDEFINED, compile_expression
 from .diagnostics import Location
 from .env import Env
+from .errors import InputError
 from .evaluator import Trace
 from .evaluator import evaluate as _evaluate
 
@@ -152,8 +153,6 @@ def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None) -> Explanation:
     if wanted is not None:
         unknown = sorted(wanted - set(pack.rules_by_id))
         if unknown:
-            from .errors import InputError
-
             raise InputError(f"unknown rule {', '.join(unknown)} in pack {pack.id}")
     out = []
     if trace.env is None:

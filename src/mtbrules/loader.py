@@ -28,7 +28,7 @@ from .case import (
     RELATIONS,
     SCHEMES,
 )
-from .compiler import BOOL, DATE, Compiled, Scope, compile_expression, enum, list_of
+from .compiler import BOOL, DATE, Compiled, Scope, compile_expression, did_you_mean, enum, list_of
 from .diagnostics import ERROR, Diagnostic, Location, sort_key
 from .errors import CalendarError, MtbError, PackError
 from .model import (
@@ -248,8 +248,6 @@ class _Builder:
 
     def _ref(self, value: str, known, kind: str, location: Location):
         if value not in known:
-            from .compiler import did_you_mean
-
             hint = did_you_mean(value, known) or (
                 f"known: {', '.join(sorted(known)[:10])}" if known else f"no {kind}s are defined"
             )

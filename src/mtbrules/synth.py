@@ -40,6 +40,7 @@ from .case import (
     SCHEMES,
 )
 from .errors import MtbError
+from .evaluator import Trace, evaluate
 
 #: Tries per rule when searching for a case that reaches it.
 SEARCH_TRIES = 400
@@ -337,8 +338,6 @@ class Synth:
     def _reach(self, rng: random.Random, rule, case: dict, steps: int = 40):
         """(case, path) with `rule` on the path: `case` itself, or, when the rule's condition holds
         but other rules reject the case, `case` with the fields those rules read re-drawn."""
-        from .evaluator import Trace, evaluate
-
         best = None
         for _ in range(steps + 1):
             trace = Trace()

@@ -1,0 +1,172 @@
+"""A pack prepared for evaluation: its indices, static decision parts and generated code.
+
+`Pack` (pack.py) is the data a pack's files say; everything derived from it
+for deciding cases lives here, built once per pack (the generated functions
+on first use of each service, so loading stays fast). As OPA's prepared
+query, it is immutable once built and shared between threads.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol
+
+from . import codegen
+from . import workdays as wd
+from .decision import ChannelRef, DiseaseMatch, PathStep, Reason, RequiredDocument
+from .model import (
+    Category,
+    Channel,
+    Disease,
+    Document,
+    Rule,
+    UnknownMembers,
+    Version,
+)
+from .names import NameIndex
+from .primitives import UNIT_WORDS
+
+
+class PackContent(Protocol):
+    """What preparing reads of a pack: the data of mtbrules.pack.Pack."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def folder(self) -> str: ...
+    @property
+    def versions(self) -> tuple[Version, ...]: ...
+    @property
+    def services(self) -> Mapping[str, Any]: ...
+    @property
+    def case_fields(self) -> Mapping[str, str]: ...
+    @property
+    def case_field_values(self) -> Mapping[str, tuple]: ...
+    @property
+    def diseases(self) -> Mapping[str, Disease]: ...
+    @property
+    def unknown_members(self) -> UnknownMembers | None: ...
+    @property
+    def documents(self) -> Mapping[str, Document]: ...
+    @property
+    def channels(self) -> Mapping[str, Channel]: ...
+    @property
+    def categories(self) -> Mapping[str, Category]: ...
+    @property
+    def rules(self) -> tuple[Rule, ...]: ...
+    @property
+    def calendar(self) -> wd.WorkingCalendar: ...
+
+    def version_on(self, day: _dt.date) -> Version | None: ...
+
+
+class PreparedPack:
+    """The indices and compiled functions evaluating cases against one pack."""
+
+    def __init__(self, pack: PackContent):
+        self.pack = pack
+        self.disease_index = NameIndex(
+            _names(pack.diseases.values()), display=[d.name for d in pack.diseases.values()]
+        )
+        self.document_index = NameIndex(
+            _names(pack.documents.values()), display=[d.name for d in pack.documents.values()]
+        )
+        self.category_index = NameIndex(
+            _names(pack.categories.values()), display=[c.name for c in pack.categories.values()]
+        )
+        self.rules_by_service: dict[str, tuple[Rule, ...]] = {
+            s: tuple(r for r in pack.rules if r.services is None or s in r.services)
+            for s in pack.services
+        }
+        self.rules_by_id: dict[str, Rule] = {r.id: r for r in pack.rules}
+        self.suppresses: dict[str, frozenset[str]] = override_closure(pack.rules)
+        # Parts of decisions that depend only on the pack (the hot path copies none of them).
+        self.path_steps: dict[str, PathStep] = {}
+        self.rule_reasons: dict[str, tuple[tuple[Reason, ...], tuple[Reason, ...]]] = {}
+        self.requirement_entries: dict[tuple[str, str], tuple[RequiredDocument, ...]] = {}
+        for r in pack.rules:
+            source = str(r.source)
+            self.path_steps[r.id] = PathStep(r.id, r.title, source, r.source.quote)
+            self.rule_reasons[r.id] = (
+                (Reason(r.id, r.reject, source),) if r.reject else (),
+                (Reason(r.id, r.reason, source),) if r.reason else (),
+            )
+            for req in r.require:
+                doc = pack.documents[req.doc]
+                within = (
+                    f"{req.issued_within[0]} {UNIT_WORDS[req.issued_within[1]]}"
+                    if req.issued_within
+                    else None
+                )
+                self.requirement_entries[(r.id, req.doc)] = tuple(
+                    RequiredDocument(
+                        doc.id, doc.name, doc.name_en, provided, r.id, source, doc.any_of, within
+                    )
+                    for provided in (False, True)
+                )
+        self.channel_refs = {
+            c.id: ChannelRef(c.id, c.name, c.kind, c.name_en) for c in pack.channels.values()
+        }
+        self.disease_matches = {
+            d.id: DiseaseMatch(d.id, d.name, tuple(sorted(d.groups)))
+            for d in pack.diseases.values()
+        }
+        self.alternative_documents = tuple(
+            (d.id, d.any_of) for d in pack.documents.values() if d.any_of
+        )
+        self.condition_runners = _Runners(self)
+
+
+def _names(items: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    for item in items:
+        yield item.name, item.id
+        yield item.id, item.id
+        if getattr(item, "name_en", None):
+            yield item.name_en, item.id
+        for alias in getattr(item, "aliases", ()):
+            yield alias, item.id
+
+
+class _Runners:
+    """service → generated condition function, built on first use (start-up stays fast)."""
+
+    def __init__(self, prepared: PreparedPack):
+        self._prepared = prepared
+        self._built: dict[str, codegen.Runner] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, service: str) -> codegen.Runner:
+        runner = self._built.get(service)
+        if runner is None:
+            with self._lock:
+                runner = self._built.get(service)
+                if runner is None:
+                    prepared = self._prepared
+                    runner = codegen.build_runner(
+                        f"{prepared.pack.id}:{service}",
+                        prepared.rules_by_service[service],
+                        prepared.pack.calendar,
+                    )
+                    self._built[service] = runner
+        return runner
+
+
+def override_closure(rules: Iterable[Rule]) -> dict[str, frozenset[str]]:
+    """Rule id -> every rule it overrides, directly or through others."""
+    direct = {r.id: set(r.overrides) for r in rules}
+    closure: dict[str, frozenset[str]] = {}
+
+    def reach(rid: str, seen: set[str]) -> set[str]:
+        out = set()
+        for nxt in direct.get(rid, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                out.add(nxt)
+                out |= reach(nxt, seen)
+        return out
+
+    for rid in direct:
+        closure[rid] = frozenset(reach(rid, {rid}))
+    return closure
