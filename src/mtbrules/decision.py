@@ -6,22 +6,47 @@ import json
 from typing import Any
 
 import attrs
+import orjson
+
+
+class _Part:
+    """A part of a decision: its JSON encoded once, on first use (static parts are shared)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def fragment(self) -> orjson.Fragment:
+        """This part's JSON, pre-encoded: `Decision.to_json` splices it in unchanged."""
+        cached = self._json  # type: ignore[attr-defined]
+        if cached is None:
+            cached = orjson.Fragment(orjson.dumps(self.to_dict()))
+            object.__setattr__(self, "_json", cached)
+        return cached
+
+
+def _cache() -> Any:
+    return attrs.field(default=None, init=False, eq=False, repr=False, hash=False)
+
 
 OUTCOMES = ("instant", "review", "ineligible", "not_covered")
 
 
 @attrs.frozen
-class DiseaseMatch:
+class DiseaseMatch(_Part):
     id: str
     name: str
     groups: tuple[str, ...]
+
+    _json: orjson.Fragment | None = _cache()
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "groups": list(self.groups)}
 
 
 @attrs.frozen
-class RequiredDocument:
+class RequiredDocument(_Part):
     id: str
     name: str
     name_en: str
@@ -30,6 +55,8 @@ class RequiredDocument:
     source: str
     alternatives: tuple[str, ...] = ()
     issued_within: str | None = None
+
+    _json: orjson.Fragment | None = _cache()
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -49,11 +76,13 @@ class RequiredDocument:
 
 
 @attrs.frozen
-class ChannelRef:
+class ChannelRef(_Part):
     id: str
     name: str
     kind: str | None = None
     name_en: str | None = None
+
+    _json: orjson.Fragment | None = _cache()
 
     def to_dict(self) -> dict[str, Any]:
         out = {"id": self.id, "name": self.name}
@@ -65,11 +94,13 @@ class ChannelRef:
 
 
 @attrs.frozen
-class PathStep:
+class PathStep(_Part):
     rule: str
     title: str
     source: str
     quote: str | None = None
+
+    _json: orjson.Fragment | None = _cache()
 
     def to_dict(self) -> dict[str, Any]:
         out = {"rule": self.rule, "title": self.title, "source": self.source}
@@ -79,7 +110,7 @@ class PathStep:
 
 
 @attrs.frozen
-class Deadline:
+class Deadline(_Part):
     kind: str
     date: str
     basis: str
@@ -89,6 +120,8 @@ class Deadline:
     # `latest` is the latest date it could move to once they are published.
     provisional: bool = False
     latest: str | None = None
+
+    _json: orjson.Fragment | None = _cache()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -107,10 +140,12 @@ class Deadline:
 
 
 @attrs.frozen
-class Reason:
+class Reason(_Part):
     rule: str
     text: str
     source: str
+
+    _json: orjson.Fragment | None = _cache()
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "text": self.text, "source": self.source}
@@ -164,8 +199,39 @@ class Decision:
             "warnings": list(self.warnings),
         }
 
+    def to_json_bytes(self) -> bytes:
+        """The contract JSON as compact UTF-8 bytes; byte-identical for the same decision.
+
+        Parts are encoded once each (orjson) and spliced in: the static parts of
+        a pack (path steps, reasons, required documents, channels) are shared by
+        every decision that lists them.
+        """
+        return orjson.dumps(
+            {
+                "pack": self.pack,
+                "pack_version": self.pack_version,
+                "service": self.service,
+                "as_of": self.as_of,
+                "outcome": self.outcome,
+                "complete": self.complete,
+                "diseases": [d.fragment() for d in self.diseases],
+                "required_documents": [d.fragment() for d in self.required_documents],
+                "missing_documents": list(self.missing_documents),
+                "channels": [c.fragment() for c in self.channels],
+                "path": [p.fragment() for p in self.path],
+                "deadlines": [d.fragment() for d in self.deadlines],
+                "reasons": [r.fragment() for r in self.reasons],
+                "warnings": list(self.warnings),
+            }
+        )
+
     def to_json(self, indent: int | None = None) -> str:
-        """The contract JSON text; byte-identical for the same decision."""
+        """The contract JSON text; byte-identical for the same decision.
+
+        Compact (no spaces) unless `indent` asks for lines.
+        """
+        if indent is None:
+            return self.to_json_bytes().decode("utf-8")
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def _repr_html_(self) -> str:  # notebooks (mtbrules.htmlview)
