@@ -19,15 +19,11 @@ class _Part:
 
     def fragment(self) -> orjson.Fragment:
         """This part's JSON, pre-encoded: `Decision.to_json` splices it in unchanged."""
-        cached = self._json  # type: ignore[attr-defined]
+        cached: orjson.Fragment | None = self._json  # type: ignore[attr-defined]
         if cached is None:
             cached = orjson.Fragment(orjson.dumps(self.to_dict()))
             object.__setattr__(self, "_json", cached)
         return cached
-
-
-def _cache() -> Any:
-    return attrs.field(default=None, init=False, eq=False, repr=False, hash=False)
 
 
 OUTCOMES = ("instant", "review", "ineligible", "not_covered")
@@ -39,7 +35,7 @@ class DiseaseMatch(_Part):
     name: str
     groups: tuple[str, ...]
 
-    _json: orjson.Fragment | None = _cache()
+    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "groups": list(self.groups)}
@@ -56,7 +52,7 @@ class RequiredDocument(_Part):
     alternatives: tuple[str, ...] = ()
     issued_within: str | None = None
 
-    _json: orjson.Fragment | None = _cache()
+    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -82,7 +78,7 @@ class ChannelRef(_Part):
     kind: str | None = None
     name_en: str | None = None
 
-    _json: orjson.Fragment | None = _cache()
+    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"id": self.id, "name": self.name}
@@ -100,7 +96,7 @@ class PathStep(_Part):
     source: str
     quote: str | None = None
 
-    _json: orjson.Fragment | None = _cache()
+    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"rule": self.rule, "title": self.title, "source": self.source}
@@ -121,7 +117,7 @@ class Deadline(_Part):
     provisional: bool = False
     latest: str | None = None
 
-    _json: orjson.Fragment | None = _cache()
+    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -145,7 +141,7 @@ class Reason(_Part):
     text: str
     source: str
 
-    _json: orjson.Fragment | None = _cache()
+    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "text": self.text, "source": self.source}
