@@ -322,7 +322,7 @@ def _typed(field: str, type_: Type, raw: Any, echo: bool = True) -> Any:
         return _date(field, raw, echo)
     if name == "string":
         value = _string(field, raw)
-        allowed = _FIXED_VOCAB.get(type_.vocab)
+        allowed = _FIXED_VOCAB.get(type_.vocab or "")
         if allowed is not None and value not in allowed:
             raise _err(field, f"unknown value {_show(value, echo)}; allowed: {', '.join(allowed)}")
         return value

@@ -30,6 +30,7 @@ COMMANDS = (
     "diff",
     "batch",
     "synth",
+    "compile",
     "serve",
     "studio",
 )

@@ -139,29 +139,26 @@ class Gen:
 
     def kleene(self, e: ir.Expr, scope: Mapping[str, str]) -> str:
         """`e` as Python that keeps undefined values exactly as docs/dsl.md says."""
-        if isinstance(e, (ir.Field, ir.Defined, ir.HasDisease)) or not analysis.fields_read(e):
+        if isinstance(e, ir.Field) or _never_undefined(e):
             # Reads no case field (or only tests one): never undefined, so plain is exact.
             return self.plain(e, scope)
         if isinstance(e, ir.Member):
             return f"{self.kleene(e.operand, scope)}.{_member(e.name)}"
         if isinstance(e, ir.Items):
-            parts = [self.kleene(i, scope) for i in e.items]
-            temps = [self.tmp() for _ in parts]
-            return self._strict(parts, temps, "(" + "".join(t + ", " for t in temps) + ")")
+            operands = self._operands(e.items, scope)
+            return self._strict(operands, "(" + "".join(t + ", " for _, t in operands) + ")")
         if isinstance(e, ir.Apply):
-            parts = [self.kleene(a, scope) for a in e.args]
-            temps = [self.tmp() for _ in parts]
+            operands = self._operands(e.args, scope)
+            names = [t for _, t in operands]
             template = PRIMITIVES[e.prim].template
             if template is not None:
-                value = template.format(*temps)
+                value = template.format(*names)
             else:
-                value = f"{self.prim(e.prim)}({', '.join(temps)})"
-            return self._strict(parts, temps, value)
+                value = f"{self.prim(e.prim)}({', '.join(names)})"
+            return self._strict(operands, value)
         if isinstance(e, ir.Shift):
-            t = self.tmp()
-            return self._strict(
-                [self.kleene(e.operand, scope)], [t], f"{self.shift(e.unit, e.amount)}({t})"
-            )
+            operands = self._operands((e.operand,), scope)
+            return self._strict(operands, f"{self.shift(e.unit, e.amount)}({operands[0][1]})")
         if isinstance(e, ir.Logic):
             a, b = self.tmp(), self.tmp()
             left, right = self.kleene(e.left, scope), self.kleene(e.right, scope)
@@ -184,11 +181,31 @@ class Gen:
             return f"(_U if ({t} := {seq}) is _U else {helper}({body} for {q} in {t}))"
         raise TypeError(f"not an IR node: {e!r}")
 
-    def _strict(self, parts: Sequence[str], temps: Sequence[str], value: str) -> str:
-        if not parts:
+    def _operands(
+        self, exprs: Sequence[ir.Expr], scope: Mapping[str, str]
+    ) -> list[tuple[str | None, str]]:
+        """Per operand: the code to test (None: it is never undefined) and the name to use."""
+        out: list[tuple[str | None, str]] = []
+        for x in exprs:
+            if isinstance(x, ir.Field):
+                name = self.field(x.key)  # a local already: tested, never re-evaluated
+                out.append((name, name))
+            elif _never_undefined(x):
+                out.append((None, self.plain(x, scope)))
+            else:
+                out.append((self.kleene(x, scope), self.tmp()))
+        return out
+
+    def _strict(self, operands: Sequence[tuple[str | None, str]], value: str) -> str:
+        """`value` unless an operand is undefined; operands evaluated once, in order."""
+        tests = []
+        for code, name in operands:
+            if code is None:
+                continue
+            tests.append(f"{name} is _U" if code == name else f"({name} := {code}) is _U")
+        if not tests:
             return value
-        test = " or ".join(f"({t} := {p}) is _U" for t, p in zip(temps, parts))
-        return f"(_U if {test} else {value})"
+        return f"(_U if {' or '.join(tests)} else {value})"
 
     def _has_disease(self, e: ir.HasDisease) -> str:
         # The case's groups and ids are computed once, at the top of the function.
@@ -232,6 +249,11 @@ class Gen:
         return fn
 
 
+def _never_undefined(e: ir.Expr) -> bool:
+    """Reads no case field (or only tests one): its value is never UNDEFINED."""
+    return isinstance(e, (ir.Defined, ir.HasDisease)) or not analysis.fields_read(e)
+
+
 def _member(name: str) -> str:
     # The compiler admits only the disease fields of dsltypes.DISEASE_FIELDS.
     if name not in ("id", "name", "no", "groups"):
@@ -242,6 +264,24 @@ def _member(name: str) -> str:
 # ---------------------------------------------------------------- the condition runner
 
 
+def _conditions(gen: Gen, rules: Sequence[Any]) -> list[str]:
+    """Lines setting r0, r1, …: each rule's condition (None when scoped to other versions)."""
+    lines = []
+    for i, rule in enumerate(rules):
+        if rule.when is None:
+            lines.append(f"    r{i} = True")
+            continue
+        value = gen.value(rule.when.ir, rule.when.needs, {})
+        if rule.versions is not None:
+            value = f"({value}) if version in {gen.const(frozenset(rule.versions))} else None"
+        lines.append(f"    r{i} = {value}")
+    return lines
+
+
+def _results(rules: Sequence[Any]) -> str:
+    return "(" + "".join(f"r{i}, " for i in range(len(rules))) + ")"
+
+
 def build_runner(name: str, rules: Sequence[Any], calendar: wd.WorkingCalendar) -> Runner:
     """One function `(env, version) -> results` for `rules`, in order.
 
@@ -250,20 +290,70 @@ def build_runner(name: str, rules: Sequence[Any], calendar: wd.WorkingCalendar) 
     """
     try:
         gen = Gen(calendar)
-        lines = []
-        for i, rule in enumerate(rules):
-            if rule.when is None:
-                lines.append(f"    r{i} = True")
-                continue
-            value = gen.value(rule.when.ir, rule.when.needs, {})
-            if rule.versions is not None:
-                value = f"({value}) if version in {gen.const(frozenset(rule.versions))} else None"
-            lines.append(f"    r{i} = {value}")
-        tail = ["    return (" + "".join(f"r{i}, " for i in range(len(rules))) + ")"]
+        lines = _conditions(gen, rules)
+        tail = [f"    return {_results(rules)}"]
         source = "\n".join(["def run(env, version):", *gen.prologue(), *lines, *tail]) + "\n"
         return gen.load(source, f"<mtbrules conditions {name}>", "run")
     except _UNCOMPILABLE:
         return _reference_runner(rules, calendar)
+
+
+Firing = Callable[[Mapping[str, Any], str], tuple[tuple, list, list]]
+
+
+def build_firing(
+    name: str,
+    rules: Sequence[Any],
+    suppresses: Mapping[str, frozenset[str]],
+    calendar: wd.WorkingCalendar,
+) -> Firing:
+    """`(env, version) -> (results, effective, undecided)`: which of `rules` take effect.
+
+    A rule takes effect when its condition holds and no rule that overrides it
+    (directly or through others: `suppresses`) holds too; who overrides whom is
+    known when the pack loads, so each rule's test is written out. `undecided`
+    lists the rules whose condition is undefined.
+    """
+    try:
+        gen = Gen(calendar)
+        lines = _conditions(gen, rules)
+        lines += ["    effective = []", "    undecided = []"]
+        for i, rule in enumerate(rules):
+            ref = gen.bind(rule)
+            overriders = [
+                j for j, other in enumerate(rules) if rule.id in suppresses.get(other.id, ())
+            ]
+            lines.append(f"    if r{i} is True:")
+            if overriders:
+                held = " or ".join(f"r{j} is True" for j in overriders)
+                lines.append(f"        if not ({held}):")
+                lines.append(f"            effective.append({ref})")
+            else:
+                lines.append(f"        effective.append({ref})")
+            lines.append(f"    elif r{i} is _U:")
+            lines.append(f"        undecided.append({ref})")
+        lines.append(f"    return {_results(rules)}, effective, undecided")
+        source = "\n".join(["def fire(env, version):", *gen.prologue(), *lines]) + "\n"
+        return gen.load(source, f"<mtbrules firing {name}>", "fire")
+    except _UNCOMPILABLE:
+        return _reference_firing(rules, suppresses, calendar)
+
+
+def _reference_firing(
+    rules: Sequence[Any], suppresses: Mapping[str, frozenset[str]], calendar: wd.WorkingCalendar
+) -> Firing:
+    run = _reference_runner(rules, calendar)
+
+    def fire(env, version):
+        results = run(env, version)
+        held = {r.id for r, v in zip(rules, results) if v is True}
+        suppressed = set().union(*(suppresses.get(r, frozenset()) for r in held))
+        effective = [r for r, v in zip(rules, results) if v is True and r.id not in suppressed]
+        undecided = [r for r, v in zip(rules, results) if v is UNDEFINED]
+        return results, effective, undecided
+
+    fire.source = None  # type: ignore[attr-defined]
+    return fire
 
 
 def _reference_runner(rules: Sequence[Any], calendar: wd.WorkingCalendar) -> Runner:

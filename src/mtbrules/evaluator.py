@@ -284,33 +284,31 @@ class _Evaluation:
     # -- rules
 
     def _applying_rules(self, version, env):
+        """The rules that take effect (in order) and those left undecided (generated code)."""
         rules = self.prep.rules_by_service[self.service]
         try:
-            results, read = track(
-                partial(self.prep.condition_runners[self.service], env, version.id)
+            (results, effective, undecided), read = track(
+                partial(self.prep.firing[self.service], env, version.id)
             )
             if read is not None:
                 self.warnings.append(read.describe_reading("the rules' conditions"))
         except (CalendarError, OverflowError, ValueError):
             # Evaluate rule by rule to say which rule failed, and why.
-            results = tuple(self._condition(rule, version, env) for rule in rules)
-        applying, undecided = [], []
+            for rule in rules:
+                self._condition(rule, version, env)
+            raise
         trace = self.trace
-        for rule, result in zip(rules, results):
-            if result is True:
-                applying.append(rule)
-            elif result is UNDEFINED:
-                undecided.append(rule)
-            if trace is not None and result is not None:
-                trace.results[rule.id] = result
-        if not applying:
-            return applying, undecided
-        suppressed: set[str] = set()
-        for rule in applying:
-            suppressed |= self.prep.suppresses[rule.id]
-        effective = [r for r in applying if r.id not in suppressed]
-        if self.trace is not None:
-            self.trace.suppressed = frozenset(suppressed)
+        if trace is not None:
+            applying = []
+            for rule, result in zip(rules, results):
+                if result is not None:
+                    trace.results[rule.id] = result
+                if result is True:
+                    applying.append(rule)
+            if applying:
+                trace.suppressed = frozenset().union(
+                    *(self.prep.suppresses[r.id] for r in applying)
+                )
         return effective, undecided
 
     def _condition(self, rule, version, env):
@@ -355,23 +353,24 @@ class _Evaluation:
         return tuple(steps[r.id] for r in rules)
 
     def _reasons(self, rules) -> tuple[Reason, ...]:
-        out: tuple = ()
-        reasons = self.prep.rule_reasons
+        out: list[Reason] = []  # one list, not `tuple +=` (quadratic in the rules that apply)
+        reasons = self.prep.reasons_of
         for r in rules:
-            rejected, informed = reasons[r.id]
-            out += rejected + informed
-        return out
+            out.extend(reasons[r.id])
+        return tuple(out)
 
     def _required_documents(self, effective, provided) -> tuple[RequiredDocument, ...]:
-        docs = self.pack.documents
-        entries = self.prep.requirement_entries
+        requirements = self.prep.requirements_of
         listed: dict[str, RequiredDocument] = {}
         for rule in effective:
-            for req in rule.require:
+            for req, doc, candidates, entry in requirements[rule.id]:
                 if req.doc in listed:
                     continue
-                is_provided = self._is_provided(docs[req.doc], req, provided)
-                listed[req.doc] = entries[(rule.id, req.doc)][is_provided]
+                if req.issued_within is None:  # the common case: any candidate will do
+                    is_provided = not provided.keys().isdisjoint(candidates)
+                else:
+                    is_provided = self._is_provided(doc, req, provided)
+                listed[req.doc] = entry[is_provided]
         return tuple(listed.values())
 
     def _is_provided(self, doc, req, provided) -> bool:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Generic, Protocol, TypeVar
 
 from . import codegen
 from . import workdays as wd
@@ -27,6 +27,8 @@ from .model import (
 )
 from .names import NameIndex
 from .primitives import UNIT_WORDS
+
+T = TypeVar("T")
 
 
 class PackContent(Protocol):
@@ -106,6 +108,23 @@ class PreparedPack:
                     )
                     for provided in (False, True)
                 )
+        # Per rule, in order: its reasons, and each requirement with its document,
+        # the ids that satisfy it (the document or an alternative) and its two entries.
+        self.reasons_of: dict[str, tuple[Reason, ...]] = {
+            rid: rejected + informed for rid, (rejected, informed) in self.rule_reasons.items()
+        }
+        self.requirements_of: dict[str, tuple[tuple[Any, ...], ...]] = {
+            r.id: tuple(
+                (
+                    req,
+                    pack.documents[req.doc],
+                    frozenset((req.doc, *pack.documents[req.doc].any_of)),
+                    self.requirement_entries[(r.id, req.doc)],
+                )
+                for req in r.require
+            )
+            for r in pack.rules
+        }
         self.channel_refs = {
             c.id: ChannelRef(c.id, c.name, c.kind, c.name_en) for c in pack.channels.values()
         }
@@ -116,7 +135,31 @@ class PreparedPack:
         self.alternative_documents = tuple(
             (d.id, d.any_of) for d in pack.documents.values() if d.any_of
         )
-        self.condition_runners = _Runners(self)
+        self.condition_runners = _PerService(self, _build_runner)
+        self.firing = _PerService(self, _build_firing)
+
+    def generated_source(self, service: str) -> str | None:
+        """The Python source generated for `service` (None: the reference interpreter runs it).
+
+        The firing function: every rule's condition (a plain form and an
+        undefined-aware one) and which rules take effect, overrides included.
+        Literals appear as `_k…` names: they are data in the namespace, never text.
+        """
+        if service not in self.rules_by_service:
+            raise KeyError(service)
+        fire = self.firing[service]
+        source = getattr(fire, "source", None)
+        if source is None:
+            return None
+        constants = sorted(
+            (int(k[2:]), k, v)
+            for k, v in fire.__globals__.items()
+            if k[:2] == "_k" and k[2:].isdigit()
+        )
+        listing = "".join(f"# {k} = {v!r}\n" for _, k, v in constants)
+        return source + (
+            "\n# constants (data of the namespace, not code):\n" + listing if listing else ""
+        )
 
 
 def _names(items: Iterable[Any]) -> Iterator[tuple[str, str]]:
@@ -129,28 +172,41 @@ def _names(items: Iterable[Any]) -> Iterator[tuple[str, str]]:
             yield alias, item.id
 
 
-class _Runners:
-    """service → generated condition function, built on first use (start-up stays fast)."""
+def _build_runner(prepared: PreparedPack, service: str) -> codegen.Runner:
+    pack = prepared.pack
+    return codegen.build_runner(
+        f"{pack.id}:{service}", prepared.rules_by_service[service], pack.calendar
+    )
 
-    def __init__(self, prepared: PreparedPack):
+
+def _build_firing(prepared: PreparedPack, service: str) -> codegen.Firing:
+    pack = prepared.pack
+    return codegen.build_firing(
+        f"{pack.id}:{service}",
+        prepared.rules_by_service[service],
+        prepared.suppresses,
+        pack.calendar,
+    )
+
+
+class _PerService(Generic[T]):
+    """service → a generated function, built on first use (start-up stays fast)."""
+
+    def __init__(self, prepared: PreparedPack, build: Callable[[PreparedPack, str], T]):
         self._prepared = prepared
-        self._built: dict[str, codegen.Runner] = {}
+        self._build = build
+        self._built: dict[str, T] = {}
         self._lock = threading.Lock()
 
-    def __getitem__(self, service: str) -> codegen.Runner:
-        runner = self._built.get(service)
-        if runner is None:
+    def __getitem__(self, service: str) -> T:
+        fn = self._built.get(service)
+        if fn is None:
             with self._lock:
-                runner = self._built.get(service)
-                if runner is None:
-                    prepared = self._prepared
-                    runner = codegen.build_runner(
-                        f"{prepared.pack.id}:{service}",
-                        prepared.rules_by_service[service],
-                        prepared.pack.calendar,
-                    )
-                    self._built[service] = runner
-        return runner
+                fn = self._built.get(service)
+                if fn is None:
+                    fn = self._build(self._prepared, service)
+                    self._built[service] = fn
+        return fn
 
 
 def override_closure(rules: Iterable[Rule]) -> dict[str, frozenset[str]]:
