@@ -348,3 +348,153 @@ def _material(field: str, raw: Any) -> Material:
         issued = raw.get("issued_on")
         return Material(name, None if issued is None else _date(f"{field}.issued_on", issued))
     raise _err(field, f"expected a document name or {{name, issued_on}}, got {kind_of(raw)}")
+
+
+# ---------------------------------------------------------------- the per-pack reader (hot path)
+
+_SLOW = (
+    object()
+)  # a value the fast reader does not vouch for: parse_case decides (and words errors)
+
+
+def _fast_reader(type_: Type) -> Any:
+    """A function taking a raw value to its typed value, or _SLOW when parse_case must look."""
+    name = type_.name
+    if name == "bool":
+        return lambda raw: raw if type(raw) is bool else _SLOW
+    if name == "int":
+        return lambda raw: raw if type(raw) is int and -MAX_INT <= raw <= MAX_INT else _SLOW
+
+    if name == "number":
+
+        def number(raw: Any) -> Any:
+            kind = type(raw)
+            if kind is int and -MAX_INT <= raw <= MAX_INT:
+                return raw
+            if kind is float and math.isfinite(raw) and abs(raw) <= MAX_INT:
+                return raw
+            return _SLOW
+
+        return number
+    if name == "date":
+        fromisoformat, match = _dt.date.fromisoformat, _DATE_RE.match
+
+        def date(raw: Any) -> Any:
+            if type(raw) is str and match(raw):
+                try:
+                    return fromisoformat(raw)
+                except ValueError:
+                    return _SLOW
+            return _SLOW
+
+        return date
+    if name == "string":
+        allowed = _FIXED_VOCAB.get(type_.vocab or "")
+        if allowed is not None:
+            choices = frozenset(allowed)
+            return lambda raw: raw if type(raw) is str and raw in choices else _SLOW
+        return lambda raw: raw if _plain_text(raw) else _SLOW
+    return lambda raw: _SLOW  # lists of a pack's own fields: the full check
+
+
+class CaseReader:
+    """parse_case for one pack, faster on valid cases: per-field readers built once.
+
+    A valid case gives exactly parse_case's Case; anything the readers do not
+    vouch for (a wrong type, a value out of range, an unknown field, a missing
+    one) goes to parse_case itself, so every error and its wording are its own.
+    """
+
+    def __init__(
+        self,
+        extra_fields: Mapping[str, str] | None = None,
+        allowed_values: Mapping[str, tuple[Any, ...]] | None = None,
+    ):
+        self.extra_fields = dict(extra_fields or {})
+        self.allowed_values = dict(allowed_values or {})
+        self._fields: dict[str, Any] = {k: _fast_reader(t) for k, t in CASE_FIELDS.items()}
+        del self._fields["diseases"], self._fields["materials"]
+        for key, kind in self.extra_fields.items():
+            read = _fast_reader(PACK_FIELD_TYPES[kind])
+            allowed = self.allowed_values.get(key)
+            if allowed is not None:
+                read = _within(read, frozenset(allowed))
+            self._fields[key] = read
+        self._objects = {
+            obj: {sub: (f"{obj}.{sub}", _fast_reader(t)) for sub, t in fields.items()}
+            for obj, fields in CASE_OBJECTS.items()
+        }
+
+    def read(self, data: Any) -> Case:
+        """The validated case (CaseError naming the field, exactly as parse_case)."""
+        case = self._read(data) if type(data) is dict else None
+        if case is None:
+            return parse_case(data, self.extra_fields, self.allowed_values)
+        return case
+
+    def _read(self, data: dict[Any, Any]) -> Case | None:
+        values: dict[str, Any] = {}
+        diseases: tuple[str, ...] = ()
+        materials = None
+        pack = None
+        fields, objects = self._fields, self._objects
+        for key, raw in data.items():
+            read = fields.get(key)
+            if read is not None:
+                if raw is None:
+                    continue
+                value = read(raw)
+                if value is _SLOW:
+                    return None
+                values[key] = value
+            elif key == "diseases":
+                if type(raw) is not list or len(raw) > MAX_LIST:
+                    return None
+                for v in raw:
+                    if not _plain_text(v):
+                        return None
+                diseases = tuple(raw)
+            elif key == "materials":
+                if type(raw) is not list or len(raw) > MAX_LIST:
+                    return None
+                for v in raw:
+                    if not _plain_text(v):
+                        return None
+                materials = tuple([Material(v) for v in raw])
+            elif key in objects:
+                if raw is None:
+                    continue
+                if type(raw) is not dict:
+                    return None
+                subs = objects[key]
+                for sub, sub_raw in raw.items():
+                    entry = subs.get(sub)
+                    if entry is None:
+                        return None
+                    if sub_raw is None:
+                        continue
+                    value = entry[1](sub_raw)
+                    if value is _SLOW:
+                        return None
+                    values[entry[0]] = value
+            elif key == "pack":
+                if not _plain_text(raw):
+                    return None
+                pack = raw
+            else:
+                return None
+        if "service" not in values or "submitted_on" not in values:
+            return None
+        for key, value in DEFAULTS.items():
+            values.setdefault(key, value)
+        return Case(values, diseases, materials, pack)
+
+
+def _within(read: Any, allowed: frozenset[Any]) -> Any:
+    def check(raw: Any) -> Any:
+        value = read(raw)
+        if value is _SLOW or value not in allowed:
+            return _SLOW
+        return value
+
+    return check

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import attrs
 
 from . import nodes as n
-from .case import CONTRACT_SERVICES, Case, parse_case
+from .case import CONTRACT_SERVICES, Case
 from .decision import (
     ChannelRef,
     Deadline,
@@ -52,7 +52,7 @@ def evaluate(pack: Prepared, data: Any, trace: Trace | None = None) -> Decision:
     `trace`, when given, is filled with what the evaluation saw (for
     `mtbrules explain`); it never changes the decision.
     """
-    case = parse_case(data, pack.case_fields, pack.case_field_values)
+    case = data if isinstance(data, Case) else pack.prepared.case_reader.read(data)
     return _Evaluation(pack, case, trace).run()
 
 

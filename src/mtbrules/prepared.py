@@ -15,6 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from . import codegen
 from . import workdays as wd
+from .case import CaseReader
 from .decision import ChannelRef, DiseaseMatch, PathStep, Reason, RequiredDocument
 from .model import (
     Category,
@@ -69,6 +70,7 @@ class PreparedPack:
 
     def __init__(self, pack: PackContent):
         self.pack = pack
+        self.case_reader = CaseReader(pack.case_fields, pack.case_field_values)
         self.disease_index = NameIndex(
             _names(pack.diseases.values()), display=[d.name for d in pack.diseases.values()]
         )
