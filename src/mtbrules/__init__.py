@@ -9,13 +9,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__ as __version__
-from .case import Case as Case
-from .decision import Decision as Decision
-from .diagnostics import Diagnostic as Diagnostic
-from .diagnostics import Location as Location
 from .errors import CalendarError as CalendarError
 from .errors import CaseError as CaseError
 from .errors import ConflictError as ConflictError
@@ -24,10 +21,44 @@ from .errors import InputError as InputError
 from .errors import InternalError as InternalError
 from .errors import MtbError as MtbError
 from .errors import PackError as PackError
-from .pack import Pack as Pack
-from .registry import builtin_ids as builtin_packs
-from .registry import load_pack as load_pack
-from .workdays import WorkingCalendar as WorkingCalendar
+
+if TYPE_CHECKING:
+    from .case import Case as Case
+    from .decision import Decision as Decision
+    from .diagnostics import Diagnostic as Diagnostic
+    from .diagnostics import Location as Location
+    from .pack import Pack as Pack
+    from .registry import builtin_ids as builtin_packs
+    from .registry import load_pack as load_pack
+    from .workdays import WorkingCalendar as WorkingCalendar
+
+# Imported on first use (PEP 562), so `import mtbrules` stays fast: the engine core
+# (compiler, code generator, evaluator) loads with the first pack, not with the package.
+_LAZY = {
+    "Case": ("case", "Case"),
+    "Decision": ("decision", "Decision"),
+    "Diagnostic": ("diagnostics", "Diagnostic"),
+    "Location": ("diagnostics", "Location"),
+    "Pack": ("pack", "Pack"),
+    "WorkingCalendar": ("workdays", "WorkingCalendar"),
+    "builtin_packs": ("registry", "builtin_ids"),
+    "load_pack": ("registry", "load_pack"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'mtbrules' has no attribute {name!r}")
+    module, attr = target
+    value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    globals()[name] = value  # later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "CalendarError",
@@ -62,4 +93,6 @@ def evaluate(case: Any) -> Decision:
             "case field 'pack': is required here (or use load_pack(ref).evaluate(case))",
             field="pack",
         )
+    from .registry import load_pack
+
     return load_pack(ref).evaluate(case)

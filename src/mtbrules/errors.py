@@ -7,8 +7,10 @@ generic handlers still catch them; each carries Diagnostics with positions.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from .diagnostics import Diagnostic, Location
+if TYPE_CHECKING:
+    from .diagnostics import Diagnostic, Location
 
 __all__ = [
     "CalendarError",
@@ -59,6 +61,9 @@ class PackError(InputError):
     def at(
         cls, code: str, message: str, location: Location | None, hint: str | None = None
     ) -> PackError:
+        # Imported here: diagnostics needs attrs, which `import mtbrules` does not (start-up time).
+        from .diagnostics import Diagnostic
+
         return cls.from_diagnostics([Diagnostic(code, message, location, hint=hint)])
 
 
