@@ -9,9 +9,11 @@ Sections (run in this order; --sections picks some):
   equivalent  the equivalent decision in every engine (peers.py), checked
               identical on 1,000 seeded cases first, then timed against the
               hand-written floor; plus the full Qingdao decision
-              (evaluate(), evaluate().to_dict()) on the same cases
+              (evaluate(), .to_dict(), .to_json_bytes(), the pack's case reader)
+              on the same cases
   packs       full-pack evaluation of every built-in pack on a synthetic
               caseload: median/p99 latency, throughput per core, to_dict/JSON cost
+  scaling     synthetic packs of 10, 100 and 1,000 rules of which 10 apply
   batch       `mtbrules batch` JSONL -> JSONL on 250k and 1M synthetic
               Qingdao cases with every core: wall time, peak memory, flatness
   startup     `import mtbrules` and loading every built-in pack, cold and warm
@@ -38,7 +40,7 @@ sys.path.insert(0, HERE)
 
 import machine
 
-SECTIONS = ("equivalent", "packs", "batch", "startup", "profile")
+SECTIONS = ("equivalent", "packs", "scaling", "batch", "startup", "profile")
 DOC = os.path.join(REPO, "docs", "performance.md")
 
 # full / quick sizes
@@ -49,6 +51,7 @@ SIZES = {
     "batch_rows": ((250_000, 1_000_000), (2_000, 8_000)),
     "startup_runs": (5, 1),
     "profile_cases": (2000, 300),
+    "scaling_rounds": (7, 2),
 }
 
 
@@ -97,6 +100,16 @@ def run_equivalent_section(args, log) -> dict:
         timed["mtbrules Qingdao evaluate().to_dict()"] = lambda c: evaluate(
             contract_cases[id(c)]
         ).to_dict()
+        if hasattr(mtbrules.Decision, "to_json_bytes"):
+            timed["mtbrules Qingdao evaluate().to_json_bytes()"] = lambda c: evaluate(
+                contract_cases[id(c)]
+            ).to_json_bytes()
+        prepared = getattr(pack, "prepared", None)
+        if prepared is not None and hasattr(prepared, "case_reader"):
+            read = prepared.case_reader.read
+            timed["mtbrules parse_case (the pack's case reader)"] = lambda c: read(
+                contract_cases[id(c)]
+            )
     # Repeats are interleaved (engine 1, 2, ..., then again), so that a burst of load
     # from other work on the machine spreads over every engine instead of hitting one.
     runs: dict[str, list[float]] = {name: [] for name in timed}
@@ -162,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         "--output", default=DOC, help="where to write the report (default docs/performance.md)"
     )
     ap.add_argument("--json", metavar="FILE", help="also write every result as JSON")
+    ap.add_argument(
+        "--profile-before",
+        metavar="FILE",
+        help="an earlier run's --json (e.g. of the previous engine): its profile is shown as 'before'",
+    )
     ap.add_argument("--seed", type=int, default=20201105)
     ap.add_argument(
         "--workers",
@@ -246,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import report
 
+    if args.profile_before and "profile" in results["sections"]:
+        with open(args.profile_before, encoding="utf-8") as f:
+            before = json.load(f)
+        results["sections"]["profile"]["before"] = {
+            "commit": before["machine"].get("commit"),
+            **before["sections"]["profile"],
+        }
     results["targets"] = report.targets(results)
     log("\n== targets")
     for t in results["targets"]:
@@ -269,6 +294,10 @@ def _run_section(section: str, args, log) -> dict:
         import packs_bench
 
         return packs_bench.run(size("pack_cases", args.quick), args.seed, log=log)
+    if section == "scaling":
+        import scaling_bench
+
+        return scaling_bench.run(rounds=size("scaling_rounds", args.quick), log=log)
     if section == "batch":
         import batch_bench
 

@@ -240,13 +240,17 @@ class Gen:
 
     def load(self, source: str, filename: str, entry: str) -> Callable[..., Any]:
         """Compile and run the module's source; its function `entry`. Raises _UNCOMPILABLE."""
+        fn = self.load_module(source, filename)[entry]
+        fn.source = source
+        return fn
+
+    def load_module(self, source: str, filename: str) -> dict[str, Any]:
+        """Compile and run the module's source; its namespace. Raises _UNCOMPILABLE."""
         code = compile(source, filename, "exec")
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         namespace = dict(self.namespace)
         exec(code, namespace)  # noqa: S102 - generated from the checked IR; no pack text is in `source`
-        fn = namespace[entry]
-        fn.source = source
-        return fn
+        return namespace
 
 
 def _never_undefined(e: ir.Expr) -> bool:
@@ -298,7 +302,28 @@ def build_runner(name: str, rules: Sequence[Any], calendar: wd.WorkingCalendar) 
         return _reference_runner(rules, calendar)
 
 
-Firing = Callable[[Mapping[str, Any], str], tuple[tuple, list, list]]
+Firing = Callable[[Mapping[str, Any], str], tuple[list, list]]
+
+#: From this many rules gated by a disease test, firing looks the case's diseases up in an
+#: index instead of testing every rule: a pack's cost then grows with the rules that apply.
+GATE_MIN = 64
+
+
+def gate_of(rule: Any) -> tuple[str, Any] | None:
+    """("group", g) / ("id", x) / ("ids", {…}) when the rule holds only for a case with that disease.
+
+    The condition is a disease shortcut, or an `and` whose leftmost operand is
+    one: a False shortcut makes the whole False (never undefined). Rules scoped
+    to versions are not gated (their result is None out of scope).
+    """
+    if rule.when is None or rule.versions is not None:
+        return None
+    e = rule.when.ir
+    while isinstance(e, ir.Logic) and e.op == "and":
+        e = e.left
+    if isinstance(e, ir.HasDisease):
+        return (e.kind, e.value)
+    return None
 
 
 def build_firing(
@@ -307,14 +332,18 @@ def build_firing(
     suppresses: Mapping[str, frozenset[str]],
     calendar: wd.WorkingCalendar,
 ) -> Firing:
-    """`(env, version) -> (results, effective, undecided)`: which of `rules` take effect.
+    """`(env, version) -> (effective, undecided)`: which of `rules` take effect, in order.
 
     A rule takes effect when its condition holds and no rule that overrides it
     (directly or through others: `suppresses`) holds too; who overrides whom is
     known when the pack loads, so each rule's test is written out. `undecided`
     lists the rules whose condition is undefined.
     """
+    gates = {i: gate_of(r) for i, r in enumerate(rules)}
+    gated = {i: g for i, g in gates.items() if g is not None}
     try:
+        if len(gated) >= GATE_MIN:
+            return _indexed_firing(name, rules, gated, suppresses, calendar)
         gen = Gen(calendar)
         lines = _conditions(gen, rules)
         lines += ["    effective = []", "    undecided = []"]
@@ -332,27 +361,95 @@ def build_firing(
                 lines.append(f"        effective.append({ref})")
             lines.append(f"    elif r{i} is _U:")
             lines.append(f"        undecided.append({ref})")
-        lines.append(f"    return {_results(rules)}, effective, undecided")
+        lines.append("    return effective, undecided")
         source = "\n".join(["def fire(env, version):", *gen.prologue(), *lines]) + "\n"
         return gen.load(source, f"<mtbrules firing {name}>", "fire")
     except _UNCOMPILABLE:
         return _reference_firing(rules, suppresses, calendar)
 
 
-def _reference_firing(
-    rules: Sequence[Any], suppresses: Mapping[str, frozenset[str]], calendar: wd.WorkingCalendar
+def _indexed_firing(
+    name: str,
+    rules: Sequence[Any],
+    gated: Mapping[int, tuple[str, Any]],
+    suppresses: Mapping[str, frozenset[str]],
+    calendar: wd.WorkingCalendar,
 ) -> Firing:
-    run = _reference_runner(rules, calendar)
+    """Firing for packs of many disease rules: ungated rules inline, gated ones by index.
 
-    def fire(env, version):
-        results = run(env, version)
-        held = {r.id for r, v in zip(rules, results) if v is True}
-        suppressed = set().union(*(suppresses.get(r, frozenset()) for r in held))
-        effective = [r for r, v in zip(rules, results) if v is True and r.id not in suppressed]
-        undecided = [r for r, v in zip(rules, results) if v is UNDEFINED]
-        return results, effective, undecided
+    Each gated rule's condition is a function of its own (`g12`) in the same
+    generated module; only those of the diseases and groups the case has run.
+    """
+    gen = Gen(calendar)
+    gen.uses_groups = gen.uses_ids = True
+    lines = []
+    for i, rule in enumerate(rules):
+        if i in gated:
+            continue
+        if rule.when is None:
+            value = "True"
+        else:
+            value = gen.value(rule.when.ir, rule.when.needs, {})
+            if rule.versions is not None:
+                value = f"({value}) if version in {gen.const(frozenset(rule.versions))} else None"
+        lines += [
+            f"    r = {value}",
+            "    if r is True:",
+            f"        held.append({i})",
+            "    elif r is _U:",
+            f"        undecided.append({i})",
+        ]
+    candidates, settle = "_candidates", "_settle"  # the helpers, set in the namespace below
+    lines += [
+        f"    for i, when in {candidates}(case_groups, case_ids):",
+        "        r = when(env, case_groups, case_ids)",
+        "        if r is True:",
+        "            held.append(i)",
+        "        elif r is _U:",
+        "            undecided.append(i)",
+        f"    return {settle}(held, undecided)",
+    ]
+    main = ["def fire(env, version):", *gen.prologue(), "    held = []", "    undecided = []"]
+    functions = []
+    for i in gated:
+        gen.fields = {}  # each gated function reads its own fields
+        value = gen.value(rules[i].when.ir, rules[i].when.needs, {})
+        head = [line for line in gen.prologue() if "case_" not in line]
+        functions += [f"def g{i}(env, case_groups, case_ids):", *head, f"    return {value}", ""]
+    source = "\n".join([*main, *lines, "", *functions]) + "\n"
+    namespace = gen.load_module(source, f"<mtbrules firing {name}>")
 
-    fire.source = None  # type: ignore[attr-defined]
+    by_group: dict[str, list[tuple[int, Any]]] = {}
+    by_id: dict[str, list[tuple[int, Any]]] = {}
+    for i, (kind, value) in gated.items():
+        entry = (i, namespace[f"g{i}"])
+        if kind == "group":
+            by_group.setdefault(value, []).append(entry)
+        else:
+            for ident in (value,) if kind == "id" else sorted(value):
+                by_id.setdefault(ident, []).append(entry)
+    groups = {k: tuple(v) for k, v in by_group.items()}
+    ids = {k: tuple(v) for k, v in by_id.items()}
+
+    def find(case_groups: frozenset[str], case_ids: frozenset[str]) -> list:
+        found: dict[int, Any] = {}
+        for g in case_groups:
+            found.update(groups.get(g, ()))
+        for d in case_ids:
+            found.update(ids.get(d, ()))
+        return sorted(found.items()) if len(found) > 1 else list(found.items())
+
+    def settle_(held: list[int], undecided: list[int]) -> tuple[list, list]:
+        held.sort()
+        suppressed: set[str] = set()
+        for i in held:
+            suppressed |= suppresses.get(rules[i].id, frozenset())
+        effective = [rules[i] for i in held if rules[i].id not in suppressed]
+        return effective, [rules[i] for i in sorted(undecided)]
+
+    namespace[candidates], namespace[settle] = find, settle_
+    fire = namespace["fire"]
+    fire.source = source
     return fire
 
 
@@ -374,6 +471,23 @@ def _reference_runner(rules: Sequence[Any], calendar: wd.WorkingCalendar) -> Run
 
     run.source = None  # type: ignore[attr-defined]
     return run
+
+
+def _reference_firing(
+    rules: Sequence[Any], suppresses: Mapping[str, frozenset[str]], calendar: wd.WorkingCalendar
+) -> Firing:
+    run = _reference_runner(rules, calendar)
+
+    def fire(env, version):
+        results = run(env, version)
+        held = {r.id for r, v in zip(rules, results) if v is True}
+        suppressed = set().union(*(suppresses.get(r, frozenset()) for r in held))
+        effective = [r for r, v in zip(rules, results) if v is True and r.id not in suppressed]
+        undecided = [r for r, v in zip(rules, results) if v is UNDEFINED]
+        return effective, undecided
+
+    fire.source = None  # type: ignore[attr-defined]
+    return fire
 
 
 # ---------------------------------------------------------------- one expression

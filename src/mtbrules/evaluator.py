@@ -287,7 +287,7 @@ class _Evaluation:
         """The rules that take effect (in order) and those left undecided (generated code)."""
         rules = self.prep.rules_by_service[self.service]
         try:
-            (results, effective, undecided), read = track(
+            (effective, undecided), read = track(
                 partial(self.prep.firing[self.service], env, version.id)
             )
             if read is not None:
@@ -298,7 +298,8 @@ class _Evaluation:
                 self._condition(rule, version, env)
             raise
         trace = self.trace
-        if trace is not None:
+        if trace is not None:  # every rule's result, for explain and coverage (only when asked)
+            results = self.prep.condition_runners[self.service](env, version.id)
             applying = []
             for rule, result in zip(rules, results):
                 if result is not None:
