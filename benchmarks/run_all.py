@@ -271,6 +271,13 @@ def main(argv: list[str] | None = None) -> int:
             "commit": before["machine"].get("commit"),
             **before["sections"]["profile"],
         }
+    if args.profile_before:
+        with open(args.profile_before, encoding="utf-8") as f:
+            before = json.load(f)
+        results["before"] = {
+            "commit": before["machine"].get("commit"),
+            "equivalent": before["sections"].get("equivalent", {}).get("rows", []),
+        }
     results["targets"] = report.targets(results)
     log("\n== targets")
     for t in results["targets"]:

@@ -215,7 +215,7 @@ class Decision:
                 "missing_documents": list(self.missing_documents),
                 "channels": [c.fragment() for c in self.channels],
                 "path": [p.fragment() for p in self.path],
-                "deadlines": [d.fragment() for d in self.deadlines],
+                "deadlines": [d.to_dict() for d in self.deadlines],  # new per decision: not cached
                 "reasons": [r.fragment() for r in self.reasons],
                 "warnings": list(self.warnings),
             }
