@@ -36,9 +36,8 @@ from typing import Any
 
 import attrs
 
-from . import analysis
+from . import analysis, schedules
 from . import nodes as n
-from . import schedules
 from ._yaml import YamlDoc, load_yaml
 from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, PACK_FIELD_TYPES, RELATIONS, SCHEMES
 from .compiler import did_you_mean
