@@ -182,6 +182,8 @@ class _Evaluation:
         documents = self._required_documents(effective, provided)
         complete = self.case.materials is not None and all(d.provided for d in documents)
         deadlines = self._deadlines(effective, env)
+        if outcome_rule.outcome == "instant":
+            deadlines = self._instant_due(outcome_rule, deadlines)
         channels = self._channels(effective)
         self.warnings.extend(r.warn for r in effective if r.warn)
         return self._decision(
@@ -422,6 +424,15 @@ class _Evaluation:
                     deadline = provisional_deadline(deadline, provisional, self.warnings)
                 out.append(deadline)
         return tuple(out)
+
+    def _instant_due(self, rule, deadlines) -> tuple[Deadline, ...]:
+        """An instant decision is due the day it is made (contract amendment 2026-12),
+        cited by the rule that makes it instant; a pack's own decision_due stands."""
+        if any(d.kind == "decision_due" for d in deadlines):
+            return deadlines
+        basis = f"decided on the spot: the day of submission, {self.as_of}"
+        due = Deadline("decision_due", self.as_of, basis, rule.id, str(rule.source))
+        return (due,) + deadlines
 
     def _channels(self, effective) -> tuple[ChannelRef, ...]:
         seen: dict[str, ChannelRef] = {}
