@@ -178,7 +178,7 @@ def to_text(rows: list[CompareRow], lang: str = "zh") -> str:
             cells = _cells(r, lang)
             for label, value in zip(labels[:6], cells[1:]):
                 out.append(f"  {label}: {value}")
-            if r.decision.outcome in ("ineligible", "not_covered"):
+            if r.decision.outcome in ("ineligible", "not_covered", "undetermined"):
                 for reason in r.decision.reasons:
                     out.append(f"  {labels[8]}: {reason.text}")
         for n in r.notes:

@@ -7,7 +7,8 @@ from typing import Any
 
 import attrs
 
-OUTCOMES = ("instant", "review", "ineligible", "not_covered")
+#: Every outcome a decision can have (CONTRACT §3 and its 2026-12 amendment). Count from this.
+OUTCOMES = ("instant", "review", "ineligible", "not_covered", "undetermined")
 
 
 @attrs.frozen
@@ -111,9 +112,14 @@ class Reason:
     rule: str
     text: str
     source: str
+    # The pack note that acknowledges what the source is silent on (undetermined decisions).
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "text": self.text, "source": self.source}
+        out = {"rule": self.rule, "text": self.text, "source": self.source}
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @attrs.frozen

@@ -136,8 +136,13 @@ class _Evaluation:
             )
             unknown = []
         matches = tuple(pack.disease_matches[d.id] for d in diseases)
-        if unknown:
+        if unknown and pack.unknown_members is None:
             return self._unknown_diseases(version, matches, unknown)
+        # The pack declares its catalogue incomplete: a disease it does not list is one the
+        # source is silent on (undetermined), and the listed ones are still decided by the rules.
+        unlisted = tuple(unknown)
+        if unlisted:
+            self._unknown_members_warning(unlisted)
 
         provided = self._match_materials()
         env = dict(values)
@@ -156,6 +161,8 @@ class _Evaluation:
                 )
         setters = self._setters(effective)
         rejects = [r for r in effective if r.reject]
+        if unlisted and not any(_whatever_the_diseases(r) for r in rejects):
+            return self._undetermined(version, matches, unlisted, effective, setters, provided, env)
         if rejects:
             # An ineligible decision explains the exclusion only; other rules' notes are noise here.
             used = [r for r in effective if r.reject or r.warn]
@@ -179,6 +186,15 @@ class _Evaluation:
                 reasons=reasons,
             )
 
+        return self._decided(
+            version, outcome_rule.outcome, matches, effective, outcome_rule, provided, env
+        )
+
+    def _decided(
+        self, version, outcome, matches, effective, outcome_rule, provided, env, first=(), before=()
+    ) -> Decision:
+        """An instant or review answer: documents, channels and deadlines of the applying rules.
+        `first` (path steps) and `before` (reasons) come ahead of the rules' own."""
         documents = self._required_documents(effective, provided)
         complete = self.case.materials is not None and all(d.provided for d in documents)
         deadlines = self._deadlines(effective, env)
@@ -188,14 +204,14 @@ class _Evaluation:
         self.warnings.extend(r.warn for r in effective if r.warn)
         return self._decision(
             version,
-            outcome_rule.outcome,
+            outcome,
             complete=complete,
             diseases=matches,
             required_documents=documents,
             channels=channels,
-            path=self._path(effective),
+            path=tuple(first) + self._path(effective),
             deadlines=deadlines,
-            reasons=self._reasons(effective),
+            reasons=tuple(before) + self._reasons(effective),
         )
 
     # -- input against the pack's vocabularies (CONTRACT §2: exit 2, naming the allowed values)
@@ -237,6 +253,7 @@ class _Evaluation:
         return found, unknown
 
     def _unknown_diseases(self, version, matches, unknown) -> Decision:
+        """A complete catalogue: a disease outside it is not covered (ineligible), with did-you-mean."""
         pack = self.pack
         reasons = []
         for name in unknown:
@@ -245,15 +262,87 @@ class _Evaluation:
             if close:
                 text += "; closest covered: " + "、".join(close)
             reasons.append(Reason(RULE_DISEASES, text, "diseases.yaml"))
-        if pack.unknown_members is not None:
-            um = pack.unknown_members
-            self.warnings.append(
-                f"the policy covers {um.count_stated} diseases but the pack knows only {len(pack.diseases)}: "
-                f"'{'、'.join(unknown)}' may be one of the others. {um.note}"
-            )
         step = self._engine_step(RULE_DISEASES, "diseases covered by the pack", "diseases.yaml")
         return self._decision(
             version, "ineligible", diseases=matches, path=(step,), reasons=tuple(reasons)
+        )
+
+    def _unknown_members_warning(self, unlisted) -> None:
+        pack = self.pack
+        um = pack.unknown_members
+        assert um is not None  # only called for a catalogue declared incomplete
+        self.warnings.append(
+            f"the policy covers {um.count_stated} diseases but the pack knows only {len(pack.diseases)}: "
+            f"'{'、'.join(unlisted)}' may be one of the others. {um.note}"
+        )
+
+    def _undetermined(self, version, matches, unlisted, effective, setters, provided, env):
+        """Some diseases of the case are outside a catalogue the pack declares incomplete.
+
+        The source is silent on them, so the case as a whole is `undetermined`; the listed
+        diseases still get what the rules decide for them (documents, channels, deadlines).
+        Exclusions that hold whatever the diseases are were decided before (ineligible).
+        """
+        pack = self.pack
+        um = pack.unknown_members
+        assert um is not None  # only called for a catalogue declared incomplete
+        note = um.acknowledged_by
+        source = (
+            str(note.source)
+            if note is not None and note.source
+            else "diseases.yaml unknown_members"
+        )
+        note_id = note.id if note is not None else None
+        reasons = []
+        for name in unlisted:
+            text = (
+                f"'{name}' is not among the {len(pack.diseases)} diseases this pack lists, of the "
+                f"{um.count_stated} the policy covers: the pack cannot say whether it is covered"
+            )
+            close = pack.disease_index.closest(name)
+            if close:
+                text += "; closest listed: " + "、".join(close)
+            if note_id:
+                text += f" (pack note {note_id})"
+            reasons.append(Reason(RULE_DISEASES, text, source, note_id))
+        step = self._engine_step(
+            RULE_DISEASES, "diseases the pack's catalogue does not list", source
+        )
+        if not matches:
+            return self._decision(version, "undetermined", path=(step,), reasons=tuple(reasons))
+        listed = "、".join(m.name for m in matches)
+        rejects = [r for r in effective if r.reject]
+        outcome_rule = setters.get("outcome")
+        if rejects or outcome_rule is None:
+            # The listed diseases alone are excluded, or no rule decides them: no checklist.
+            used = [r for r in effective if r.reject or (not rejects and r.reason) or r.warn]
+            self.warnings.extend(r.warn for r in used if r.warn)
+            extra: tuple[Reason, ...] = ()
+            if not rejects:
+                text = f"no rule of {pack.id} decides this {self.service} case for {listed}"
+                extra = (Reason(RULE_UNDECIDED, text, "pack rules"),)
+            return self._decision(
+                version,
+                "undetermined",
+                diseases=matches,
+                path=(step,) + self._path(used),
+                reasons=tuple(reasons) + self._reasons(rejects or used) + extra,
+            )
+        text = (
+            f"for {listed} the pack decides: {outcome_rule.outcome}; "
+            "the documents, channels and deadlines listed are for these"
+        )
+        reasons.append(Reason(outcome_rule.id, text, str(outcome_rule.source)))
+        return self._decided(
+            version,
+            "undetermined",
+            matches,
+            effective,
+            outcome_rule,
+            provided,
+            env,
+            (step,),
+            reasons,
         )
 
     def _match_materials(self) -> dict[str, list]:
@@ -451,6 +540,11 @@ def provisional_deadline(deadline: Deadline, provisional: Provisional, warnings:
     )
     latest = provisional.latest.isoformat() if provisional.latest else None
     return attrs.evolve(deadline, provisional=True, latest=latest)
+
+
+def _whatever_the_diseases(rule) -> bool:
+    """The rule's condition does not read the case's diseases: it holds for unlisted ones too."""
+    return rule.when is None or "diseases" not in rule.when.fields
 
 
 def _shift_back(day: _dt.date, amount: int, unit: str, pack: Pack) -> _dt.date:

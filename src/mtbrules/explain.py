@@ -361,6 +361,7 @@ _T: dict[str, dict[str, Any]] = {
             "review": "受理审核",
             "ineligible": "不符合条件",
             "not_covered": "不在本政策范围内",
+            "undetermined": "无法确定（政策原文未说明）",
         },
     },
     "en": {
@@ -394,6 +395,7 @@ _T: dict[str, dict[str, Any]] = {
             "review": "accepted for review",
             "ineligible": "ineligible",
             "not_covered": "not covered",
+            "undetermined": "undetermined (the source is silent)",
         },
     },
 }
