@@ -50,8 +50,8 @@ __all__ = [
 ]
 
 
-def evaluate(case: Any) -> Decision:
-    """Decide `case` with the pack its `pack` field names (CONTRACT §1)."""
+def evaluate(case: Any, lang: str = "en") -> Decision:
+    """Decide `case` with the pack its `pack` field names (CONTRACT §1); `lang` as for Pack.evaluate."""
     from collections.abc import Mapping
 
     if not isinstance(case, Mapping):
@@ -62,4 +62,4 @@ def evaluate(case: Any) -> Decision:
             "case field 'pack': is required here (or use load_pack(ref).evaluate(case))",
             field="pack",
         )
-    return load_pack(ref).evaluate(case)
+    return load_pack(ref).evaluate(case, lang=lang)

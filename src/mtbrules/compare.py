@@ -75,8 +75,9 @@ def _date(decision, kind: str) -> str | None:
     return x.date if x is not None else None
 
 
-def compare(case: Mapping, packs: Iterable = "all") -> list[CompareRow]:
-    """Evaluate `case` with each pack (ids, paths or Pack objects; "all" = every built-in pack)."""
+def compare(case: Mapping, packs: Iterable = "all", lang: str = "en") -> list[CompareRow]:
+    """Evaluate `case` with each pack (ids, paths or Pack objects; "all" = every built-in pack);
+    `lang` is the language of the engine's messages (Pack.evaluate)."""
     from .registry import builtin_ids, load_pack
 
     if not isinstance(case, Mapping):
@@ -102,7 +103,7 @@ def compare(case: Mapping, packs: Iterable = "all") -> list[CompareRow]:
                 del mine[key]
                 notes.append(f"field '{key}' left out: {pack.id} does not define it")
         try:
-            decision = pack.evaluate(mine)
+            decision = pack.evaluate(mine, lang=lang)
             rows.append(CompareRow(pack.id, pack.name, pack.city, decision, None, tuple(notes)))
         except MtbError as exc:
             rows.append(CompareRow(pack.id, pack.name, pack.city, None, str(exc), tuple(notes)))

@@ -25,6 +25,8 @@ from .decision import (
 )
 from .diagnostics import Diagnostic
 from .errors import CalendarError, CaseError, ConflictError
+from .messages import DEFAULT_LANG, check_lang, join, span
+from .messages import text as _text
 from .pack import Pack
 from .workdays import Provisional, add_months, add_years, track
 
@@ -34,23 +36,20 @@ RULE_SERVICES = "pack:services"
 RULE_DISEASES = "pack:diseases"
 RULE_UNDECIDED = "pack:no-outcome"
 
-_UNIT_WORDS = {
-    "working_days": "working days",
-    "days": "days",
-    "weeks": "weeks",
-    "months": "months",
-    "years": "years",
-}
 
-
-def evaluate(pack: Pack, data: Any, trace: Trace | None = None) -> Decision:
+def evaluate(
+    pack: Pack, data: Any, trace: Trace | None = None, lang: str = DEFAULT_LANG
+) -> Decision:
     """Decide one case with `pack` (CONTRACT §3).
 
     `trace`, when given, is filled with what the evaluation saw (for
-    `mtbrules explain`); it never changes the decision.
+    `mtbrules explain`); it never changes the decision. `lang` (zh or en) is
+    the language of the engine's own messages (messages.py); pack text and
+    the `name` fields are the same in both.
     """
+    check_lang(lang)
     case = parse_case(data, pack.case_fields, pack.case_field_values)
-    return _Evaluation(pack, case, trace).run()
+    return _Evaluation(pack, case, trace, lang).run()
 
 
 class Trace:
@@ -72,14 +71,21 @@ class Trace:
 
 
 class _Evaluation:
-    def __init__(self, pack: Pack, case: Case, trace: Trace | None = None):
+    def __init__(
+        self, pack: Pack, case: Case, trace: Trace | None = None, lang: str = DEFAULT_LANG
+    ):
         self.pack = pack
+        self.lang = lang
         self.case = case
         self.trace = trace
         self.values = case.values
         self.as_of = case.submitted_on.isoformat()
         self.service = case.service
         self.warnings: list[str] = []
+
+    def msg(self, message_id: str, *args, **kw) -> str:
+        """An engine message in the answer's language (messages.py)."""
+        return _text(message_id, self.lang, *args, **kw)
 
     # -- outcomes the engine decides before any rule
 
@@ -102,16 +108,14 @@ class _Evaluation:
         pack, values = self.pack, self.values
         self._check_vocabulary()
         if self.case.pack and self.case.pack not in (pack.id, pack.folder):
-            self.warnings.append(
-                f"the case names pack '{self.case.pack}' but was evaluated with '{pack.id}'"
-            )
+            self.warnings.append(self.msg("case.other_pack", named=self.case.pack, pack=pack.id))
         version = pack.version_on(self.case.submitted_on)
         if version is None:
             spans = ", ".join(
                 f"{v.id}: {v.effective_from}–{v.effective_to or '…'}" for v in pack.versions
             )
-            text = f"no version of {pack.id} is in force on {self.as_of} ({spans})"
-            step = self._engine_step(RULE_VERSIONS, "policy version in force", "pack.yaml versions")
+            text = self.msg("versions.none", pack=pack.id, date=self.as_of, spans=spans)
+            step = self._engine_step(RULE_VERSIONS, self.msg("versions.step"), "pack.yaml versions")
             return self._decision(
                 None,
                 "not_covered",
@@ -119,8 +123,13 @@ class _Evaluation:
                 reasons=(Reason(RULE_VERSIONS, text, step.source),),
             )
         if self.service not in pack.services:
-            text = f"{pack.id} has no policy for service '{self.service}' (it covers: {', '.join(sorted(pack.services))})"
-            step = self._engine_step(RULE_SERVICES, "services of the pack", "pack.yaml services")
+            text = self.msg(
+                "services.none",
+                pack=pack.id,
+                service=self.service,
+                services=join(sorted(pack.services), self.lang),
+            )
+            step = self._engine_step(RULE_SERVICES, self.msg("services.step"), "pack.yaml services")
             return self._decision(
                 version,
                 "not_covered",
@@ -131,9 +140,7 @@ class _Evaluation:
         diseases, unknown = self._match_diseases()
         if unknown and not pack.diseases and pack.unknown_members is None:
             # A pack with no disease catalogue does not decide by disease (e.g. off-site filing).
-            self.warnings.append(
-                f"{pack.id} does not decide by disease; the case's diseases were not used"
-            )
+            self.warnings.append(self.msg("diseases.not_used", pack=pack.id))
             unknown = []
         matches = tuple(pack.disease_matches[d.id] for d in diseases)
         if unknown and pack.unknown_members is None:
@@ -157,7 +164,7 @@ class _Evaluation:
             missing = sorted(f for f in rule.when.needs if f not in env)
             if missing:
                 self.warnings.append(
-                    f"rule {rule.id} could not be decided: the case does not give {', '.join(missing)}"
+                    self.msg("rules.undecided", rule=rule.id, fields=join(missing, self.lang))
                 )
         setters = self._setters(effective)
         rejects = [r for r in effective if r.reject]
@@ -175,8 +182,10 @@ class _Evaluation:
         if outcome_rule is None:
             used = [r for r in effective if r.reason or r.warn]
             self.warnings.extend(r.warn for r in used if r.warn)
-            step = self._engine_step(RULE_UNDECIDED, "no rule decides the case", "pack rules")
-            text = f"no rule of {pack.id} decides this {self.service} case"
+            step = self._engine_step(
+                RULE_UNDECIDED, self.msg("rules.no_outcome_step"), "pack rules"
+            )
+            text = self.msg("rules.no_outcome", pack=pack.id, service=self.service)
             reasons = self._reasons(used) + (Reason(RULE_UNDECIDED, text, step.source),)
             return self._decision(
                 version,
@@ -258,11 +267,11 @@ class _Evaluation:
         reasons = []
         for name in unknown:
             close = pack.disease_index.closest(name)
-            text = f"'{name}' is not a disease this pack covers"
+            text = self.msg("diseases.not_covered", name=name)
             if close:
-                text += "; closest covered: " + "、".join(close)
+                text += self.msg("diseases.closest_covered", names="、".join(close))
             reasons.append(Reason(RULE_DISEASES, text, "diseases.yaml"))
-        step = self._engine_step(RULE_DISEASES, "diseases covered by the pack", "diseases.yaml")
+        step = self._engine_step(RULE_DISEASES, self.msg("diseases.step"), "diseases.yaml")
         return self._decision(
             version, "ineligible", diseases=matches, path=(step,), reasons=tuple(reasons)
         )
@@ -272,8 +281,13 @@ class _Evaluation:
         um = pack.unknown_members
         assert um is not None  # only called for a catalogue declared incomplete
         self.warnings.append(
-            f"the policy covers {um.count_stated} diseases but the pack knows only {len(pack.diseases)}: "
-            f"'{'、'.join(unlisted)}' may be one of the others. {um.note}"
+            self.msg(
+                "diseases.unknown_members",
+                stated=um.count_stated,
+                listed=len(pack.diseases),
+                names="、".join(unlisted),
+                note=um.note,
+            )
         )
 
     def _undetermined(self, version, matches, unlisted, effective, setters, provided, env):
@@ -295,19 +309,16 @@ class _Evaluation:
         note_id = note.id if note is not None else None
         reasons = []
         for name in unlisted:
-            text = (
-                f"'{name}' is not among the {len(pack.diseases)} diseases this pack lists, of the "
-                f"{um.count_stated} the policy covers: the pack cannot say whether it is covered"
+            text = self.msg(
+                "diseases.unlisted", name=name, listed=len(pack.diseases), stated=um.count_stated
             )
             close = pack.disease_index.closest(name)
             if close:
-                text += "; closest listed: " + "、".join(close)
+                text += self.msg("diseases.closest_listed", names="、".join(close))
             if note_id:
-                text += f" (pack note {note_id})"
+                text += self.msg("diseases.see_note", note=note_id)
             reasons.append(Reason(RULE_DISEASES, text, source, note_id))
-        step = self._engine_step(
-            RULE_DISEASES, "diseases the pack's catalogue does not list", source
-        )
+        step = self._engine_step(RULE_DISEASES, self.msg("diseases.unlisted_step"), source)
         if not matches:
             return self._decision(version, "undetermined", path=(step,), reasons=tuple(reasons))
         listed = "、".join(m.name for m in matches)
@@ -319,7 +330,9 @@ class _Evaluation:
             self.warnings.extend(r.warn for r in used if r.warn)
             extra: tuple[Reason, ...] = ()
             if not rejects:
-                text = f"no rule of {pack.id} decides this {self.service} case for {listed}"
+                text = self.msg(
+                    "diseases.listed_no_outcome", pack=pack.id, service=self.service, names=listed
+                )
                 extra = (Reason(RULE_UNDECIDED, text, "pack rules"),)
             return self._decision(
                 version,
@@ -328,9 +341,12 @@ class _Evaluation:
                 path=(step,) + self._path(used),
                 reasons=tuple(reasons) + self._reasons(rejects or used) + extra,
             )
-        text = (
-            f"for {listed} the pack decides: {outcome_rule.outcome}; "
-            "the documents, channels and deadlines listed are for these"
+        outcome = outcome_rule.outcome
+        text = self.msg(
+            "diseases.listed_outcome",
+            names=listed,
+            outcome=outcome,
+            outcome_name=self.msg(f"outcome.{outcome}"),
         )
         reasons.append(Reason(outcome_rule.id, text, str(outcome_rule.source)))
         return self._decided(
@@ -354,7 +370,7 @@ class _Evaluation:
         for m in self.case.materials:
             ident = index.lookup(m.name)
             if ident is None:
-                self.warnings.append(f"material '{m.name}' is not a document this pack knows")
+                self.warnings.append(self.msg("materials.unknown", name=m.name))
                 continue
             provided.setdefault(ident, []).append(m.issued_on)
         return provided
@@ -477,15 +493,24 @@ class _Evaluation:
             for issued in provided.get(c, ()):
                 if issued is None:
                     self.warnings.append(
-                        f"material for {doc.name} has no issued_on: it must be issued within "
-                        f"{amount} {_UNIT_WORDS[unit]} of {self.as_of}, so it is not counted"
+                        self.msg(
+                            "materials.no_date",
+                            doc=doc.name,
+                            span=span(amount, unit, self.lang),
+                            date=self.as_of,
+                        )
                     )
                 elif earliest <= issued <= submitted:
                     return True
                 else:
                     self.warnings.append(
-                        f"material for {doc.name} was issued on {issued.isoformat()}, "
-                        f"not within {amount} {_UNIT_WORDS[unit]} before {self.as_of}"
+                        self.msg(
+                            "materials.too_old",
+                            doc=doc.name,
+                            issued=issued.isoformat(),
+                            span=span(amount, unit, self.lang),
+                            date=self.as_of,
+                        )
                     )
         return False
 
@@ -504,10 +529,15 @@ class _Evaluation:
                 if value is UNDEFINED:
                     missing = sorted(f for f in spec.date.needs if f not in env)
                     self.warnings.append(
-                        f"deadline {spec.kind} of rule {rule.id} cannot be computed: the case does not give {', '.join(missing)}"
+                        self.msg(
+                            "deadlines.undefined",
+                            kind=spec.kind,
+                            rule=rule.id,
+                            fields=join(missing, self.lang),
+                        )
                     )
                     continue
-                basis = spec.basis or describe(spec.date.node, env, spec.date.conditions)
+                basis = spec.basis or describe(spec.date.node, env, spec.date.conditions, self.lang)
                 deadline = Deadline(spec.kind, value.isoformat(), basis, rule.id, str(rule.source))
                 if provisional is not None:
                     deadline = provisional_deadline(deadline, provisional, self.warnings)
@@ -519,7 +549,7 @@ class _Evaluation:
         cited by the rule that makes it instant; a pack's own decision_due stands."""
         if any(d.kind == "decision_due" for d in deadlines):
             return deadlines
-        basis = f"decided on the spot: the day of submission, {self.as_of}"
+        basis = self.msg("basis.instant", date=self.as_of)
         due = Deadline("decision_due", self.as_of, basis, rule.id, str(rule.source))
         return (due,) + deadlines
 
@@ -561,39 +591,43 @@ def _shift_back(day: _dt.date, amount: int, unit: str, pack: Pack) -> _dt.date:
 
 # ---------------------------------------------------------------- deadline basis
 
-_FUNCTION_WORDS = {
-    "end_of_year": "the end of the year of {0}",
-    "end_of_quarter": "the end of the quarter of {0}",
-    "end_of_month": "the end of the month of {0}",
-    "start_of_year": "the start of the year of {0}",
-    "start_of_quarter": "the start of the quarter of {0}",
-    "start_of_month": "the start of the month of {0}",
-    "start_of_next_year": "the start of the year after {0}",
-    "start_of_next_quarter": "the start of the quarter after {0}",
-    "start_of_next_month": "the start of the month after {0}",
-    "day_of_month": "day {1} of the month of {0}",
-    "nth_working_day": "working day {1} of the month of {0}",
-    "natural_years_end": "the end of {1} natural years starting with {0}",
-}
+# The DSL date functions a basis puts in words (messages.py "basis.<function>").
+_BASIS_FUNCTIONS = frozenset(
+    f"basis.{f}"
+    for f in (
+        "end_of_year",
+        "end_of_quarter",
+        "end_of_month",
+        "start_of_year",
+        "start_of_quarter",
+        "start_of_month",
+        "start_of_next_year",
+        "start_of_next_quarter",
+        "start_of_next_month",
+        "day_of_month",
+        "nth_working_day",
+        "natural_years_end",
+    )
+)
 
 
-def describe(node: n.Node, env: dict, conditions: dict | None = None) -> str:
-    """A human-readable account of how a date expression reached its value."""
+def describe(
+    node: n.Node, env: dict, conditions: dict | None = None, lang: str = DEFAULT_LANG
+) -> str:
+    """A human-readable account of how a date expression reached its value, in `lang`."""
     conditions = conditions or {}
     if isinstance(node, n.Arith) and isinstance(node.right, n.Duration):
         d = node.right
-        unit = _UNIT_WORDS[d.unit]
-        if d.amount == 1:
-            unit = unit[:-1]
-        word = "after" if node.op == "+" else "before"
-        return f"{d.amount} {unit} {word} {describe(node.left, env, conditions)}"
-    if isinstance(node, n.Call) and node.func in _FUNCTION_WORDS:
-        args = [describe(a, env, conditions) for a in node.args]
-        return _FUNCTION_WORDS[node.func].format(*args)
+        key = "basis.after" if node.op == "+" else "basis.before"
+        base = describe(node.left, env, conditions, lang)
+        return _text(key, lang, span=span(d.amount, d.unit, lang), base=base)
+    if isinstance(node, n.Call) and f"basis.{node.func}" in _BASIS_FUNCTIONS:
+        args = [describe(a, env, conditions, lang) for a in node.args]
+        return _text(f"basis.{node.func}", lang, *args)
     if isinstance(node, n.If) and id(node) in conditions:
         # Show the branch taken; the condition itself is in the rule.
         branch = node.then if conditions[id(node)](env) is True else node.otherwise
-        return describe(branch, env, conditions)
+        return describe(branch, env, conditions, lang)
     if isinstance(node, (n.Name, n.Attr)):
         value = _lookup(node, env)
         if isinstance(value, _dt.date):

@@ -138,7 +138,7 @@ class Explanation:
         return explanation_html(self)
 
 
-def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None) -> Explanation:
+def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None, lang: str = "en") -> Explanation:
     """Explain `pack`'s decision for `case` (a CONTRACT §2 mapping).
 
     `depth` limits how deep sub-conditions are expanded (1 = the rule's whole
@@ -146,7 +146,7 @@ def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None) -> Explanation:
     explanation to those rules. Raises the same errors as `pack.evaluate`.
     """
     trace = Trace()
-    decision = _evaluate(pack, case, trace)
+    decision = _evaluate(pack, case, trace, lang=lang)
     wanted = set(rules) if rules is not None else None
     if wanted is not None:
         unknown = sorted(wanted - set(pack.rules_by_id))

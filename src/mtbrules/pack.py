@@ -183,11 +183,15 @@ class Pack:
                 best = v
         return best
 
-    def evaluate(self, case: Any) -> Decision:
-        """Decide `case` (a CONTRACT §2 mapping or a Case). Returns a Decision."""
+    def evaluate(self, case: Any, lang: str = "en") -> Decision:
+        """Decide `case` (a CONTRACT §2 mapping or a Case). Returns a Decision.
+
+        `lang` ("zh" or "en") is the language of the engine's own messages
+        (reasons, warnings, deadline bases); `name` fields do not change.
+        """
         from .evaluator import evaluate
 
-        return evaluate(self, case)
+        return evaluate(self, case, lang=lang)
 
     def describe(self) -> dict[str, Any]:
         """Metadata for listings (`mtbrules packs`)."""
