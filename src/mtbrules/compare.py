@@ -20,6 +20,7 @@ import attrs
 
 from .case import CASE_FIELDS, CASE_OBJECTS
 from .errors import CaseError, MtbError
+from .messages import check_lang, text
 
 #: Deadline kinds shown as their own columns.
 VALIDITY_KINDS = ("valid_until",)
@@ -80,6 +81,7 @@ def compare(case: Mapping, packs: Iterable = "all", lang: str = "en") -> list[Co
     `lang` is the language of the engine's messages (Pack.evaluate)."""
     from .registry import builtin_ids, load_pack
 
+    check_lang(lang)
     if not isinstance(case, Mapping):
         raise CaseError("case: a case must be a JSON object")
     if packs == "all" or packs is None:
@@ -101,7 +103,7 @@ def compare(case: Mapping, packs: Iterable = "all", lang: str = "en") -> list[Co
                 and key not in CASE_OBJECTS
             ):
                 del mine[key]
-                notes.append(f"field '{key}' left out: {pack.id} does not define it")
+                notes.append(text("compare.field_left_out", lang, field=key, pack=pack.id))
         try:
             decision = pack.evaluate(mine, lang=lang)
             rows.append(CompareRow(pack.id, pack.name, pack.city, decision, None, tuple(notes)))

@@ -158,6 +158,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "无法确定（政策原文未说明）",
         "en": "undetermined (the source is silent)",
     },
+    # -- compare
+    "compare.field_left_out": {
+        "zh": "未使用字段 {field}：{pack} 没有定义该字段",
+        "en": "field '{field}' left out: {pack} does not define it",
+    },
     # -- joining lists of names and fields
     "list.sep": {"zh": "、", "en": ", "},
 }
