@@ -202,7 +202,7 @@ class _Evaluation:
     def _decided(
         self, version, outcome, matches, effective, outcome_rule, provided, env, first=(), before=()
     ) -> Decision:
-        """An instant or review answer: documents, channels and deadlines of the applying rules.
+        """The answer the applying rules give: their documents, channels and deadlines.
         `first` (path steps) and `before` (reasons) come ahead of the rules' own."""
         documents = self._required_documents(effective, provided)
         complete = self.case.materials is not None and all(d.provided for d in documents)
