@@ -394,7 +394,8 @@ class _Evaluation:
         try:
             results, read = track(partial(pack.condition_runners[self.service], env, version.id))
             if read is not None:
-                self.warnings.append(read.describe_reading("the rules' conditions"))
+                what = self.msg("calendar.what.conditions")
+                self.warnings.append(read.describe_reading(what, self.lang))
         except (CalendarError, OverflowError, ValueError):
             # Evaluate rule by rule to say which rule failed, and why.
             results = tuple(self._condition(rule, version, env) for rule in rules)
@@ -486,9 +487,10 @@ class _Evaluation:
         submitted = self.case.submitted_on
         earliest, read = track(partial(_shift_back, submitted, amount, unit, self.pack))
         if read is not None:
-            self.warnings.append(
-                read.describe_reading(f"the {amount} {_UNIT_WORDS[unit]} window for {doc.name}")
+            what = self.msg(
+                "calendar.what.window", span=span(amount, unit, self.lang), doc=doc.name
             )
+            self.warnings.append(read.describe_reading(what, self.lang))
         for c in candidates:
             for issued in provided.get(c, ()):
                 if issued is None:
@@ -540,7 +542,7 @@ class _Evaluation:
                 basis = spec.basis or describe(spec.date.node, env, spec.date.conditions, self.lang)
                 deadline = Deadline(spec.kind, value.isoformat(), basis, rule.id, str(rule.source))
                 if provisional is not None:
-                    deadline = provisional_deadline(deadline, provisional, self.warnings)
+                    deadline = provisional_deadline(deadline, provisional, self.warnings, self.lang)
                 out.append(deadline)
         return tuple(out)
 
@@ -563,11 +565,12 @@ class _Evaluation:
         return tuple(seen.values())
 
 
-def provisional_deadline(deadline: Deadline, provisional: Provisional, warnings: list) -> Deadline:
+def provisional_deadline(
+    deadline: Deadline, provisional: Provisional, warnings: list, lang: str = DEFAULT_LANG
+) -> Deadline:
     """Mark a deadline counted on unpublished years, and say so in the warnings (docs/calendar.md)."""
-    warnings.append(
-        provisional.describe(f"deadline {deadline.kind}", _dt.date.fromisoformat(deadline.date))
-    )
+    what = _text("calendar.what.deadline", lang, kind=deadline.kind)
+    warnings.append(provisional.describe(what, _dt.date.fromisoformat(deadline.date), lang))
     latest = provisional.latest.isoformat() if provisional.latest else None
     return attrs.evolve(deadline, provisional=True, latest=latest)
 

@@ -158,6 +158,36 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "无法确定（政策原文未说明）",
         "en": "undetermined (the source is silent)",
     },
+    # -- deadlines and windows counted on years without an official schedule (workdays.Provisional)
+    "calendar.provisional": {
+        "zh": "{what} {value} 为暂定：本日历尚无{years}年官方放假调休安排，{years}年按周末和"
+        "《全国年节及纪念日放假办法》（{decree}）规定的法定节假日计算，不假定调休上班日",
+        "en": "{what} {value} is provisional: the official {years} holiday schedule (放假调休) is "
+        "not known to this calendar, so {years} is counted on weekends and the statutory holidays "
+        "of 《全国年节及纪念日放假办法》 ({decree}), with no make-up working days",
+    },
+    "calendar.could_move": {
+        "zh": "；该年安排公布后，最晚可能推迟到{latest}",
+        "en": "; once it is published it could move to as late as {latest}",
+    },
+    "calendar.would_not_move": {
+        "zh": "；按已公布安排中出现过的假期，不会再推迟",
+        "en": "; the holiday blocks the published schedules have given would not move it later",
+    },
+    "calendar.reading": {
+        "zh": "{what}用到了{years}年的日期，本日历尚无该年官方放假调休安排：这些日期是否上班，按周末和"
+        "《全国年节及纪念日放假办法》（{decree}）规定的法定节假日判断，不假定调休上班日",
+        "en": "{what} read days of {years}, whose official holiday schedule (放假调休) is not known "
+        "to this calendar: they were taken as working days or days off by weekends and the "
+        "statutory holidays of 《全国年节及纪念日放假办法》 ({decree}), with no make-up working days",
+    },
+    "calendar.add": {
+        "zh": "（添加{years}年安排：`{command}`，见 {page}）",
+        "en": " (add the {years} schedule: `{command}`, {page})",
+    },
+    "calendar.what.conditions": {"zh": "规则条件", "en": "the rules' conditions"},
+    "calendar.what.window": {"zh": "{doc}的{span}期限", "en": "the {span} window for {doc}"},
+    "calendar.what.deadline": {"zh": "期限 {kind}", "en": "deadline {kind}"},
     # -- compare
     "compare.field_left_out": {
         "zh": "未使用字段 {field}：{pack} 没有定义该字段",
