@@ -77,10 +77,10 @@ def test_impact_counts_and_blame(packs):
     assert outcome["examples"] == [2]
     assert "instant_time_limit" in outcome["rules"]
     shifted = next(g for g in imp["deadlines"] if g["change"] == "shifted")
-    assert shifted["rules"] == {"general_time_limit": 1} and set(shifted["shift_days"]) <= {
-        "+3",
-        "+5",
-    }
+    # Case 4: 7 → 10 working days. Case 2: instant (due the day of submission, contract
+    # amendment 2026-12) → review, due 10 working days later.
+    assert shifted["rules"] == {"general_time_limit": 2} and shifted["examples"] == [2, 4]
+    assert set(shifted["shift_days"]) <= {"+3", "+5", "+14", "+21"}
 
 
 def test_empty_caseload(packs):

@@ -11,6 +11,7 @@ from packbuilder import MINI_PACK, write_pack
 
 import mtbrules
 from mtbrules import CalendarError, CaseError, ConflictError
+from mtbrules.decision import OUTCOMES
 from mtbrules.loader import load_pack_folder
 
 BASE = {"service": "certificate", "submitted_on": "2025-09-29"}
@@ -30,11 +31,53 @@ class TestOutcomes:
         assert [p.rule for p in d.path] == ["general"]
 
     def test_override(self, mini_pack):
-        """The specific instant rule overrides the general one: no conflict, no decision_due."""
+        """The specific instant rule overrides the general one: no conflict, and no 7-day limit."""
         d = mini_pack.evaluate(case(diseases=["恶性肿瘤"]))
         assert d.outcome == "instant"
-        assert d.deadlines == ()
+        assert [x.kind for x in d.deadlines] == ["decision_due"]
         assert [p.rule for p in d.path] == ["instant"]
+
+
+class TestInstantDecisionDue:
+    """Contract amendment 2026-12: an instant decision is due on the day of submission."""
+
+    def test_due_on_the_day_of_submission(self, mini_pack):
+        """decision_due is submitted_on, cited by the rule that makes the decision instant."""
+        d = mini_pack.evaluate(case(diseases=["恶性肿瘤"], submitted_on="2025-10-01"))
+        due = d.deadline("decision_due")
+        # A holiday (National Day) too: deciding on the spot is not a count of working days.
+        assert due.date == "2025-10-01" == d.as_of
+        assert due.rule == "instant" and due.source == "s1 二"
+        assert "2025-10-01" in due.basis
+
+    def test_review_keeps_its_own_limit(self, mini_pack):
+        """Only instant decisions get the same-day deadline."""
+        d = mini_pack.evaluate(case(diseases=["支气管哮喘"]))
+        assert d.outcome == "review" and d.deadline("decision_due").rule == "general"
+
+    def test_first_deadline_and_json(self, mini_pack):
+        """It is a deadline like any other in the contract JSON, listed first."""
+        out = mini_pack.evaluate(case(diseases=["恶性肿瘤"])).to_dict()
+        assert out["deadlines"][0]["kind"] == "decision_due"
+        assert out["deadlines"][0]["date"] == "2025-09-29"
+
+    def test_a_packs_own_decision_due_stands(self, tmp_path):
+        """An instant rule that sets decision_due itself is not given a second one."""
+        rules = MINI_PACK["rules/a.yaml"].replace(
+            "            require: [id_or_card]\n",
+            "            require: [id_or_card]\n"
+            "            deadlines:\n"
+            "              - kind: decision_due\n"
+            "                date: submitted_on + 1 day\n",
+        )
+        pack = load_pack_folder(write_pack(tmp_path, {"rules/a.yaml": rules}))
+        d = pack.evaluate(case(diseases=["恶性肿瘤"]))
+        assert [(x.kind, x.date) for x in d.deadlines] == [("decision_due", "2025-09-30")]
+
+    def test_ineligible_and_not_covered_have_none(self, mini_pack):
+        """Decisions that are not instant get no same-day deadline."""
+        assert mini_pack.evaluate(case(diseases=["支气管扩张"])).deadlines == ()
+        assert mini_pack.evaluate(case(service="renewal")).deadlines == ()
 
     def test_traditional_and_alias(self, mini_pack):
         """Traditional characters and aliases find the disease."""
@@ -261,7 +304,7 @@ def test_any_valid_case_gets_a_sound_decision(pack_id):
             d = pack.evaluate(c)
         except (CalendarError, CaseError):
             return  # deadlines past the calendar, or a pack field's missing value: both documented input errors
-        assert d.outcome in ("instant", "review", "ineligible", "not_covered")
+        assert d.outcome in OUTCOMES
         for doc in d.required_documents:
             assert doc.id in pack.documents
             assert doc.rule in pack.rules_by_id

@@ -81,8 +81,8 @@ __all__ = [
 ]
 
 
-def evaluate(case: Any) -> Decision:
-    """Decide `case` with the pack its `pack` field names (CONTRACT §1)."""
+def evaluate(case: Any, lang: str = "en") -> Decision:
+    """Decide `case` with the pack its `pack` field names (CONTRACT §1); `lang` as for Pack.evaluate."""
     from collections.abc import Mapping
 
     if not isinstance(case, Mapping):
@@ -95,4 +95,4 @@ def evaluate(case: Any) -> Decision:
         )
     from .registry import load_pack
 
-    return load_pack(ref).evaluate(case)
+    return load_pack(ref).evaluate(case, lang=lang)

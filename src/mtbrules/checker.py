@@ -44,6 +44,7 @@ from .compiler import did_you_mean
 from .diagnostics import ERROR, WARNING, Diagnostic, Location, sort_key
 from .dsltypes import UNDEFINED, Type
 from .errors import CalendarError, MtbError, PackError
+from .model import INCOMPLETE_CATALOGUE
 from .pack import Pack
 
 #: Every code `check` can report, with a title and its default severity.
@@ -89,6 +90,7 @@ CODES: dict[str, tuple[str, str]] = {
     "MTB433": ("gap: service", WARNING),
     "MTB434": ("gap: disease", WARNING),
     "MTB435": ("gap: category", WARNING),
+    "MTB436": ("incomplete disease catalogue not acknowledged in a note", WARNING),
     "MTB440": ("unused document", WARNING),
     "MTB441": ("unused channel", WARNING),
     "MTB442": ("unused disease group", WARNING),
@@ -212,6 +214,7 @@ class _Checker:
         self._quotes()
         self._scenarios()
         self._unused()
+        self._incomplete_catalogue()
         if analysis and self.pack.rules:
             _Analysis(self).run()
         self._acknowledged()
@@ -275,6 +278,24 @@ class _Checker:
                     )
                 )
         self.out = kept
+
+    # -- a catalogue the pack declares incomplete: decisions cite the note that says so
+
+    def _incomplete_catalogue(self):
+        um = self.pack.unknown_members
+        if um is None:
+            return
+        doc = self.docs.get("diseases.yaml")
+        loc = doc.location(("unknown_members",)) if doc is not None else None
+        self.add(
+            "MTB436",
+            f"diseases.yaml declares the disease catalogue incomplete (the policy states "
+            f"{um.count_stated} diseases, the pack lists {len(self.pack.diseases)}): a disease outside it "
+            "is decided `undetermined`, citing the pack note that acknowledges this; no note does",
+            loc,
+            hint=f'say in a pack note what the text leaves out and add `acknowledges: ["{INCOMPLETE_CATALOGUE}"]` to it',
+            subject="diseases",
+        )
 
     # -- positions
 

@@ -14,6 +14,7 @@ import sys
 import traceback
 
 from .errors import InputError, MtbError
+from .terminal import printable
 
 #: Subcommands, in the order `--help` lists them. A module that is not
 #: installed (an optional extra) is left out of the parser.
@@ -66,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = args._run(args)
     except InputError as exc:
-        print(f"mtbrules: {render_error(exc)}", file=sys.stderr)
+        print(f"mtbrules: {printable(render_error(exc))}", file=sys.stderr)
         return 2
     except MtbError as exc:
-        print(f"mtbrules: {exc}", file=sys.stderr)
+        print(f"mtbrules: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("mtbrules: interrupted", file=sys.stderr)
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug
         print(
-            f"mtbrules: internal error (this is a bug): {type(exc).__name__}: {exc}",
+            f"mtbrules: internal error (this is a bug): {type(exc).__name__}: {printable(str(exc))}",
             file=sys.stderr,
         )
         if args.debug:

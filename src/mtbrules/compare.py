@@ -20,6 +20,7 @@ import attrs
 
 from .case import CASE_FIELDS, CASE_OBJECTS
 from .errors import CaseError, MtbError
+from .messages import check_lang, text
 
 #: Deadline kinds shown as their own columns.
 VALIDITY_KINDS = ("valid_until",)
@@ -75,10 +76,12 @@ def _date(decision, kind: str) -> str | None:
     return x.date if x is not None else None
 
 
-def compare(case: Mapping, packs: Iterable = "all") -> list[CompareRow]:
-    """Evaluate `case` with each pack (ids, paths or Pack objects; "all" = every built-in pack)."""
+def compare(case: Mapping, packs: Iterable = "all", lang: str = "en") -> list[CompareRow]:
+    """Evaluate `case` with each pack (ids, paths or Pack objects; "all" = every built-in pack);
+    `lang` is the language of the engine's messages (Pack.evaluate)."""
     from .registry import builtin_ids, load_pack
 
+    check_lang(lang)
     if not isinstance(case, Mapping):
         raise CaseError("case: a case must be a JSON object")
     if packs == "all" or packs is None:
@@ -100,9 +103,9 @@ def compare(case: Mapping, packs: Iterable = "all") -> list[CompareRow]:
                 and key not in CASE_OBJECTS
             ):
                 del mine[key]
-                notes.append(f"field '{key}' left out: {pack.id} does not define it")
+                notes.append(text("compare.field_left_out", lang, field=key, pack=pack.id))
         try:
-            decision = pack.evaluate(mine)
+            decision = pack.evaluate(mine, lang=lang)
             rows.append(CompareRow(pack.id, pack.name, pack.city, decision, None, tuple(notes)))
         except MtbError as exc:
             rows.append(CompareRow(pack.id, pack.name, pack.city, None, str(exc), tuple(notes)))
@@ -178,7 +181,7 @@ def to_text(rows: list[CompareRow], lang: str = "zh") -> str:
             cells = _cells(r, lang)
             for label, value in zip(labels[:6], cells[1:]):
                 out.append(f"  {label}: {value}")
-            if r.decision.outcome in ("ineligible", "not_covered"):
+            if r.decision.outcome in ("ineligible", "not_covered", "undetermined"):
                 for reason in r.decision.reasons:
                     out.append(f"  {labels[8]}: {reason.text}")
         for n in r.notes:

@@ -26,7 +26,8 @@ class _Part:
         return cached
 
 
-OUTCOMES = ("instant", "review", "ineligible", "not_covered")
+#: Every outcome a decision can have (CONTRACT §3 and its 2026-12 amendment). Count from this.
+OUTCOMES = ("instant", "review", "ineligible", "not_covered", "undetermined")
 
 
 @attrs.frozen
@@ -140,11 +141,16 @@ class Reason(_Part):
     rule: str
     text: str
     source: str
+    # The pack note that acknowledges what the source is silent on (undetermined decisions).
+    note: str | None = None
 
     _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "text": self.text, "source": self.source}
+        out = {"rule": self.rule, "text": self.text, "source": self.source}
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @attrs.frozen

@@ -26,6 +26,8 @@ from .diagnostics import Diagnostic
 from .dsltypes import UNDEFINED
 from .env import Env
 from .errors import CalendarError, CaseError, ConflictError
+from .messages import DEFAULT_LANG, check_lang, join, span
+from .messages import text as _text
 from .prepared import PackContent, PreparedPack
 from .primitives import UNIT_WORDS, shifter
 from .workdays import Provisional, track
@@ -46,14 +48,19 @@ class Prepared(PackContent, Protocol):
     def prepared(self) -> PreparedPack: ...
 
 
-def evaluate(pack: Prepared, data: Any, trace: Trace | None = None) -> Decision:
+def evaluate(
+    pack: Prepared, data: Any, trace: Trace | None = None, lang: str = DEFAULT_LANG
+) -> Decision:
     """Decide one case with `pack` (CONTRACT §3).
 
     `trace`, when given, is filled with what the evaluation saw (for
-    `mtbrules explain`); it never changes the decision.
+    `mtbrules explain`); it never changes the decision. `lang` (zh or en) is
+    the language of the engine's own messages (messages.py); pack text and
+    the `name` fields are the same in both.
     """
+    check_lang(lang)
     case = data if isinstance(data, Case) else pack.prepared.case_reader.read(data)
-    return _Evaluation(pack, case, trace).run()
+    return _Evaluation(pack, case, trace, lang).run()
 
 
 class Trace:
@@ -75,15 +82,22 @@ class Trace:
 
 
 class _Evaluation:
-    def __init__(self, pack: Prepared, case: Case, trace: Trace | None = None):
+    def __init__(
+        self, pack: Prepared, case: Case, trace: Trace | None = None, lang: str = DEFAULT_LANG
+    ):
         self.pack = pack
         self.prep = pack.prepared
+        self.lang = lang
         self.case = case
         self.trace = trace
         self.values = case.values
         self.as_of = case.submitted_on.isoformat()
         self.service = case.service
         self.warnings: list[str] = []
+
+    def msg(self, message_id: str, *args, **kw) -> str:
+        """An engine message in the answer's language (messages.py)."""
+        return _text(message_id, self.lang, *args, **kw)
 
     # -- outcomes the engine decides before any rule
 
@@ -106,16 +120,14 @@ class _Evaluation:
         pack, values = self.pack, self.values
         self._check_vocabulary()
         if self.case.pack and self.case.pack not in (pack.id, pack.folder):
-            self.warnings.append(
-                f"the case names pack '{self.case.pack}' but was evaluated with '{pack.id}'"
-            )
+            self.warnings.append(self.msg("case.other_pack", named=self.case.pack, pack=pack.id))
         version = pack.version_on(self.case.submitted_on)
         if version is None:
             spans = ", ".join(
                 f"{v.id}: {v.effective_from}–{v.effective_to or '…'}" for v in pack.versions
             )
-            text = f"no version of {pack.id} is in force on {self.as_of} ({spans})"
-            step = self._engine_step(RULE_VERSIONS, "policy version in force", "pack.yaml versions")
+            text = self.msg("versions.none", pack=pack.id, date=self.as_of, spans=spans)
+            step = self._engine_step(RULE_VERSIONS, self.msg("versions.step"), "pack.yaml versions")
             return self._decision(
                 None,
                 "not_covered",
@@ -123,8 +135,13 @@ class _Evaluation:
                 reasons=(Reason(RULE_VERSIONS, text, step.source),),
             )
         if self.service not in pack.services:
-            text = f"{pack.id} has no policy for service '{self.service}' (it covers: {', '.join(sorted(pack.services))})"
-            step = self._engine_step(RULE_SERVICES, "services of the pack", "pack.yaml services")
+            text = self.msg(
+                "services.none",
+                pack=pack.id,
+                service=self.service,
+                services=join(sorted(pack.services), self.lang),
+            )
+            step = self._engine_step(RULE_SERVICES, self.msg("services.step"), "pack.yaml services")
             return self._decision(
                 version,
                 "not_covered",
@@ -135,13 +152,16 @@ class _Evaluation:
         diseases, unknown = self._match_diseases()
         if unknown and not pack.diseases and pack.unknown_members is None:
             # A pack with no disease catalogue does not decide by disease (e.g. off-site filing).
-            self.warnings.append(
-                f"{pack.id} does not decide by disease; the case's diseases were not used"
-            )
+            self.warnings.append(self.msg("diseases.not_used", pack=pack.id))
             unknown = []
         matches = tuple(self.prep.disease_matches[d.id] for d in diseases)
-        if unknown:
+        if unknown and pack.unknown_members is None:
             return self._unknown_diseases(version, matches, unknown)
+        # The pack declares its catalogue incomplete: a disease it does not list is one the
+        # source is silent on (undetermined), and the listed ones are still decided by the rules.
+        unlisted = tuple(unknown)
+        if unlisted:
+            self._unknown_members_warning(unlisted)
 
         provided = self._match_materials()
         env = Env(values)
@@ -156,10 +176,12 @@ class _Evaluation:
             missing = sorted(f for f in rule.when.needs if f not in env)
             if missing:
                 self.warnings.append(
-                    f"rule {rule.id} could not be decided: the case does not give {', '.join(missing)}"
+                    self.msg("rules.undecided", rule=rule.id, fields=join(missing, self.lang))
                 )
         setters = self._setters(effective)
         rejects = [r for r in effective if r.reject]
+        if unlisted and not any(_whatever_the_diseases(r) for r in rejects):
+            return self._undetermined(version, matches, unlisted, effective, setters, provided, env)
         if rejects:
             # An ineligible decision explains the exclusion only; other rules' notes are noise here.
             used = [r for r in effective if r.reject or r.warn]
@@ -172,8 +194,10 @@ class _Evaluation:
         if outcome_rule is None:
             used = [r for r in effective if r.reason or r.warn]
             self.warnings.extend(r.warn for r in used if r.warn)
-            step = self._engine_step(RULE_UNDECIDED, "no rule decides the case", "pack rules")
-            text = f"no rule of {pack.id} decides this {self.service} case"
+            step = self._engine_step(
+                RULE_UNDECIDED, self.msg("rules.no_outcome_step"), "pack rules"
+            )
+            text = self.msg("rules.no_outcome", pack=pack.id, service=self.service)
             reasons = self._reasons(used) + (Reason(RULE_UNDECIDED, text, step.source),)
             return self._decision(
                 version,
@@ -183,21 +207,32 @@ class _Evaluation:
                 reasons=reasons,
             )
 
+        return self._decided(
+            version, outcome_rule.outcome, matches, effective, outcome_rule, provided, env
+        )
+
+    def _decided(
+        self, version, outcome, matches, effective, outcome_rule, provided, env, first=(), before=()
+    ) -> Decision:
+        """The answer the applying rules give: their documents, channels and deadlines.
+        `first` (path steps) and `before` (reasons) come ahead of the rules' own."""
         documents = self._required_documents(effective, provided)
         complete = self.case.materials is not None and all(d.provided for d in documents)
         deadlines = self._deadlines(effective, env)
+        if outcome_rule.outcome == "instant":
+            deadlines = self._instant_due(outcome_rule, deadlines)
         channels = self._channels(effective)
         self.warnings.extend(r.warn for r in effective if r.warn)
         return self._decision(
             version,
-            outcome_rule.outcome,
+            outcome,
             complete=complete,
             diseases=matches,
             required_documents=documents,
             channels=channels,
-            path=self._path(effective),
+            path=tuple(first) + self._path(effective),
             deadlines=deadlines,
-            reasons=self._reasons(effective),
+            reasons=tuple(before) + self._reasons(effective),
         )
 
     # -- input against the pack's vocabularies (CONTRACT §2: exit 2, naming the allowed values)
@@ -237,23 +272,102 @@ class _Evaluation:
         return found, unknown
 
     def _unknown_diseases(self, version, matches, unknown) -> Decision:
-        pack = self.pack
+        """A complete catalogue: a disease outside it is not covered (ineligible), with did-you-mean."""
         reasons = []
         for name in unknown:
             close = self.prep.disease_index.closest(name)
-            text = f"'{name}' is not a disease this pack covers"
+            text = self.msg("diseases.not_covered", name=name)
             if close:
-                text += "; closest covered: " + "、".join(close)
+                text += self.msg("diseases.closest_covered", names="、".join(close))
             reasons.append(Reason(RULE_DISEASES, text, "diseases.yaml"))
-        if pack.unknown_members is not None:
-            um = pack.unknown_members
-            self.warnings.append(
-                f"the policy covers {um.count_stated} diseases but the pack knows only {len(pack.diseases)}: "
-                f"'{'、'.join(unknown)}' may be one of the others. {um.note}"
-            )
-        step = self._engine_step(RULE_DISEASES, "diseases covered by the pack", "diseases.yaml")
+        step = self._engine_step(RULE_DISEASES, self.msg("diseases.step"), "diseases.yaml")
         return self._decision(
             version, "ineligible", diseases=matches, path=(step,), reasons=tuple(reasons)
+        )
+
+    def _unknown_members_warning(self, unlisted) -> None:
+        pack = self.pack
+        um = pack.unknown_members
+        assert um is not None  # only called for a catalogue declared incomplete
+        self.warnings.append(
+            self.msg(
+                "diseases.unknown_members",
+                stated=um.count_stated,
+                listed=len(pack.diseases),
+                names="、".join(unlisted),
+                note=um.note,
+            )
+        )
+
+    def _undetermined(self, version, matches, unlisted, effective, setters, provided, env):
+        """Some diseases of the case are outside a catalogue the pack declares incomplete.
+
+        The source is silent on them, so the case as a whole is `undetermined`; the listed
+        diseases still get what the rules decide for them (documents, channels, deadlines).
+        Exclusions that hold whatever the diseases are were decided before (ineligible).
+        """
+        pack = self.pack
+        um = pack.unknown_members
+        assert um is not None  # only called for a catalogue declared incomplete
+        note = um.acknowledged_by
+        source = (
+            str(note.source)
+            if note is not None and note.source
+            else "diseases.yaml unknown_members"
+        )
+        note_id = note.id if note is not None else None
+        reasons = []
+        for name in unlisted:
+            text = self.msg(
+                "diseases.unlisted", name=name, listed=len(pack.diseases), stated=um.count_stated
+            )
+            close = self.prep.disease_index.closest(name)
+            if close:
+                text += self.msg("diseases.closest_listed", names="、".join(close))
+            if note_id:
+                text += self.msg("diseases.see_note", note=note_id)
+            reasons.append(Reason(RULE_DISEASES, text, source, note_id))
+        step = self._engine_step(RULE_DISEASES, self.msg("diseases.unlisted_step"), source)
+        if not matches:
+            return self._decision(version, "undetermined", path=(step,), reasons=tuple(reasons))
+        listed = "、".join(m.name for m in matches)
+        rejects = [r for r in effective if r.reject]
+        outcome_rule = setters.get("outcome")
+        if rejects or outcome_rule is None:
+            # The listed diseases alone are excluded, or no rule decides them: no checklist.
+            used = [r for r in effective if r.reject or (not rejects and r.reason) or r.warn]
+            self.warnings.extend(r.warn for r in used if r.warn)
+            extra: tuple[Reason, ...] = ()
+            if not rejects:
+                text = self.msg(
+                    "diseases.listed_no_outcome", pack=pack.id, service=self.service, names=listed
+                )
+                extra = (Reason(RULE_UNDECIDED, text, "pack rules"),)
+            return self._decision(
+                version,
+                "undetermined",
+                diseases=matches,
+                path=(step,) + self._path(used),
+                reasons=tuple(reasons) + self._reasons(rejects or used) + extra,
+            )
+        outcome = outcome_rule.outcome
+        text = self.msg(
+            "diseases.listed_outcome",
+            names=listed,
+            outcome=outcome,
+            outcome_name=self.msg(f"outcome.{outcome}"),
+        )
+        reasons.append(Reason(outcome_rule.id, text, str(outcome_rule.source)))
+        return self._decided(
+            version,
+            "undetermined",
+            matches,
+            effective,
+            outcome_rule,
+            provided,
+            env,
+            (step,),
+            reasons,
         )
 
     def _match_materials(self) -> dict[str, list]:
@@ -265,7 +379,7 @@ class _Evaluation:
         for m in self.case.materials:
             ident = index.lookup(m.name)
             if ident is None:
-                self.warnings.append(f"material '{m.name}' is not a document this pack knows")
+                self.warnings.append(self.msg("materials.unknown", name=m.name))
                 continue
             provided.setdefault(ident, []).append(m.issued_on)
         return provided
@@ -291,7 +405,8 @@ class _Evaluation:
                 partial(self.prep.firing[self.service], env, version.id)
             )
             if read is not None:
-                self.warnings.append(read.describe_reading("the rules' conditions"))
+                what = self.msg("calendar.what.conditions")
+                self.warnings.append(read.describe_reading(what, self.lang))
         except (CalendarError, OverflowError, ValueError):
             # Evaluate rule by rule to say which rule failed, and why.
             for rule in rules:
@@ -382,22 +497,32 @@ class _Evaluation:
         submitted = self.case.submitted_on
         earliest, read = track(partial(shifter(unit, -amount, self.pack.calendar), submitted))
         if read is not None:
-            self.warnings.append(
-                read.describe_reading(f"the {amount} {_UNIT_WORDS[unit]} window for {doc.name}")
+            what = self.msg(
+                "calendar.what.window", span=span(amount, unit, self.lang), doc=doc.name
             )
+            self.warnings.append(read.describe_reading(what, self.lang))
         for c in candidates:
             for issued in provided.get(c, ()):
                 if issued is None:
                     self.warnings.append(
-                        f"material for {doc.name} has no issued_on: it must be issued within "
-                        f"{amount} {_UNIT_WORDS[unit]} of {self.as_of}, so it is not counted"
+                        self.msg(
+                            "materials.no_date",
+                            doc=doc.name,
+                            span=span(amount, unit, self.lang),
+                            date=self.as_of,
+                        )
                     )
                 elif earliest <= issued <= submitted:
                     return True
                 else:
                     self.warnings.append(
-                        f"material for {doc.name} was issued on {issued.isoformat()}, "
-                        f"not within {amount} {_UNIT_WORDS[unit]} before {self.as_of}"
+                        self.msg(
+                            "materials.too_old",
+                            doc=doc.name,
+                            issued=issued.isoformat(),
+                            span=span(amount, unit, self.lang),
+                            date=self.as_of,
+                        )
                     )
         return False
 
@@ -416,15 +541,29 @@ class _Evaluation:
                 if value is UNDEFINED:
                     missing = sorted(f for f in spec.date.needs if f not in env)
                     self.warnings.append(
-                        f"deadline {spec.kind} of rule {rule.id} cannot be computed: the case does not give {', '.join(missing)}"
+                        self.msg(
+                            "deadlines.undefined",
+                            kind=spec.kind,
+                            rule=rule.id,
+                            fields=join(missing, self.lang),
+                        )
                     )
                     continue
-                basis = spec.basis or describe(spec.date.node, env, spec.date.conditions)
+                basis = spec.basis or describe(spec.date.node, env, spec.date.conditions, self.lang)
                 deadline = Deadline(spec.kind, value.isoformat(), basis, rule.id, str(rule.source))
                 if provisional is not None:
-                    deadline = provisional_deadline(deadline, provisional, self.warnings)
+                    deadline = provisional_deadline(deadline, provisional, self.warnings, self.lang)
                 out.append(deadline)
         return tuple(out)
+
+    def _instant_due(self, rule, deadlines) -> tuple[Deadline, ...]:
+        """An instant decision is due the day it is made (contract amendment 2026-12),
+        cited by the rule that makes it instant; a pack's own decision_due stands."""
+        if any(d.kind == "decision_due" for d in deadlines):
+            return deadlines
+        basis = self.msg("basis.instant", date=self.as_of)
+        due = Deadline("decision_due", self.as_of, basis, rule.id, str(rule.source))
+        return (due,) + deadlines
 
     def _channels(self, effective) -> tuple[ChannelRef, ...]:
         seen: dict[str, ChannelRef] = {}
@@ -436,50 +575,60 @@ class _Evaluation:
         return tuple(seen.values())
 
 
-def provisional_deadline(deadline: Deadline, provisional: Provisional, warnings: list) -> Deadline:
+def provisional_deadline(
+    deadline: Deadline, provisional: Provisional, warnings: list, lang: str = DEFAULT_LANG
+) -> Deadline:
     """Mark a deadline counted on unpublished years, and say so in the warnings (docs/calendar.md)."""
-    warnings.append(
-        provisional.describe(f"deadline {deadline.kind}", _dt.date.fromisoformat(deadline.date))
-    )
+    what = _text("calendar.what.deadline", lang, kind=deadline.kind)
+    warnings.append(provisional.describe(what, _dt.date.fromisoformat(deadline.date), lang))
     latest = provisional.latest.isoformat() if provisional.latest else None
     return attrs.evolve(deadline, provisional=True, latest=latest)
 
 
+def _whatever_the_diseases(rule) -> bool:
+    """The rule's condition does not read the case's diseases: it holds for unlisted ones too."""
+    return rule.when is None or "diseases" not in rule.when.fields
+
+
 # ---------------------------------------------------------------- deadline basis
 
-_FUNCTION_WORDS = {
-    "end_of_year": "the end of the year of {0}",
-    "end_of_quarter": "the end of the quarter of {0}",
-    "end_of_month": "the end of the month of {0}",
-    "start_of_year": "the start of the year of {0}",
-    "start_of_quarter": "the start of the quarter of {0}",
-    "start_of_month": "the start of the month of {0}",
-    "start_of_next_year": "the start of the year after {0}",
-    "start_of_next_quarter": "the start of the quarter after {0}",
-    "start_of_next_month": "the start of the month after {0}",
-    "day_of_month": "day {1} of the month of {0}",
-    "nth_working_day": "working day {1} of the month of {0}",
-    "natural_years_end": "the end of {1} natural years starting with {0}",
-}
+# The DSL date functions a basis puts in words (messages.py "basis.<function>").
+_BASIS_FUNCTIONS = frozenset(
+    f"basis.{f}"
+    for f in (
+        "end_of_year",
+        "end_of_quarter",
+        "end_of_month",
+        "start_of_year",
+        "start_of_quarter",
+        "start_of_month",
+        "start_of_next_year",
+        "start_of_next_quarter",
+        "start_of_next_month",
+        "day_of_month",
+        "nth_working_day",
+        "natural_years_end",
+    )
+)
 
 
-def describe(node: n.Node, env: dict, conditions: dict | None = None) -> str:
-    """A human-readable account of how a date expression reached its value."""
+def describe(
+    node: n.Node, env: dict, conditions: dict | None = None, lang: str = DEFAULT_LANG
+) -> str:
+    """A human-readable account of how a date expression reached its value, in `lang`."""
     conditions = conditions or {}
     if isinstance(node, n.Arith) and isinstance(node.right, n.Duration):
         d = node.right
-        unit = _UNIT_WORDS[d.unit]
-        if d.amount == 1:
-            unit = unit[:-1]
-        word = "after" if node.op == "+" else "before"
-        return f"{d.amount} {unit} {word} {describe(node.left, env, conditions)}"
-    if isinstance(node, n.Call) and node.func in _FUNCTION_WORDS:
-        args = [describe(a, env, conditions) for a in node.args]
-        return _FUNCTION_WORDS[node.func].format(*args)
+        key = "basis.after" if node.op == "+" else "basis.before"
+        base = describe(node.left, env, conditions, lang)
+        return _text(key, lang, span=span(d.amount, d.unit, lang), base=base)
+    if isinstance(node, n.Call) and f"basis.{node.func}" in _BASIS_FUNCTIONS:
+        args = [describe(a, env, conditions, lang) for a in node.args]
+        return _text(f"basis.{node.func}", lang, *args)
     if isinstance(node, n.If) and id(node) in conditions:
         # Show the branch taken; the condition itself is in the rule.
         branch = node.then if conditions[id(node)](env) is True else node.otherwise
-        return describe(branch, env, conditions)
+        return describe(branch, env, conditions, lang)
     if isinstance(node, (n.Name, n.Attr)):
         value = _lookup(node, env)
         if isinstance(value, _dt.date):

@@ -140,7 +140,7 @@ class Explanation:
         return explanation_html(self)
 
 
-def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None) -> Explanation:
+def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None, lang: str = "en") -> Explanation:
     """Explain `pack`'s decision for `case` (a CONTRACT §2 mapping).
 
     `depth` limits how deep sub-conditions are expanded (1 = the rule's whole
@@ -148,7 +148,7 @@ def explain(pack, case, depth: int = DEFAULT_DEPTH, rules=None) -> Explanation:
     explanation to those rules. Raises the same errors as `pack.evaluate`.
     """
     trace = Trace()
-    decision = _evaluate(pack, case, trace)
+    decision = _evaluate(pack, case, trace, lang=lang)
     wanted = set(rules) if rules is not None else None
     if wanted is not None:
         unknown = sorted(wanted - set(pack.rules_by_id))
@@ -360,6 +360,7 @@ _T: dict[str, dict[str, Any]] = {
             "review": "受理审核",
             "ineligible": "不符合条件",
             "not_covered": "不在本政策范围内",
+            "undetermined": "无法确定（政策原文未说明）",
         },
     },
     "en": {
@@ -393,6 +394,7 @@ _T: dict[str, dict[str, Any]] = {
             "review": "accepted for review",
             "ineligible": "ineligible",
             "not_covered": "not covered",
+            "undetermined": "undetermined (the source is silent)",
         },
     },
 }

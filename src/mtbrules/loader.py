@@ -16,6 +16,8 @@ import re
 from importlib import resources
 from pathlib import Path
 
+import attrs
+
 from . import cache, schedules
 from . import workdays as wd
 from ._yaml import MAX_FILE_BYTES, YamlDoc, load_yaml
@@ -32,6 +34,7 @@ from .compiler import BOOL, DATE, Compiled, Scope, compile_expression, did_you_m
 from .diagnostics import ERROR, Diagnostic, Location, sort_key
 from .errors import CalendarError, MtbError, PackError
 from .model import (
+    INCOMPLETE_CATALOGUE,
     Category,
     Channel,
     Citation,
@@ -327,6 +330,7 @@ class _Builder:
                 x["id"],
                 x["text"],
                 self._cite_optional(x.get("source"), meta_doc, ("notes", i, "source")),
+                tuple(str(a) for a in x.get("acknowledges", ())),
             )
             for i, x in enumerate(meta.get("notes", []))
         )
@@ -351,6 +355,10 @@ class _Builder:
         calendar = self._calendar(meta_doc)
 
         groups, diseases, unknown_members = self._diseases()
+        if unknown_members is not None:
+            # The note that says the catalogue is incomplete; undetermined decisions cite it.
+            ack = next((x for x in notes if x.acknowledges_code(INCOMPLETE_CATALOGUE)), None)
+            unknown_members = attrs.evolve(unknown_members, acknowledged_by=ack)
         documents = self._documents()
         channels = self._channels()
         categories = self._categories()

@@ -130,6 +130,11 @@ class Note:
     id: str
     text: str
     source: Citation | None = None
+    # Warnings of `mtbrules check` the note explains as the text's own silence ("MTB436", "MTB433:renewal").
+    acknowledges: tuple[str, ...] = ()
+
+    def acknowledges_code(self, code: str) -> bool:
+        return any(entry.partition(":")[0] == code for entry in self.acknowledges)
 
 
 @attrs.frozen
@@ -181,10 +186,20 @@ class Rule:
         return self.slots
 
 
+#: The `check` code a pack note acknowledges to say its disease catalogue is incomplete.
+INCOMPLETE_CATALOGUE = "MTB436"
+
+
 @attrs.frozen
 class UnknownMembers:
-    """The text states more diseases than it names (e.g. 75 stated, 3 named)."""
+    """The text states more diseases than it names (e.g. 75 stated, 3 named).
+
+    This is the pack's declaration that its disease catalogue is incomplete: a
+    disease outside it is `undetermined`, not `ineligible`. `acknowledged_by` is
+    the pack note that says so (it acknowledges INCOMPLETE_CATALOGUE); decisions cite it.
+    """
 
     count_stated: int
     count_named: int | None
     note: str
+    acknowledged_by: Note | None = None

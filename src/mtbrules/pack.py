@@ -108,9 +108,13 @@ class Pack:
                 best = v
         return best
 
-    def evaluate(self, case: Any) -> Decision:
-        """Decide `case` (a CONTRACT §2 mapping or a Case). Returns a Decision."""
-        return evaluate(self, case)
+    def evaluate(self, case: Any, lang: str = "en") -> Decision:
+        """Decide `case` (a CONTRACT §2 mapping or a Case). Returns a Decision.
+
+        `lang` ("zh" or "en") is the language of the engine's own messages
+        (reasons, warnings, deadline bases); `name` fields do not change.
+        """
+        return evaluate(self, case, lang=lang)
 
     def describe(self) -> dict[str, Any]:
         """Metadata for listings (`mtbrules packs`)."""

@@ -442,8 +442,8 @@ def _why_unreached(pack, rule) -> str:
             ):
                 return (
                     f"it needs a disease outside group '{node.left.value}', but every disease of the catalogue "
-                    "is in that group, and a disease outside the catalogue is decided `ineligible` by the "
-                    "engine before any rule runs"
+                    "is in that group, and the rules never see a disease outside the catalogue (the engine "
+                    "decides it `ineligible`, or `undetermined` when the catalogue is declared incomplete)"
                 )
     return (
         f"no case in {SEARCH_TRIES} seeded tries put it on a decision path "

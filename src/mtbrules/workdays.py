@@ -41,6 +41,7 @@ import attrs
 from . import statutory
 from .diagnostics import Diagnostic
 from .errors import CalendarError
+from .messages import join, text
 
 __all__ = [
     "Provisional",
@@ -120,34 +121,38 @@ class Provisional:
     years: tuple[int, ...]
     latest: date | None
 
-    def describe(self, what: str, value: Any) -> str:
-        """The warning for ``what`` (e.g. "deadline decision_due") whose value is ``value``."""
-        years = ", ".join(map(str, self.years))
+    def describe(self, what: str, value: Any, lang: str = "en") -> str:
+        """The warning for ``what`` (e.g. "deadline decision_due") whose value is ``value``,
+        in ``lang`` (the engine's messages, messages.py)."""
+        years = join(map(str, self.years), lang)
         law = statutory.law_in_force(self.years[0])
-        text = (
-            f"{what} {value.isoformat() if isinstance(value, date) else value} is provisional: "
-            f"the official {years} holiday schedule (放假调休) is not known to this calendar, so "
-            f"{years} is counted on weekends and the statutory holidays of "
-            f"《全国年节及纪念日放假办法》 ({law.decree}), with no make-up working days"
+        shown = value.isoformat() if isinstance(value, date) else value
+        out = text(
+            "calendar.provisional", lang, what=what, value=shown, years=years, decree=law.decree
         )
         if self.latest is not None and isinstance(value, date) and self.latest > value:
-            text += f"; once it is published it could move to as late as {self.latest.isoformat()}"
+            out += text("calendar.could_move", lang, latest=self.latest.isoformat())
         elif self.latest is not None:
-            text += (
-                "; the holiday blocks the published schedules have given would not move it later"
-            )
-        text += f" (add the {years} schedule: `mtbrules calendar add`, docs/calendar.md)"
-        return text
+            out += text("calendar.would_not_move", lang)
+        return out + text(
+            "calendar.add",
+            lang,
+            years=years,
+            command="mtbrules calendar add",
+            page="docs/calendar.md",
+        )
 
-    def describe_reading(self, what: str) -> str:
+    def describe_reading(self, what: str, lang: str = "en") -> str:
         """The warning for ``what`` (e.g. "the rules' conditions") having read provisional days."""
-        years = ", ".join(map(str, self.years))
+        years = join(map(str, self.years), lang)
         law = statutory.law_in_force(self.years[0])
-        return (
-            f"{what} read days of {years}, whose official holiday schedule (放假调休) is not known "
-            f"to this calendar: they were taken as working days or days off by weekends and the "
-            f"statutory holidays of 《全国年节及纪念日放假办法》 ({law.decree}), with no make-up "
-            f"working days (add the {years} schedule: `mtbrules calendar add`, docs/calendar.md)"
+        out = text("calendar.reading", lang, what=what, years=years, decree=law.decree)
+        return out + text(
+            "calendar.add",
+            lang,
+            years=years,
+            command="mtbrules calendar add",
+            page="docs/calendar.md",
         )
 
 

@@ -46,6 +46,20 @@ def reject_json_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+def answer_lang(lang: str | None, fmt: str) -> str:
+    """The language of an answer: `--lang` when given; else Chinese for a report a person
+    reads and English for JSON (the engine's messages in JSON are English unless asked)."""
+    if lang:
+        return lang
+    return "en" if fmt == "json" else "zh"
+
+
+LANG_HELP = (
+    "language of the engine's messages (reasons, warnings, deadline bases) and of the text "
+    "report (default: zh for text, en for json); `name` fields do not change"
+)
+
+
 def write_json(obj: Any, stream=None, indent: int | None = 2) -> None:
     stream = stream or sys.stdout
     stream.write(json.dumps(obj, ensure_ascii=False, indent=indent, sort_keys=False))

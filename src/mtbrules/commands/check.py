@@ -42,6 +42,10 @@ def run(args) -> int:
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
+    elif args.format == "text":
+        from ..terminal import printable
+
+        sys.stdout.write(printable(text))
     else:
         sys.stdout.write(text)
     failed = any(d.severity == ERROR for rep in reports for d in rep.diagnostics)

@@ -17,20 +17,24 @@ def add_arguments(parser) -> None:
         help="comma-separated pack ids or folders, or 'all' for every built-in pack (default)",
     )
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    parser.add_argument("--lang", choices=("zh", "en"), default="zh")
+    from ._io import LANG_HELP
+
+    parser.add_argument("--lang", choices=("zh", "en"), default=None, help=LANG_HELP)
 
 
 def run(args) -> int:
     from .. import compare as cmp
-    from ._io import read_json
+    from ..terminal import printable
+    from ._io import answer_lang, read_json
 
     case = read_json(args.case)
     refs = "all" if args.packs == "all" else [r.strip() for r in args.packs.split(",") if r.strip()]
-    rows = cmp.compare(case, refs)
+    lang = answer_lang(args.lang, args.format)
+    rows = cmp.compare(case, refs, lang=lang)
     if args.format == "json":
         sys.stdout.write(cmp.to_json(rows) + "\n")
     elif args.format == "markdown":
-        sys.stdout.write(cmp.to_markdown(rows, args.lang))
+        sys.stdout.write(printable(cmp.to_markdown(rows, lang)))
     else:
-        sys.stdout.write(cmp.to_text(rows, args.lang))
+        sys.stdout.write(printable(cmp.to_text(rows, lang)))
     return 0

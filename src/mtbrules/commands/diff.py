@@ -39,5 +39,7 @@ def run(args) -> int:
     if args.format == "json":
         write_json(rep)
     else:
-        sys.stdout.write(d.to_text(rep, markdown=args.format == "markdown"))
+        from ..terminal import printable
+
+        sys.stdout.write(printable(d.to_text(rep, markdown=args.format == "markdown")))
     return 1 if d.something_changed(rep) else 0

@@ -8,21 +8,22 @@ HELP = "evaluate one case and print the decision"
 
 
 def add_arguments(parser) -> None:
+    from ._io import LANG_HELP
+
     parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
     parser.add_argument(
         "--pack", metavar="REF", help="built-in pack id or pack folder (default: the case's `pack`)"
     )
     parser.add_argument("--format", choices=("json", "text"), default="json")
-    parser.add_argument(
-        "--lang", choices=("zh", "en"), default="zh", help="language of the text report"
-    )
+    parser.add_argument("--lang", choices=("zh", "en"), default=None, help=LANG_HELP)
 
 
 def run(args) -> int:
     from ..errors import CaseError
     from ..registry import load_pack
     from ..render import decision_text
-    from ._io import read_json, write_json
+    from ..terminal import printable
+    from ._io import answer_lang, read_json, write_json
 
     case = read_json(args.case)
     if not isinstance(case, dict):
@@ -36,9 +37,10 @@ def run(args) -> int:
     if args.pack and isinstance(case, dict) and "pack" in case:
         # The command line wins (CONTRACT §2: `pack` is optional when given there).
         case = {k: v for k, v in case.items() if k != "pack"}
-    decision = pack.evaluate(case)
+    lang = answer_lang(args.lang, args.format)
+    decision = pack.evaluate(case, lang=lang)
     if args.format == "json":
         write_json(decision.to_dict())
     else:
-        sys.stdout.write(decision_text(decision, pack, args.lang))
+        sys.stdout.write(printable(decision_text(decision, pack, lang)))
     return 0

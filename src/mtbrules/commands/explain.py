@@ -9,14 +9,14 @@ HELP = "explain why a case's decision holds, rule by rule"
 
 
 def add_arguments(parser) -> None:
+    from ._io import LANG_HELP
+
     parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
     parser.add_argument(
         "--pack", metavar="REF", help="built-in pack id or pack folder (default: the case's `pack`)"
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument(
-        "--lang", choices=("zh", "en"), default="zh", help="language of the text report"
-    )
+    parser.add_argument("--lang", choices=("zh", "en"), default=None, help=LANG_HELP)
     parser.add_argument(
         "--depth",
         type=int,
@@ -35,15 +35,17 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..errors import InputError
     from ..explain import explain
+    from ..terminal import printable
     from ._case import read_case_and_pack
-    from ._io import write_json
+    from ._io import answer_lang, write_json
 
     if args.depth < 1:
         raise InputError("--depth: must be at least 1")
     case, pack = read_case_and_pack(args.case, args.pack)
-    x = explain(pack, case, depth=args.depth, rules=args.rule)
+    lang = answer_lang(args.lang, args.format)
+    x = explain(pack, case, depth=args.depth, rules=args.rule, lang=lang)
     if args.format == "json":
         write_json(x.to_dict())
     else:
-        sys.stdout.write(x.to_text(args.lang, args.only))
+        sys.stdout.write(printable(x.to_text(lang, args.only)))
     return 0

@@ -17,12 +17,15 @@ def run(args) -> int:
     if args.format == "json":
         write_json([p.describe() for p in packs])
         return 0
+    from ..terminal import one_line
+
     for p in packs:
         d = p.describe()
         versions = ", ".join(
             f"{v['id']} ({v['effective_from']}–{v['effective_to'] or ''})" for v in d["versions"]
         )
-        print(f"{p.id:<10} {p.name}  [{p.city}{', ' + p.province if p.province else ''}]")
+        where = one_line(p.city + (", " + p.province if p.province else ""))
+        print(f"{p.id:<10} {one_line(p.name)}  [{where}]")
         print(f"{'':<10} versions: {versions}")
         print(f"{'':<10} services: {', '.join(d['services'])}")
         counts = d["counts"]
@@ -31,5 +34,5 @@ def run(args) -> int:
         )
         for s in d["sources"]:
             conf = f" (confidence: {s['confidence']})" if s["confidence"] else ""
-            print(f"{'':<10} source {s['id']}: {s['title']}{conf}")
+            print(f"{'':<10} source {s['id']}: {one_line(s['title'])}{one_line(conf)}")
     return 0

@@ -36,6 +36,7 @@ def run(args) -> int:
     from ..checker import display_path
     from ..coverage import coverage_report, diff_text, failure_report, run_pack
     from ..registry import builtin_ids, load_pack, pack_folders
+    from ..terminal import printable
     from ._io import write_json
 
     refs = args.paths or builtin_ids()
@@ -84,7 +85,7 @@ def run(args) -> int:
                 )
             continue
         for r in bad:
-            print(failure_report(r))
+            print(printable(failure_report(r)))
         if not args.quiet or bad:
             print(f"{pack.id}: {len(cov.runs) - len(bad)} passed, {len(bad)} failed")
         if want_coverage:

@@ -32,6 +32,7 @@ from ..case import kind_of
 from ..commands._io import reject_json_constant
 from ..diagnostics import Location
 from ..errors import CaseError, InputError, MtbError
+from ..messages import negotiate
 from .accesslog import AccessLogMiddleware, log_info
 from .openapi import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, build_openapi
 from .packs import PackSet, UnknownPackError, load_pack_set
@@ -205,7 +206,7 @@ class Service:
         case = await self.read_json(request)
         pack, case = _pick_pack(packs, case, url_pack)
         self.log(request, pack=pack.id)
-        decision = pack.evaluate(case)
+        decision = pack.evaluate(case, lang=_lang(request))
         self.log(request, outcome=decision.outcome)
         return json_response(decision.to_dict())
 
@@ -250,7 +251,7 @@ class Service:
                 )
             packs.get(default)
         results = await asyncio.get_running_loop().run_in_executor(
-            None, _decide_all, packs, cases, url_pack, default
+            None, _decide_all, packs, cases, url_pack, default, _lang(request)
         )
         default = url_pack or default
         outcomes = Counter(r["decision"]["outcome"] for r in results if "decision" in r)
@@ -289,7 +290,7 @@ class Service:
         only = request.query_params.getlist("rule") or None
         case = await self.read_json(request)
         pack, case = _pick_pack(packs, case, url_pack)
-        result = explain(pack, case, depth=int(depth_text), rules=only)
+        result = explain(pack, case, depth=int(depth_text), rules=only, lang=_lang(request))
         self.log(request, outcome=result.decision.outcome)
         return json_response(result.to_dict())
 
@@ -311,7 +312,7 @@ class Service:
         case = await self.read_json(request)
         if not isinstance(case, dict):
             raise CaseError(f"case: a case must be a JSON object, got {kind_of(case)}")
-        rows = compare(case, chosen)
+        rows = compare(case, chosen, lang=_lang(request))
         self.log(request, cases=1, outcomes=dict(Counter(r.outcome for r in rows)))
         return json_response([r.to_dict() for r in rows])
 
@@ -371,8 +372,13 @@ class Service:
         return Response(self.openapi, media_type="application/json")
 
 
+def _lang(request: Request) -> str:
+    """The language of the engine's messages: the one `Accept-Language` prefers (default en)."""
+    return negotiate(request.headers.get("accept-language"))
+
+
 def _decide_all(
-    packs: PackSet, cases: list, url_pack: str | None, default: str | None
+    packs: PackSet, cases: list, url_pack: str | None, default: str | None, lang: str = "en"
 ) -> list[dict[str, Any]]:
     """Each case's result in order. The URL's pack binds every case; the body's `pack` is a default."""
     results = []
@@ -386,7 +392,8 @@ def _decide_all(
             ):
                 case = {**case, "pack": default}
             pack, case = _pick_pack(packs, case, url_pack)
-            results.append({"index": i, "status": 200, "decision": pack.evaluate(case).to_dict()})
+            decision = pack.evaluate(case, lang=lang)
+            results.append({"index": i, "status": 200, "decision": decision.to_dict()})
         except HttpError as exc:
             results.append(
                 {

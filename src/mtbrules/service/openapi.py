@@ -17,6 +17,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from ..decision import OUTCOMES
+
 #: Default limits; `mtbrules serve` can change them and the document says what the server enforces.
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_MAX_BATCH = 500
@@ -113,7 +115,7 @@ FALLBACK_DECISION: dict[str, Any] = {
         "pack_version": _STR_OR_NULL,
         "service": _STR,
         "as_of": _DATE,
-        "outcome": {"enum": ["instant", "review", "ineligible", "not_covered"]},
+        "outcome": {"enum": list(OUTCOMES)},
         "complete": {"type": "boolean"},
         "diseases": {
             "type": "array",
@@ -179,7 +181,7 @@ FALLBACK_DECISION: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"rule": _STR, "text": _STR, "source": _STR},
+                "properties": {"rule": _STR, "text": _STR, "source": _STR, "note": _STR},
                 "required": ["rule", "text", "source"],
             },
         },
@@ -454,7 +456,7 @@ def build_openapi(
             "pack": {"type": "string"},
             "name": {"type": "string"},
             "city": {"type": "string"},
-            "outcome": {"enum": ["instant", "review", "ineligible", "not_covered", "error"]},
+            "outcome": {"enum": [*OUTCOMES, "error"]},
             "pack_version": {"type": ["string", "null"]},
             "complete": {"type": "boolean"},
             "required_documents": {"type": "array", "items": {"type": "string"}},
