@@ -56,7 +56,9 @@ def test_billion_laughs():
     with pytest.raises(PackError) as info:
         load_yaml("laughs.yaml", "\n".join(lines) + "\n")
     assert code_of(info.value) == "MTB104"
-    assert time.perf_counter() - start < 5
+    # Not a speed claim: expanding 9**9 values would take hours, refusing at MAX_NODES takes
+    # seconds even on a loaded machine, so a generous bound tells the two apart.
+    assert time.perf_counter() - start < 60
 
 
 def test_quadratic_blowup_of_a_wide_alias():
