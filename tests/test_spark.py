@@ -29,14 +29,17 @@ from mtbrules import diff as local_diff
 from mtbrules import spark as ms
 from mtbrules.case import CASE_FIELDS, CASE_OBJECTS
 from mtbrules.cli import main
+from mtbrules.decision import OUTCOMES
 
 N = 2500
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark(tmp_path_factory):
     s = ms.session(
-        "local[2]", conf={"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"}
+        "local[2]",
+        conf={"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"},
+        log=tmp_path_factory.mktemp("spark") / "spark.log",
     )
     yield s
     s.stop()  # the JVM's memory back for the rest of the suite
@@ -427,3 +430,68 @@ def _local_table_impact(pack, new, records) -> dict:
         case = local_batch.row_to_case(record, pack)
         result.add(local_diff.compare_case(row, case, pack, new))
     return result.to_dict()
+
+
+# ---------------------------------------------------------------- outcomes, failures, the commit
+
+
+def test_every_outcome_counted(spark, pack, cases):
+    """outcome_counts has every outcome of OUTCOMES (zeros included) and the error rows, as the local engine counts them."""
+    df = spark.createDataFrame(
+        [(json.dumps(c, ensure_ascii=False),) for c in cases[:600]], "case_json string"
+    )
+    out = ms.evaluate_cases(df, pack)
+    want = dict.fromkeys((*OUTCOMES, "error"), 0)
+    for case in cases[:600]:
+        try:
+            want[pack.evaluate(case).outcome] += 1
+        except mtbrules.MtbError:
+            want["error"] += 1
+    got = ms.outcome_counts(out)
+    assert list(got) == [*OUTCOMES, "error"]
+    assert got == want
+    assert sum(1 for o in OUTCOMES if got[o]) >= 2 and got["error"] >= 3
+    # The typed schema says which values the outcome column takes.
+    comment = out.schema["outcome"].metadata["comment"]
+    assert all(o in comment for o in OUTCOMES)
+
+
+def test_spark_failure_is_one_message(spark, tmp_path):
+    """A Python error on an executor becomes one line naming it; Spark's whole text goes to the log."""
+
+    def failing(batches):
+        for _ in batches:
+            raise ValueError("no such ward: 7")
+        yield  # pragma: no cover - a generator, as mapInArrow wants
+
+    log = tmp_path / "failure.log"
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - whatever Spark raises for it
+        spark.range(3).mapInArrow(failing, "id bigint").collect()
+    error = ms.spark_failure("while evaluating the cases", caught.value, str(log))
+    assert isinstance(error, mtbrules.MtbError) and error.exit_code == 3
+    message = str(error)
+    assert message.startswith(
+        "Spark failed while evaluating the cases: ValueError: no such ward: 7"
+    )
+    assert message.endswith(f"full log: {log}") and "\n" not in message
+    assert "Traceback (most recent call last)" in log.read_text(encoding="utf-8")
+
+
+def test_output_appears_only_when_complete(spark, caseload, tmp_path, capsys, monkeypatch):
+    """While rows are written, OUT does not exist (they go to OUT's .partial name), then it is renamed."""
+    out = tmp_path / "out.jsonl"
+    seen = []
+    original = ms._payload
+
+    def watching(rows, fout):
+        seen.append((out.exists(), (tmp_path / "out.partial.jsonl").exists()))
+        return original(rows, fout)
+
+    monkeypatch.setattr(ms, "_payload", watching)
+    args = [str(caseload / "cases.jsonl"), "--pack", "qingdao", "-q", "-o", str(out)]
+    code = main(["batch", *args, "--engine", "spark"])
+    capsys.readouterr()
+    assert code == 1  # the caseload has bad rows
+    assert seen and all(s == (False, True) for s in seen)
+    assert out.exists() and Path(str(out) + ".errors.jsonl").exists()
+    assert not list(tmp_path.glob("*.partial*"))

@@ -38,6 +38,7 @@ from typing import Any
 
 import attrs
 
+from .decision import OUTCOMES
 from .errors import InputError, MtbError
 
 #: Decision columns of `evaluate_cases`' output, after the row column and any kept columns.
@@ -95,22 +96,61 @@ def _require_pyspark():
 # ---------------------------------------------------------------- the session
 
 
+class SparkError(MtbError):
+    """Spark could not run a job: the environment, not the input (exit 3).
+
+    The message says what failed and the first Python error; `log` is the
+    file holding the full output of Spark and Java (None when unknown).
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, log: str | None = None):
+        super().__init__(message)
+        self.log = log
+
+    def __reduce__(self):
+        return (self.__class__, (self.message, self.log))
+
+
+#: Where the JVM that this process launched writes its output (None: the terminal, or not launched by us).
+_JVM_LOG: str | None = None
+
+
+def _is_local(master: str) -> bool:
+    return master == "local" or master.startswith(("local[", "local-cluster["))
+
+
 def session(
-    master: str | None = None, app_name: str = "mtbrules", conf: Mapping[str, str] | None = None
+    master: str | None = None,
+    app_name: str = "mtbrules",
+    conf: Mapping[str, str] | None = None,
+    *,
+    log: str | os.PathLike | None = None,
 ):
     """A SparkSession for mtbrules (the active one if there is one, else a new one on `master`).
 
     Defaults: `local[*]`, no web UI, no console progress bars, UTC session time
     zone (dates are dates, never shifted), Arrow on, Python workers reused (so
     a compiled pack is kept between tasks).
+
+    In local mode the Python workers run this interpreter (`sys.executable`,
+    the one that imports mtbrules) unless `PYSPARK_PYTHON` says otherwise,
+    so a script, cron job or `.venv/bin/mtbrules` works without an activated
+    venv. `log`: a file for everything the JVM (Spark, Java, the Python
+    workers) prints, instead of the terminal; it only applies when this call
+    starts the JVM.
     """
+    global _JVM_LOG
     _require_pyspark()
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
-    builder = SparkSession.builder.appName(app_name).master(master or "local[*]")
+    master = master or "local[*]"
+    builder = SparkSession.builder.appName(app_name).master(master)
     defaults = {
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -120,9 +160,187 @@ def session(
     }
     for key, value in {**defaults, **(conf or {})}.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("MTBRULES_SPARK_LOG_LEVEL", "ERROR"))
+    env = {}
+    if _is_local(master) and not os.environ.get("PYSPARK_PYTHON"):
+        # PySpark starts workers with "python3" from PATH, which is not this venv's Python
+        # when the venv is not activated (cron, systemd, pipx, .venv/bin/mtbrules).
+        env["PYSPARK_PYTHON"] = sys.executable
+    if not os.environ.get("SPARK_HOME"):
+        # Else bin/spark-submit runs "python3" from PATH to find it.
+        from pyspark.find_spark_home import _find_spark_home
+
+        env["SPARK_HOME"] = _find_spark_home()
+    launching = SparkContext._gateway is None
+    with _environment(env), _output_to(log if launching else None):
+        spark = builder.getOrCreate()
+    if launching and log is not None:
+        _JVM_LOG = os.fspath(log)
+        # Py4J reports a lost connection through logging, which would print to the terminal.
+        import logging
+
+        handler = logging.FileHandler(_JVM_LOG, encoding="utf-8")
+        logging.getLogger("py4j").addHandler(handler)
+        logging.getLogger("py4j").propagate = False
+    level = os.environ.get("MTBRULES_SPARK_LOG_LEVEL") or ("WARN" if _JVM_LOG else "ERROR")
+    spark.sparkContext.setLogLevel(level)
     return spark
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]):
+    """os.environ with `values` while Spark starts (PySpark reads PYSPARK_PYTHON once, then)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _output_to(log: str | os.PathLike | None):
+    """Standard output and error at the file descriptor level go to `log` meanwhile.
+
+    The JVM that PySpark starts inherits them, so Spark's and Java's messages
+    (and the Python workers', which the JVM starts) go to the file for the
+    JVM's whole life, while this process gets its terminal back.
+    """
+    if log is None:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    saved = os.dup(1), os.dup(2)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for d in (fd, *saved):
+            os.close(d)
+
+
+# ---------------------------------------------------------------- the executors' Python
+
+
+@attrs.frozen
+class ExecutorPython:
+    """What one probe task found on an executor: its host, interpreter and mtbrules version."""
+
+    host: str
+    python: str
+    mtbrules: str | None
+    error: str | None = None
+    traceback: str | None = None
+
+
+def _probe_fn():
+    # A nested function: cloudpickle ships it by value, so it runs on a worker
+    # that cannot import mtbrules and says so instead of failing to unpickle.
+    def probe(_):
+        import socket
+        import sys
+        import traceback
+
+        try:
+            from mtbrules import __version__
+
+            return (socket.gethostname(), sys.executable, __version__, None, None)
+        except BaseException as exc:  # noqa: BLE001 - reported to the driver
+            first = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            return (socket.gethostname(), sys.executable, None, first, traceback.format_exc())
+
+    return probe
+
+
+def check_executors(spark, *, log: str | None = None) -> tuple[ExecutorPython, ...]:
+    """Run a tiny job that imports mtbrules on the executors; raise SparkError unless every one can.
+
+    One task per default-parallelism slot (each executor core, when they are
+    up). Every executor must import mtbrules at the driver's version, since
+    decisions depend on it. Returns what each probe task found.
+    """
+    from ._version import __version__
+
+    sc = spark.sparkContext
+    slots = max(1, sc.defaultParallelism)
+    log = log or _JVM_LOG
+    try:
+        found = sc.parallelize(range(slots), slots).map(_probe_fn()).collect()
+    except Exception as exc:  # noqa: BLE001 - Spark's own failure, reported as one message
+        raise spark_failure("while starting Python on the executors", exc, log) from None
+    results = tuple(ExecutorPython(*r) for r in found)
+    for r in results:
+        if r.error is not None:
+            _append(log, r.traceback or r.error)
+            origin = ", from PYSPARK_PYTHON" if os.environ.get("PYSPARK_PYTHON") else ""
+            raise SparkError(
+                f"Spark's Python workers cannot import mtbrules: {r.error} (worker Python "
+                f"{r.python} on {r.host}{origin}; see docs/spark.md, 'The executors' Python')"
+                f"{_where(log)}",
+                log,
+            )
+        if r.mtbrules != __version__:
+            raise SparkError(
+                f"the executors run mtbrules {r.mtbrules} ({r.python} on {r.host}), the driver "
+                f"{__version__}: decisions would differ; ship the driver's version (docs/spark.md)"
+                f"{_where(log)}",
+                log,
+            )
+    return results
+
+
+# ---------------------------------------------------------------- Spark failures as one message
+
+
+def spark_failure(what: str, exc: BaseException, log: str | None = None) -> SparkError:
+    """`exc` (raised by Spark or Py4J while doing `what`) as one SparkError; its full text goes to `log`."""
+    log = log or _JVM_LOG
+    _append(log, f"mtbrules: {what} failed:\n{exc}")
+    return SparkError(f"Spark failed {what}: {first_error(exc)}{_where(log)}", log)
+
+
+def first_error(exc: BaseException) -> str:
+    """The first Python error in a Spark exception's text (the worker's), else its first line."""
+    text = str(exc)
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.rstrip().endswith("Traceback (most recent call last):"):
+            for after in lines[i + 1 :]:
+                if after.strip() and not after.startswith((" ", "\t")):
+                    return _short(after.strip())
+    for line in lines:
+        line = line.strip().lstrip(":").strip()
+        if line and not line.startswith("An error occurred while calling"):
+            return _short(line)
+    return type(exc).__name__
+
+
+def _short(line: str, limit: int = 400) -> str:
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _where(log: str | None) -> str:
+    return f"; full log: {log}" if log else ""
+
+
+def _append(log: str | None, text: str) -> None:
+    if not log:
+        return
+    try:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(text.rstrip("\n") + "\n")
+    except OSError:
+        pass  # the message on the terminal still says what failed
 
 
 # ---------------------------------------------------------------- shipping the pack
@@ -239,8 +457,34 @@ def _spark_schema(prefix_fields: Sequence, columns: Sequence[str] = DECISION_COL
 
     return StructType(
         list(prefix_fields)
-        + [StructField(name, _spark_type(DECISION_TYPES[name]), True) for name in columns]
+        + [
+            StructField(name, _spark_type(DECISION_TYPES[name]), True, _COMMENTS.get(name))
+            for name in columns
+        ]
     )
+
+
+#: Column comments of the output schema (Spark keeps them in a table's DESCRIBE).
+_COMMENTS = {"outcome": {"comment": "one of " + ", ".join(OUTCOMES) + " (null: an error row)"}}
+
+
+def outcome_counts(decisions) -> dict[str, int]:
+    """Rows of `evaluate_cases`' output per outcome: every one of `mtbrules.decision.OUTCOMES`
+    (0 when no row has it), then `error` for the rows that could not be evaluated.
+
+    One aggregation job; the counts come back to the driver, the rows do not.
+    """
+    from pyspark.sql import functions as F
+
+    counts = dict.fromkeys(OUTCOMES, 0)
+    errors = 0
+    for r in decisions.groupBy(F.col("outcome")).count().collect():
+        if r["outcome"] is None:
+            errors += r["count"]
+        else:  # an outcome missing from OUTCOMES would be a bug there: counted, never dropped
+            counts[r["outcome"]] = counts.get(r["outcome"], 0) + r["count"]
+    counts["error"] = errors
+    return counts
 
 
 def decision_schema(row: str | None = "row"):
@@ -600,6 +844,8 @@ def evaluate_file(
     partitions: int | None = None,
     spark=None,
     progress: bool | None = None,
+    log: str | None = "auto",
+    conf: Mapping[str, str] | None = None,
 ):
     """`mtbrules batch` on Spark: the same output file, row for row, as `batch.evaluate_file`.
 
@@ -607,6 +853,17 @@ def evaluate_file(
     reads: a local file in local mode, hdfs://, s3a://…); decisions come
     back to the driver in row order and are written to `dst` by the local
     engine's writers. Returns batch.BatchStats.
+
+    Nothing is written at `dst` (or the errors file) until every row is done:
+    the driver writes `<name>.partial<ext>` next to it and renames it on
+    success; a failed or interrupted run removes the partial file (a killed
+    one leaves it, under that name). Before the cases, a probe job checks that
+    the executors import this mtbrules (`check_executors`).
+
+    `log`: the file for Spark's and Java's output when this call starts
+    Spark ("auto": `<dst>.spark.log`, or one in the temporary directory when
+    `dst` is "-"; None: the terminal). `conf`: more Spark settings for a new
+    session. A failure of Spark itself raises SparkError (exit 3).
     """
     from . import batch as b
     from .registry import load_pack
@@ -625,43 +882,77 @@ def evaluate_file(
         )
     if "://" not in src and not os.path.isfile(src):
         raise InputError(f"{src}: no such file")
+    if "://" in dst:
+        raise InputError(
+            f"{dst}: the Spark engine writes OUT on this machine; to write a table or a folder "
+            "on the cluster use the Python API (docs/spark.md)"
+        )
     if errors == "auto":
         errors = None if dst == "-" else dst + ".errors.jsonl"
+    if log == "auto":
+        log = default_log(dst)
+    if log is not None and "://" not in log:
+        log = os.path.abspath(log)
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
     started = time.monotonic()
-    spark = spark or session(master)
-    try:
-        cases, mode = read_caseload(spark, src, fin, partitions)
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - Spark's AnalysisException for unreadable input
-        raise InputError(f"{src}: Spark cannot read it as {fin}: {_first_line(exc)}") from None
-    decisions = evaluate_cases(cases, pack, row="row", _mode=mode, _row_in_json=True)
-    writer: Any = b._JsonlWriter(dst) if fout == "jsonl" else b._TableWriter(dst, fout)
-    err = b._ErrorWriter(errors)
-    meter = b._Progress(progress, None)
-    ok = 0
-    try:
-        pending: list = []
-        for r in decisions.toLocalIterator(prefetchPartitions=True):
-            if r["error"] is not None:
-                err.write([(r["row"], r["error_field"], r["error"])])
-                meter.update(1)
-                continue
-            pending.append(r)
-            if len(pending) >= b.CHUNK_ROWS:
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    spark_errors = (Py4JError, PySparkException)
+    with _quiet():
+        if spark is None:
+            try:
+                spark = session(master, conf=conf, log=log)
+            except spark_errors as exc:
+                raise spark_failure("to start", exc, log) from None
+        check_executors(spark, log=log)
+        try:
+            cases, mode = read_caseload(spark, src, fin, partitions)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Spark's AnalysisException for unreadable input
+            raise InputError(f"{src}: Spark cannot read it as {fin}: {_first_line(exc)}") from None
+        decisions = evaluate_cases(cases, pack, row="row", _mode=mode, _row_in_json=True)
+        out_path = partial_name(dst) if dst != "-" else dst
+        err_path = partial_name(errors) if errors else None
+        writer: Any = (
+            b._JsonlWriter(out_path) if fout == "jsonl" else b._TableWriter(out_path, fout)
+        )
+        err = b._ErrorWriter(err_path)
+        meter = b._Progress(progress, None)
+        ok = 0
+        committed = False
+        try:
+            pending: list = []
+            for r in decisions.toLocalIterator(prefetchPartitions=True):
+                if r["error"] is not None:
+                    err.write([(r["row"], r["error_field"], r["error"])])
+                    meter.update(1)
+                    continue
+                pending.append(r)
+                if len(pending) >= b.CHUNK_ROWS:
+                    writer.write(_payload(pending, fout))
+                    ok += len(pending)
+                    meter.update(len(pending))
+                    pending = []
+            if pending:
                 writer.write(_payload(pending, fout))
                 ok += len(pending)
                 meter.update(len(pending))
-                pending = []
-        if pending:
-            writer.write(_payload(pending, fout))
-            ok += len(pending)
-            meter.update(len(pending))
-    finally:
-        writer.close()
-        err.close()
+            writer.close()
+            err.close()
+            # The commit: the errors file first, then OUT, whose name says the run finished.
+            if errors and err_path:
+                os.replace(err_path, errors)
+            if out_path != dst:
+                os.replace(out_path, dst)
+            committed = True
+        except spark_errors as exc:
+            raise spark_failure("while evaluating the cases", exc, log) from None
+        finally:
+            if not committed:
+                _abandon(spark, (writer, err), (out_path, err_path), dst)
     meter.update(0, final=True)
     return b.BatchStats(
         rows=ok + err.count,
@@ -671,6 +962,37 @@ def evaluate_file(
         output=dst,
         errors=errors,
     )
+
+
+def partial_name(path: str) -> str:
+    """Where a run writes `path` until it has finished: `out.jsonl` -> `out.partial.jsonl`.
+
+    >>> partial_name("runs/decisions.csv")
+    'runs/decisions.partial.csv'
+    """
+    folder, name = os.path.split(path)
+    stem, ext = os.path.splitext(name)
+    return os.path.join(folder, f"{stem}.partial{ext}")
+
+
+def default_log(dst: str) -> str:
+    """Where `evaluate_file` puts Spark's log by default: next to OUT, or in the temporary directory."""
+    if dst == "-":
+        return os.path.join(tempfile.gettempdir(), f"mtbrules-spark-{os.getpid()}.log")
+    return dst + ".spark.log"
+
+
+def _abandon(spark, writers, paths, dst: str) -> None:
+    """A run that did not finish: stop its jobs, close and remove the partial files."""
+    with contextlib.suppress(Exception):
+        spark.sparkContext.cancelAllJobs()
+    for w in writers:
+        with contextlib.suppress(Exception):
+            w.close()
+    for path in paths:
+        if path and path not in (dst, "-"):
+            with contextlib.suppress(OSError):
+                os.remove(path)
 
 
 def _first_line(exc: BaseException) -> str:

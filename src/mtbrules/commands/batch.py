@@ -56,6 +56,18 @@ def add_arguments(parser) -> None:
         metavar="URL",
         help="Spark master for --engine spark (default local[N] with N = --workers, else local[*])",
     )
+    parser.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting for --engine spark (repeatable), e.g. spark.archives=env.tar.gz#env",
+    )
+    parser.add_argument(
+        "--spark-log",
+        metavar="FILE",
+        help="Spark's and Java's output for --engine spark (default: OUT.spark.log)",
+    )
 
 
 def run(args) -> int:
@@ -67,21 +79,12 @@ def run(args) -> int:
         raise InputError("--chunk-rows: must be at least 1")
     pack = load_pack(args.pack)
     if args.engine == "spark":
-        from ..spark import evaluate_file as evaluate_on_spark
-
-        master = args.master or (f"local[{args.workers}]" if args.workers else None)
-        stats = evaluate_on_spark(
-            pack,
-            args.input,
-            args.output,
-            errors=args.errors or "auto",
-            in_format=args.in_format,
-            out_format=args.out_format,
-            master=master,
-            progress=False if args.quiet else None,
-        )
-    elif args.master:
-        raise InputError("--master: only with --engine spark")
+        stats = _on_spark(args, pack)
+        if stats is None:
+            return 143
+    elif args.master or args.spark_conf or args.spark_log:
+        flag = "--master" if args.master else "--spark-conf" if args.spark_conf else "--spark-log"
+        raise InputError(f"{flag}: only with --engine spark")
     else:
         stats = evaluate_file(
             pack,
@@ -102,3 +105,51 @@ def run(args) -> int:
         )
         return 1
     return 0
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: unwind so that the partial output is removed and Spark stops."""
+
+
+def _on_spark(args, pack):
+    """The Spark engine (docs/spark.md); None when stopped by SIGTERM (after cleaning up)."""
+    import signal
+
+    from ..errors import InputError
+    from ..spark import evaluate_file as evaluate_on_spark
+
+    conf = {}
+    for item in args.spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--spark-conf: expected KEY=VALUE, got '{item}'")
+        conf[key.strip()] = value
+    master = args.master or (f"local[{args.workers}]" if args.workers else None)
+
+    def stop(signum, frame):
+        raise _Terminated
+
+    import threading
+
+    # Only the main thread may set a handler (main() called from a thread keeps the default).
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if main_thread else None
+    try:
+        return evaluate_on_spark(
+            pack,
+            args.input,
+            args.output,
+            errors=args.errors or "auto",
+            in_format=args.in_format,
+            out_format=args.out_format,
+            master=master,
+            progress=False if args.quiet else None,
+            log=args.spark_log or "auto",
+            conf=conf,
+        )
+    except _Terminated:
+        print(f"mtbrules: terminated (SIGTERM); {args.output} was not written", file=sys.stderr)
+        return None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
