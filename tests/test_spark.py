@@ -465,7 +465,7 @@ def test_spark_failure_is_one_message(spark, tmp_path):
         yield  # pragma: no cover - a generator, as mapInArrow wants
 
     log = tmp_path / "failure.log"
-    with pytest.raises(Exception) as caught:  # noqa: PT011 - whatever Spark raises for it
+    with pytest.raises(Exception) as caught:
         spark.range(3).mapInArrow(failing, "id bigint").collect()
     error = ms.spark_failure("while evaluating the cases", caught.value, str(log))
     assert isinstance(error, mtbrules.MtbError) and error.exit_code == 3

@@ -74,59 +74,13 @@ def _python_on_path_cannot_import_mtbrules(env) -> None:
         assert probe.returncode != 0, f"{python3} imports mtbrules: PATH is not bare"
 
 
-def test_spark_engine_without_venv_on_path(cases_file, tmp_path, capsys):
-    """`.venv/bin/mtbrules batch --engine spark` with PATH=/usr/bin:/bin: the local engine's output, row for row."""
-    env = _bare_env()
-    _python_on_path_cannot_import_mtbrules(env)
-    remote = tmp_path / "spark.jsonl"
-    run = subprocess.run(
+def _batch(cases: Path, out: Path, env: dict[str, str]) -> subprocess.Popen:
+    """`mtbrules batch --engine spark` started through the venv's console script."""
+    return subprocess.Popen(
         [
             _console_script(),
             "batch",
-            str(cases_file),
-            "--pack",
-            "qingdao",
-            "-q",
-            "-o",
-            str(remote),
-            "--engine",
-            "spark",
-            "-j",
-            "1",
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    local = tmp_path / "local.jsonl"
-    code_local = main(
-        ["batch", str(cases_file), "--pack", "qingdao", "-q", "-o", str(local), "-j", "1"]
-    )
-    capsys.readouterr()
-    assert (run.returncode, code_local) == (1, 1), run.stderr
-    assert run.stderr.splitlines() == [
-        f"mtbrules: 1 of 600 rows could not be evaluated; see {remote}.errors.jsonl"
-    ]
-    assert remote.read_bytes() == local.read_bytes()
-    assert Path(f"{remote}.errors.jsonl").read_bytes() == Path(f"{local}.errors.jsonl").read_bytes()
-    assert "WARN" in Path(f"{remote}.spark.log").read_text(encoding="utf-8")  # Spark spoke there
-
-
-def test_workers_without_mtbrules_one_message_exit_3(cases_file, tmp_path):
-    """Workers whose Python cannot import mtbrules: the probe says so in one line, exit 3, no output."""
-    # The venv's own interpreter without site-packages: pyspark still comes from Spark's
-    # PYTHONPATH, mtbrules does not.
-    python = tmp_path / "python-without-site"
-    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n', encoding="utf-8")
-    python.chmod(0o755)
-    out = tmp_path / "out.jsonl"
-    run = subprocess.run(
-        [
-            _console_script(),
-            "batch",
-            str(cases_file),
+            str(cases),
             "--pack",
             "qingdao",
             "-q",
@@ -137,27 +91,77 @@ def test_workers_without_mtbrules_one_message_exit_3(cases_file, tmp_path):
             "-j",
             "1",
         ],
-        env=_bare_env(PYSPARK_PYTHON=str(python)),
-        cwd=tmp_path,
-        capture_output=True,
+        env=env,
+        cwd=out.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=TIMEOUT,
     )
-    log = f"{out}.spark.log"
-    assert run.returncode == 3, run.stderr
-    assert run.stdout == ""
-    [line] = run.stderr.splitlines()
+
+
+@pytest.fixture(scope="module")
+def runs(cases_file, tmp_path_factory):
+    """The two complete runs, started together (each is mostly JVM start-up): bare PATH; workers without mtbrules."""
+    bare = tmp_path_factory.mktemp("bare")
+    env = _bare_env()
+    _python_on_path_cannot_import_mtbrules(env)
+    broken = tmp_path_factory.mktemp("broken")
+    # The venv's own interpreter without site-packages: pyspark still comes from Spark's
+    # PYTHONPATH, mtbrules does not.
+    python = broken / "python-without-site"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n', encoding="utf-8")
+    python.chmod(0o755)
+    procs = {
+        "bare": (_batch(cases_file, bare / "spark.jsonl", env), bare),
+        "broken": (
+            _batch(cases_file, broken / "out.jsonl", _bare_env(PYSPARK_PYTHON=str(python))),
+            broken,
+        ),
+    }
+    done = {}
+    try:
+        for name, (proc, folder) in procs.items():
+            stdout, stderr = proc.communicate(timeout=TIMEOUT)
+            done[name] = (proc.returncode, stdout, stderr, folder)
+    finally:
+        for proc, _ in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+    return done
+
+
+def test_spark_engine_without_venv_on_path(runs, cases_file, capsys):
+    """`.venv/bin/mtbrules batch --engine spark` with PATH=/usr/bin:/bin: the local engine's output, row for row."""
+    code, _, stderr, folder = runs["bare"]
+    remote, local = folder / "spark.jsonl", folder / "local.jsonl"
+    code_local = main(
+        ["batch", str(cases_file), "--pack", "qingdao", "-q", "-o", str(local), "-j", "1"]
+    )
+    capsys.readouterr()
+    assert (code, code_local) == (1, 1), stderr
+    assert stderr.splitlines() == [
+        f"mtbrules: 1 of 600 rows could not be evaluated; see {remote}.errors.jsonl"
+    ]
+    assert remote.read_bytes() == local.read_bytes()
+    assert Path(f"{remote}.errors.jsonl").read_bytes() == Path(f"{local}.errors.jsonl").read_bytes()
+    assert "WARN" in Path(f"{remote}.spark.log").read_text(encoding="utf-8")  # Spark spoke there
+
+
+def test_workers_without_mtbrules_one_message_exit_3(runs):
+    """Workers whose Python cannot import mtbrules: the probe says so in one line, exit 3, no output."""
+    code, stdout, stderr, folder = runs["broken"]
+    log = folder / "out.jsonl.spark.log"
+    assert code == 3, stderr
+    assert stdout == ""
+    [line] = stderr.splitlines()
     assert line.startswith(
         "mtbrules: Spark's Python workers cannot import mtbrules: "
         "ModuleNotFoundError: No module named 'mtbrules'"
     )
     assert "from PYSPARK_PYTHON" in line and line.endswith(f"full log: {log}")
-    text = Path(log).read_text(encoding="utf-8")
+    text = log.read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" in text and "Spark" in text
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "out.jsonl.spark.log",
-        "python-without-site",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == [log.name, "python-without-site"]
 
 
 def _descendants(pid: int) -> set[int]:
@@ -188,59 +192,51 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_interrupted_run_leaves_nothing_that_looks_done(cases_file, tmp_path, sig):
-    """Stopped while it writes, a run never leaves OUT or its errors file, and Spark's processes exit."""
+def test_interrupted_runs_leave_nothing_that_looks_done(cases_file, tmp_path):
+    """Stopped while they write (SIGTERM; SIGKILL), runs never leave OUT or its errors file, and
+    Spark's processes (the JVM, its Python workers) exit with them."""
+    text = cases_file.read_text(encoding="utf-8")
     big = tmp_path / "big.jsonl"
-    with open(big, "w", encoding="utf-8") as fh:
-        text = cases_file.read_text(encoding="utf-8")
-        for _ in range(60):  # 36,000 rows: far longer than the moment it takes to stop it
-            fh.write(text)
-    out = tmp_path / "out.jsonl"
-    partial = tmp_path / "out.partial.jsonl"
-    proc = subprocess.Popen(
-        [
-            _console_script(),
-            "batch",
-            str(big),
-            "--pack",
-            "qingdao",
-            "-q",
-            "-o",
-            str(out),
-            "--engine",
-            "spark",
-            "-j",
-            "1",
-        ],
-        env=_bare_env(),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    big.write_text(text * 60, encoding="utf-8")  # 36,000 rows: far longer than stopping takes
+    runs = {}
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        folder = tmp_path / sig.name
+        folder.mkdir()
+        runs[sig] = (_batch(big, folder / "out.jsonl", _bare_env()), folder, set())
     try:
         deadline = time.monotonic() + TIMEOUT
-        while not (partial.exists() and partial.stat().st_size > 0):
-            assert proc.poll() is None, proc.communicate()
+        waiting = set(runs)
+        while waiting:
+            for sig in list(waiting):
+                proc, folder, spark_processes = runs[sig]
+                assert proc.poll() is None, proc.communicate()
+                partial = folder / "out.partial.jsonl"
+                if partial.exists() and partial.stat().st_size > 0:  # rows are being written
+                    spark_processes |= _descendants(proc.pid)
+                    proc.send_signal(sig)
+                    waiting.discard(sig)
             assert time.monotonic() < deadline, "no output rows in time"
             time.sleep(0.2)
-        spark_processes = _descendants(proc.pid)
-        assert spark_processes  # the JVM and its Python workers
-        proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=120)
+        results = {sig: proc.communicate(timeout=120) for sig, (proc, _, _) in runs.items()}
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert not out.exists() and not Path(f"{out}.errors.jsonl").exists()
-    if sig == signal.SIGTERM:
-        assert proc.returncode == 143
-        assert stderr.splitlines() == [f"mtbrules: terminated (SIGTERM); {out} was not written"]
-        assert not partial.exists() and not (tmp_path / "out.jsonl.errors.partial.jsonl").exists()
-    else:
-        assert proc.returncode == -signal.SIGKILL
-        assert partial.exists()  # left behind, under a name that says what it is
+        for proc, _, _ in runs.values():
+            if proc.poll() is None:
+                proc.kill()
+    for sig, (proc, folder, spark_processes) in runs.items():
+        out = folder / "out.jsonl"
+        assert not out.exists() and not Path(f"{out}.errors.jsonl").exists()
+        assert spark_processes  # the JVM and its Python workers were seen
+        if sig == signal.SIGTERM:
+            assert proc.returncode == 143
+            assert results[sig][1].splitlines() == [
+                f"mtbrules: terminated (SIGTERM); {out} was not written"
+            ]
+            assert sorted(p.name for p in folder.iterdir()) == ["out.jsonl.spark.log"]
+        else:
+            assert proc.returncode == -signal.SIGKILL
+            assert (folder / "out.partial.jsonl").exists()  # left, under a name that says so
+    stragglers = set().union(*(r[2] for r in runs.values()))
     deadline = time.monotonic() + 60
-    while any(_alive(p) for p in spark_processes) and time.monotonic() < deadline:
+    while any(_alive(p) for p in stragglers) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert [p for p in spark_processes if _alive(p)] == []
+    assert [p for p in stragglers if _alive(p)] == []

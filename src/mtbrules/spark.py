@@ -896,7 +896,7 @@ def evaluate_file(
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
     started = time.monotonic()
-    from py4j.protocol import Py4JError
+    from py4j.protocol import Py4JError  # type: ignore[import-untyped]
     from pyspark.errors import PySparkException
 
     spark_errors = (Py4JError, PySparkException)
@@ -1048,6 +1048,7 @@ def _impact_fn(old: ShippedPack, new: ShippedPack, mode: str, row: str):
                 names = [n for n in batch.schema.names if n != row]
                 records = batch.select(names).to_pylist()
             for r, record in zip(rownums, records):
+                d: dict | None
                 if mode == "jsonl":
                     if record is None or not record.strip():
                         continue
