@@ -10,7 +10,15 @@ rows with `mapInArrow`, so a decision computed on Spark is the decision
 - `impact(df, old, new)` — the caseload impact of `mtbrules diff` for two
   pack versions, computed on Spark, aggregated on the driver.
 - `evaluate_file(pack, IN, OUT)` — what `mtbrules batch --engine spark`
-  runs: the same output file, row for row, as the local engine.
+  runs: the same output file, row for row, as the local engine, which
+  appears at OUT only when every row is done.
+- `check_executors(spark)` — a probe job: every executor imports this
+  mtbrules, or a SparkError (exit 3) says which Python cannot.
+- `outcome_counts(decisions)` — rows per outcome, for every outcome of
+  `mtbrules.decision.OUTCOMES`.
+
+Spark failures reach the caller as one SparkError (what failed, the first
+Python error, where the log is), never as Py4J's Java stack traces.
 
 The pack is shipped to executors as its files (they may not see the
 driver's disk) and compiled once per Python worker process: a module-level
