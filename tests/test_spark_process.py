@@ -240,3 +240,16 @@ def test_interrupted_runs_leave_nothing_that_looks_done(cases_file, tmp_path):
     while any(_alive(p) for p in stragglers) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert [p for p in stragglers if _alive(p)] == []
+
+
+def test_no_java_one_message_exit_3(cases_file, tmp_path):
+    """Spark cannot start (no Java where JAVA_HOME points): one line saying so, exit 3, no output."""
+    out = tmp_path / "out.jsonl"
+    proc = _batch(cases_file, out, _bare_env(JAVA_HOME=str(tmp_path / "no-java")))
+    stdout, stderr = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 3 and stdout == ""
+    [line] = stderr.splitlines()
+    assert line.startswith("mtbrules: Spark failed to start: ") and "Java 17" in line
+    assert line.endswith(f"full log: {out}.spark.log")
+    assert "no-java/bin/java" in Path(f"{out}.spark.log").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl.spark.log"]

@@ -313,8 +313,11 @@ def check_executors(spark, *, log: str | None = None) -> tuple[ExecutorPython, .
 def spark_failure(what: str, exc: BaseException, log: str | None = None) -> SparkError:
     """`exc` (raised by Spark or Py4J while doing `what`) as one SparkError; its full text goes to `log`."""
     log = log or _JVM_LOG
-    _append(log, f"mtbrules: {what} failed:\n{exc}")
-    return SparkError(f"Spark failed {what}: {first_error(exc)}{_where(log)}", log)
+    _append(log, f"mtbrules: Spark failed {what}:\n{exc}")
+    hint = ""
+    if "JAVA_GATEWAY_EXITED" in str(exc):
+        hint = " (Spark needs Java 17 or 21: `java -version`, or JAVA_HOME)"
+    return SparkError(f"Spark failed {what}: {first_error(exc)}{hint}{_where(log)}", log)
 
 
 def first_error(exc: BaseException) -> str:
