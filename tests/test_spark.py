@@ -495,3 +495,20 @@ def test_output_appears_only_when_complete(spark, caseload, tmp_path, capsys, mo
     assert seen and all(s == (False, True) for s in seen)
     assert out.exists() and Path(str(out) + ".errors.jsonl").exists()
     assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_undetermined_on_spark(spark):
+    """A disease outside a pack's incomplete catalogue: `undetermined` on Spark as locally, and counted."""
+    datong = mtbrules.load_pack("datong")
+    cases = [
+        {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["糖尿病"]},
+        {"service": "renewal", "submitted_on": "2025-10-09", "diseases": ["糖尿病"]},
+    ]
+    df = spark.createDataFrame(
+        [(json.dumps(c, ensure_ascii=False),) for c in cases], "case_json string"
+    )
+    out = ms.evaluate_cases(df, datong)
+    rows = sorted(out.collect(), key=lambda r: r["row"])
+    assert [_got(r) for r in rows] == [_expected(datong, c) for c in cases]
+    assert {r["outcome"] for r in rows} == {"undetermined"}
+    assert ms.outcome_counts(out)["undetermined"] == 2
