@@ -30,7 +30,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import nodes as n
+from .caseio import chunk_cases, read_chunks
 from .errors import InputError, MtbError
+from .pool import default_workers, parallel_map
 
 EXAMPLES = 3
 
@@ -445,20 +447,15 @@ def _init_impact(old_folder: str, new_folder: str):
 
 
 def _impact_work(chunk) -> tuple[int, list]:
-    start, lines = chunk
     old, new = _STATE["old"], _STATE["new"]
     out = []
     count = 0
-    for i, raw in enumerate(lines):
-        if not raw.strip():
-            continue
+    for row, case, _, message in chunk_cases(chunk, old):
         count += 1
-        try:
-            case = json.loads(raw)
-        except ValueError as exc:
-            out.append({"row": start + i, "invalid": f"invalid JSON: {exc}"})
+        if case is None:
+            out.append({"row": row, "invalid": message})
             continue
-        d = compare_case(start + i, case, old, new)
+        d = compare_case(row, case, old, new)
         if d is not None:
             out.append(d)
     return count, out
@@ -481,34 +478,19 @@ def impact_file(
     chunk_rows: int = 2000,
 ) -> Impact:
     """The impact on a JSONL caseload (one case per line; row = line number), in parallel."""
-    from .batch import default_workers, parallel_map
-
     result = Impact(old, new, examples=examples)
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed by the chunk reader when the caseload ends
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-
-    def chunks():
-        buf, start = [], 1
-        for line in fh:
-            buf.append(line)
-            if len(buf) >= chunk_rows:
-                yield (start, buf)
-                start += len(buf)
-                buf = []
-        if buf:
-            yield (start, buf)
-
     workers = default_workers() if workers is None else max(1, workers)
     _STATE["old"], _STATE["new"], _STATE["folders"] = old, new, (old.folder, new.folder)
-    with fh:
-        for count, diffs in parallel_map(
-            _impact_work, chunks(), workers, _init_impact, (old.folder, new.folder)
-        ):
-            result.cases += count - len(diffs)
-            for d in diffs:
-                result.add(d)
+    for count, diffs in parallel_map(
+        _impact_work,
+        read_chunks(path, "jsonl", chunk_rows),
+        workers,
+        _init_impact,
+        (old.folder, new.folder),
+    ):
+        result.cases += count - len(diffs)
+        for d in diffs:
+            result.add(d)
     return result
 
 

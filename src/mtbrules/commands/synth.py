@@ -3,7 +3,6 @@ values its rules compare with; every reachable rule appears in some decision (se
 
 from __future__ import annotations
 
-import json
 import sys
 
 HELP = "generate seeded synthetic cases (JSONL) from a pack"
@@ -25,6 +24,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from ..caseio import JsonlWriter
     from ..errors import InputError
     from ..registry import load_pack
     from ..synth import Synth
@@ -33,17 +33,14 @@ def run(args) -> int:
         raise InputError("-n: must be 0 or more")
     pack = load_pack(args.pack)
     gen = Synth(pack, args.seed)
-    out = (
-        sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed in the finally below
-    )
+    cases = gen.cases(args.n, cover=not args.no_cover)
+    if args.with_pack:
+        cases = ({"pack": pack.id, **case} for case in cases)
+    out = JsonlWriter(args.output)
     try:
-        for case in gen.cases(args.n, cover=not args.no_cover):
-            if args.with_pack:
-                case = {"pack": pack.id, **case}
-            out.write(json.dumps(case, ensure_ascii=False) + "\n")
+        out.write_objects(cases)
     finally:
-        if out is not sys.stdout:
-            out.close()
+        out.close()
     for rule, why in gen.unreached.items():
         print(f"mtbrules synth: rule {rule} is not reached: {why}", file=sys.stderr)
     return 0
