@@ -10,6 +10,12 @@ and message; the rest goes on. The files themselves are read and written by
 Memory stays flat: the input is read in chunks, at most a few chunks per
 worker are in flight, and output is written as chunks come back, in order.
 
+Nothing is lost or passed off as complete when a run is interrupted: output
+goes to `OUT.partial` (and `ERRORS.partial`) and is renamed when the run has
+finished; SIGTERM or Ctrl-C stops the run after the chunks in flight, leaves
+the partial files and their manifest of rows done (`mtbrules.partial`), and
+raises `Interrupted`; `resume=True` continues such a run.
+
 >>> import mtbrules
 >>> from mtbrules.batch import evaluate_iter
 >>> [r.decision["outcome"] for r in evaluate_iter(mtbrules.load_pack("qingdao"),
@@ -19,15 +25,19 @@ worker are in flight, and output is written as chunks come back, in order.
 
 from __future__ import annotations
 
+import collections
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Self
 
 import attrs
 
-from . import caseio
+from . import caseio, partial
 from .caseio import (
     CHUNK_ROWS,
     FORMATS,
@@ -45,6 +55,7 @@ __all__ = [
     "FORMATS",
     "KEY_COLUMNS",
     "BatchStats",
+    "Interrupted",
     "RowResult",
     "default_workers",
     "detect_format",
@@ -89,6 +100,24 @@ class BatchStats:
         return attrs.asdict(self)
 
 
+class Interrupted(Exception):
+    """The run stopped before the end (a signal, or a worker that died); `rows_done` rows are in
+    the partial files named by `manifest`, and `resume=True` continues from there."""
+
+    def __init__(self, reason: str, exit_code: int, stats: BatchStats, manifest: str | None):
+        self.reason = reason
+        self.exit_code = exit_code
+        self.stats = stats
+        self.manifest = manifest
+        where = (
+            f"; the rows done are in {partial.partial_name(stats.output)} ({manifest}); "
+            "run the same command with --resume to finish"
+            if manifest
+            else ""
+        )
+        super().__init__(f"interrupted ({reason}) after {stats.rows:,} rows{where}")
+
+
 def evaluate_iter(pack, cases: Iterable, start: int = 1) -> Iterator[RowResult]:
     """Evaluate `cases` (mappings) one by one, in this process; a bad case is a RowResult with `error`."""
     for row, case in enumerate(cases, start):
@@ -115,7 +144,7 @@ def _init_worker(folder: str, out_format: str) -> None:
 
 
 def _work(chunk) -> tuple:
-    """A chunk → (rows it covers, the encoded decisions, the errors)."""
+    """A chunk → (rows it covers, decisions written, the encoded decisions, the errors)."""
     pack = _STATE["pack"]
     evaluate = pack.evaluate
     errors: list = []
@@ -128,7 +157,111 @@ def _work(chunk) -> tuple:
             results.append((row, evaluate(case).to_dict()))
         except Exception as exc:  # noqa: BLE001 - reported per row, as failure() says
             errors.append((row, *failure(exc)))
-    return caseio.chunk_rows(chunk), caseio.encode_decisions(results, _STATE["out"]), errors
+    fmt = _STATE["out"]
+    if fmt == "parquet":
+        payload: Any = caseio.encode_decisions(results, fmt)
+    else:
+        payload = caseio.encode_decision_bytes(results, fmt)
+    return caseio.chunk_rows(chunk), len(results), payload, errors
+
+
+# ---------------------------------------------------------------- the output files
+
+
+class _StreamOutput:
+    """JSONL or CSV decisions as bytes, appended in order; `flush()` gives the length so far."""
+
+    def __init__(self, path: str, header: bytes, resume_at: int | None):
+        if path == "-":
+            self.fh = sys.stdout.buffer
+        elif resume_at is None:
+            self.fh = open(path, "wb")  # noqa: SIM115 - closed in close()
+            self.fh.write(header)
+        else:
+            partial.truncate(path, resume_at)
+            self.fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+
+    def write(self, data: bytes) -> None:
+        if data:
+            self.fh.write(data)
+
+    def flush(self) -> int:
+        self.fh.flush()
+        try:
+            return self.fh.tell()
+        except OSError:  # a pipe
+            return 0
+
+    def close(self) -> None:
+        if self.fh is sys.stdout.buffer:
+            self.fh.flush()
+        else:
+            self.fh.close()
+
+
+class _ParquetOutput:
+    """Parquet decisions; a resumed run copies the rows of the interrupted one first."""
+
+    def __init__(self, path: str, resume_rows: int | None):
+        if resume_rows is not None:
+            import pyarrow.parquet as pq
+
+            old = path + ".resumed"
+            os.replace(path, old)
+            try:
+                table = pq.read_table(old)
+            except Exception:  # noqa: BLE001 - pyarrow's ArrowInvalid: no footer, the run was killed
+                os.replace(old, path)
+                raise InputError(
+                    f"--resume: {path} is not a complete Parquet file (the run was killed, not "
+                    "stopped); Parquet output can only be resumed after SIGTERM or Ctrl-C; "
+                    "run without --resume to start again"
+                ) from None
+            if table.num_rows < resume_rows:
+                os.replace(old, path)
+                raise InputError(
+                    f"--resume: {path} holds {table.num_rows} decisions, fewer than the "
+                    f"{resume_rows} of its manifest; run without --resume to start again"
+                )
+            table = table.slice(0, resume_rows)  # rows written after the last manifest go
+            self.writer = caseio.TableWriter(path, "parquet")
+            self.writer.writer.write_table(table)
+            os.remove(old)
+        else:
+            self.writer = caseio.TableWriter(path, "parquet")
+
+    def write(self, columns: dict) -> None:
+        self.writer.write(columns)
+
+    def flush(self) -> int:
+        return 0  # a Parquet file is complete only when closed; resuming counts rows instead
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _Stop:
+    """SIGTERM and SIGINT, caught while the run is on: the run stops after the chunks in flight.
+    A second signal stops at once (the manifest still names only what was written)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.previous: dict = {}
+
+    def __enter__(self) -> Self:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self.previous[sig] = signal.signal(sig, self._caught)
+        return self
+
+    def _caught(self, signum, frame) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 # ---------------------------------------------------------------- the whole file
@@ -145,6 +278,7 @@ def evaluate_file(
     workers: int | None = None,
     chunk_rows: int = CHUNK_ROWS,
     progress: bool | None = None,
+    resume: bool = False,
 ) -> BatchStats:
     """Evaluate every row of `src` with `pack` (a Pack, built-in id or folder) into `dst`.
 
@@ -152,8 +286,10 @@ def evaluate_file(
     next to `dst` as `<dst>.errors.jsonl` (standard error when `dst` is "-");
     None sends errors to standard error. `workers`: processes (default: the
     CPUs available). `progress`: a progress line on standard error (default:
-    when it is a terminal and the CI variable is not set).
-    Raises InputError when the input cannot be read at all.
+    when it is a terminal and the CI variable is not set). `resume`: continue
+    the interrupted run of the same input, pack and output (see the module).
+    Raises InputError when the input cannot be read at all, Interrupted when
+    the run was stopped before the end.
     """
     from .registry import load_pack
 
@@ -169,46 +305,124 @@ def evaluate_file(
     if progress is None:
         progress = sys.stderr.isatty() and not os.environ.get("CI")
     workers = default_workers() if workers is None else max(1, workers)
-    position: list = [None, None]
     started = time.monotonic()
+    kept = dst != "-"  # standard output cannot be renamed or resumed
+    if resume and not kept:
+        raise InputError("--resume: needs an output file (-o FILE), not standard output")
+    if resume and src == "-":
+        raise InputError("--resume: needs an input file, not standard input")
+    manifest = None
+    if kept:
+        job = {
+            **(partial.input_identity(src) if src != "-" else {"input": "-"}),
+            "in_format": fin,
+            "out_format": fout,
+            "pack": pack.id,
+            "pack_fingerprint": partial.fingerprint_folder(pack.folder),
+        }
+        if resume:
+            manifest = partial.load(dst, job, errors)
+        else:
+            manifest = partial.Manifest(dst, errors, job)
+    done = manifest or partial.Manifest(dst, errors, {})
+    position: list = [None, None]
+    # Each chunk's last row and where the input stands after it, in the order sent.
+    sent: collections.deque = collections.deque()
+
+    def tracked(chunks):
+        for chunk in chunks:
+            sent.append((chunk[1] + caseio.chunk_rows(chunk) - 1, position[0]))
+            yield chunk
 
     # Read the first chunks here so that an unusable input fails before any output is created.
-    chunks = _Peeked(caseio.read_chunks(src, fin, chunk_rows, position))
+    chunks = _Peeked(
+        tracked(
+            caseio.read_chunks(
+                src,
+                fin,
+                chunk_rows,
+                position,
+                skip_rows=done.rows_done,
+                offset=done.input_offset if resume else None,
+            )
+        )
+    )
+    out_path = partial.partial_name(dst) if kept else dst
+    err_path = partial.partial_name(errors) if kept and errors else errors
     try:
-        writer = caseio.decision_writer(dst, fout)
-        err = caseio.ErrorWriter(errors)
+        if fout == "parquet":
+            writer: Any = _ParquetOutput(out_path, done.ok if resume else None)
+        else:
+            header = caseio.csv_header() if fout == "csv" else b""
+            writer = _StreamOutput(out_path, header, done.output_bytes if resume else None)
+        if resume and err_path:
+            partial.truncate(err_path, done.errors_bytes)
+        err = caseio.ErrorWriter(err_path, append=resume, format_name=errors)
     except BaseException:
         chunks.close()
         raise
+    if manifest is not None:
+        manifest.output_bytes = writer.flush()
+        manifest.errors_bytes = err.flush()
+        manifest.save()
     meter = Progress(progress, position[1])
-    rows = ok = 0
+    meter.rows = done.rows_done
     # Small inputs are not worth starting processes for.
     if workers > 1 and chunks.small():
         workers = 1
     _STATE["pack"] = pack
+    checkpoint = partial.Throttle(0.5)
+    reason = None
+    exit_code = 0
+    finished = False  # every chunk written: a signal that comes now changes nothing
     try:
-        for count, payload, errs in parallel_map(
-            _work, chunks, workers, _init_worker, (pack.folder, fout)
-        ):
-            writer.write(payload)
-            err.write(errs)
-            rows += count
-            ok += caseio.encoded_rows(payload)
-            meter.update(count, position[0])
+        with _Stop() as stop:
+            try:
+                for count, ok, payload, errs in parallel_map(
+                    _work, chunks, workers, _init_worker, (pack.folder, fout)
+                ):
+                    writer.write(payload)
+                    err.write(errs)
+                    last_row, offset = sent.popleft()
+                    done.rows_done = last_row
+                    done.input_offset = offset
+                    done.ok += ok
+                    done.bad += len(errs)
+                    meter.update(count, position[0])
+                    if manifest is not None and (stop.signum is not None or checkpoint()):
+                        manifest.output_bytes = writer.flush()
+                        manifest.errors_bytes = err.flush()
+                        manifest.save()
+                    if stop.signum is not None:
+                        break
+                else:
+                    finished = True
+            except BrokenProcessPool:
+                reason, exit_code = "a worker process ended unexpectedly", 3
+            if stop.signum is not None and not finished:
+                reason = signal.Signals(stop.signum).name
+                exit_code = 128 + stop.signum
     finally:
         writer.close()
         err.close()
         chunks.close()
     meter.update(0, position[0], final=True)
-    bad = err.count
-    return BatchStats(
-        rows=ok + bad,
-        ok=ok,
-        bad=bad,
+    stats = BatchStats(
+        rows=done.ok + done.bad,
+        ok=done.ok,
+        bad=done.bad,
         seconds=round(time.monotonic() - started, 3),
         output=dst,
         errors=errors,
     )
+    if reason is not None:
+        if manifest is not None:
+            manifest.interrupted = reason
+            manifest.save()
+        raise Interrupted(reason, exit_code, stats, manifest.path if manifest else None)
+    if manifest is not None:
+        partial.commit(manifest)
+    return stats
 
 
 class _Peeked:

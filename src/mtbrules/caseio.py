@@ -249,20 +249,40 @@ def chunk_rows(chunk: tuple) -> int:
 
 
 def read_chunks(
-    path: str, fmt: str, chunk_rows: int = CHUNK_ROWS, position: list | None = None
+    path: str,
+    fmt: str,
+    chunk_rows: int = CHUNK_ROWS,
+    position: list | None = None,
+    *,
+    skip_rows: int = 0,
+    offset: int | None = None,
 ) -> Iterator[tuple]:
     """The chunks of the caseload at `path` ("-": JSONL on standard input).
 
     `position`, when given, is `[where, total]` kept current for a progress
     meter: bytes read of the file's size (JSONL, CSV) or rows of the row
-    count (Parquet). Raises InputError when the file cannot be read at all.
+    count (Parquet). `skip_rows`: start after that many rows (a resumed run);
+    for JSONL, `offset` is where row `skip_rows + 1` begins, so the skipped
+    part is not read again. Raises InputError when the file cannot be read.
     """
     position = position if position is not None else [None, None]
     if fmt == "jsonl":
-        return _jsonl_file_chunks(path, chunk_rows, position)
+        return _jsonl_file_chunks(path, chunk_rows, position, skip_rows, offset)
     if fmt == "csv":
-        return _csv_chunks(path, chunk_rows, position)
-    return _parquet_chunks(path, chunk_rows, position)
+        chunks = _csv_chunks(path, chunk_rows, position)
+    else:
+        chunks = _parquet_chunks(path, chunk_rows, position)
+    return _skip_records(chunks, skip_rows) if skip_rows else chunks
+
+
+def _skip_records(chunks: Iterator[tuple], skip_rows: int) -> Iterator[tuple]:
+    for kind, start, payload in chunks:
+        if start + len(payload) - 1 <= skip_rows:
+            continue
+        if start <= skip_rows:
+            payload = [(row, record) for row, record in payload if row > skip_rows]
+            start = payload[0][0]
+        yield kind, start, payload
 
 
 def open_binary_input(path: str):
@@ -273,12 +293,20 @@ def open_binary_input(path: str):
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _jsonl_file_chunks(path: str, chunk_rows: int, position: list) -> Iterator[tuple]:
+def _jsonl_file_chunks(
+    path: str, chunk_rows: int, position: list, skip_rows: int, offset: int | None
+) -> Iterator[tuple]:
     stream = open_binary_input(path)
     if path != "-":
         position[1] = os.path.getsize(path)
     try:
-        yield from jsonl_chunks(stream, chunk_rows, position)
+        if offset is not None:
+            stream.seek(offset)
+        else:
+            for _ in range(skip_rows):
+                if not stream.readline():
+                    break
+        yield from jsonl_chunks(stream, chunk_rows, position, start=skip_rows + 1)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -405,6 +433,36 @@ def encode_decisions(results: Iterable[tuple[int, dict]], fmt: str):
     return columns
 
 
+def encode_decision_bytes(results: Iterable[tuple[int, dict]], fmt: str) -> bytes:
+    """(row, decision dict) pairs → the bytes of their lines in a JSONL or CSV decision file
+    (CSV without its header: `csv_header()` is written once, first)."""
+    if fmt == "jsonl":
+        return encode_decisions(results, fmt).encode("utf-8")
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    columns = encode_decisions(results, fmt)
+    if not columns["row"]:
+        return b""
+    sink = io.BytesIO()
+    batch = pa.RecordBatch.from_pydict(columns, schema=arrow_schema())
+    pacsv.write_csv(batch, sink, pacsv.WriteOptions(include_header=False))
+    return sink.getvalue()
+
+
+def csv_header() -> bytes:
+    """The header line of a CSV decision file, as pyarrow writes it."""
+    import io
+
+    import pyarrow.csv as pacsv
+
+    sink = io.BytesIO()
+    pacsv.write_csv(arrow_schema().empty_table(), sink)
+    return sink.getvalue()
+
+
 def encoded_rows(payload) -> int:
     """How many decisions an encode_decisions() payload holds."""
     return len(payload["row"]) if isinstance(payload, dict) else payload.count("\n")
@@ -484,23 +542,25 @@ def decision_writer(path: str, fmt: str):
 
 
 class ErrorWriter:
-    """The errors file: `row, field, message` as JSONL, or CSV when the name ends in .csv;
-    standard error when `path` is None."""
+    """The errors file: `row, field, message` as JSONL, or CSV when the name ends in .csv
+    (`format_name`: the name that says which, when `path` is a temporary one); standard error
+    when `path` is None. `append`: continue a file (no second CSV header)."""
 
-    def __init__(self, path: str | None):
+    def __init__(self, path: str | None, *, append: bool = False, format_name: str | None = None):
         self.path = path
         self.count = 0
         self.csv = False
         if path is None:
             self.fh = None
         else:
-            self.csv = path.lower().endswith(".csv")
-            self.fh = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
+            self.csv = (format_name or path).lower().endswith(".csv")
+            self.fh = open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
             if self.csv:
                 import csv
 
                 self.writer = csv.writer(self.fh)
-                self.writer.writerow(["row", "field", "message"])
+                if not append:
+                    self.writer.writerow(["row", "field", "message"])
 
     def write(self, errors: Iterable[tuple[int, str | None, str]]) -> None:
         for row, field, message in errors:
@@ -511,6 +571,14 @@ class ErrorWriter:
                 self.writer.writerow([row, field or "", message])
             else:
                 self.fh.write(dumps({"row": row, "field": field, "message": message}) + "\n")
+
+    def flush(self) -> int:
+        """Flush to the file; its length in bytes (0 on standard error)."""
+        if self.fh is None:
+            sys.stderr.flush()
+            return 0
+        self.fh.flush()
+        return self.fh.tell()
 
     def close(self) -> None:
         if self.fh is not None:

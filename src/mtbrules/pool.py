@@ -3,6 +3,12 @@
 `parallel_map` runs a function over chunks in worker processes and yields the
 results in input order, with at most a few chunks in flight, so that memory
 stays flat however long the input is. One worker means this process, no pool.
+
+Workers never outlive the process that started them: on Linux the kernel
+sends them SIGKILL when it dies (`prctl(PR_SET_PDEATHSIG)`), elsewhere a
+watchdog thread in each worker notices that its parent is gone. Workers
+ignore SIGINT: Ctrl-C reaches the whole process group, and the parent alone
+decides how to stop (it finishes what is in flight and keeps the results).
 """
 
 from __future__ import annotations
@@ -11,6 +17,9 @@ import collections
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -34,7 +43,10 @@ def parallel_map(
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     pending: collections.deque = collections.deque()
     with cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
     ) as pool:
         try:
             for chunk in chunks:
@@ -54,3 +66,40 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _start_worker(parent: int, initializer: Callable[..., None], initargs: tuple) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the parent's handlers; SIGTERM ends a worker as it ends any process.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent(parent)
+    initializer(*initargs)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when the process `parent` ends (even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            # The parent may have died before prctl: then we were already re-parented.
+            if os.getppid() != parent:
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)

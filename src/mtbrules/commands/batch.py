@@ -4,7 +4,9 @@ Each output row is `eval`'s Decision JSON plus the input `row` number (JSONL),
 or key columns plus `decision_json` (CSV, Parquet). Rows that cannot be
 evaluated go to the errors file (row, field, message); the rest goes on.
 Exit 0 when every row was evaluated, 1 when some rows were bad, 2 when the
-input cannot be used at all."""
+input cannot be used at all; 128 + the signal (143 for SIGTERM, 130 for Ctrl-C)
+when the run was stopped: OUT.partial and its manifest hold the rows done, and
+`--resume` finishes the run."""
 
 from __future__ import annotations
 
@@ -46,6 +48,11 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run of the same command (OUT.partial and its manifest)",
+    )
+    parser.add_argument(
         "--engine",
         choices=("local", "spark"),
         default="local",
@@ -71,7 +78,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..batch import evaluate_file
+    from ..batch import Interrupted, evaluate_file
     from ..errors import InputError
     from ..registry import load_pack
 
@@ -79,6 +86,10 @@ def run(args) -> int:
         raise InputError("--chunk-rows: must be at least 1")
     pack = load_pack(args.pack)
     if args.engine == "spark":
+        if args.resume:
+            raise InputError(
+                "--resume: only with the local engine (Spark has its own commit protocol)"
+            )
         stats = _on_spark(args, pack)
         if stats is None:
             return 143
@@ -86,17 +97,22 @@ def run(args) -> int:
         flag = "--master" if args.master else "--spark-conf" if args.spark_conf else "--spark-log"
         raise InputError(f"{flag}: only with --engine spark")
     else:
-        stats = evaluate_file(
-            pack,
-            args.input,
-            args.output,
-            errors=args.errors or "auto",
-            in_format=args.in_format,
-            out_format=args.out_format,
-            workers=args.workers,
-            chunk_rows=args.chunk_rows,
-            progress=False if args.quiet else None,
-        )
+        try:
+            stats = evaluate_file(
+                pack,
+                args.input,
+                args.output,
+                errors=args.errors or "auto",
+                in_format=args.in_format,
+                out_format=args.out_format,
+                workers=args.workers,
+                chunk_rows=args.chunk_rows,
+                progress=False if args.quiet else None,
+                resume=args.resume,
+            )
+        except Interrupted as stopped:
+            print(f"mtbrules: {stopped}", file=sys.stderr)
+            return stopped.exit_code
     if stats.bad:
         where = f"; see {stats.errors}" if stats.errors else ""
         print(
