@@ -214,3 +214,55 @@ def run(
         "flat": flat,
         "flat_tolerance": FLAT_TOLERANCE,
     }
+
+
+def scaling(
+    rows: int, seed: int, workers: list[int], workdir: str | None = None, log=print
+) -> dict:
+    """One input, run with each worker count in turn (interleaved `rounds` times by the caller):
+    wall time and the speed-up of each count over one worker, in the same run."""
+    workdir = workdir or os.path.join(tempfile.gettempdir(), "mtbrules-bench")
+    os.makedirs(workdir, exist_ok=True)
+    runs = [run_one("qingdao", rows, seed, j, workdir, log) for j in workers]
+    one = next((r for r in runs if r["workers"] == 1), None)
+    for r in runs:
+        r["speedup"] = one["wall_s"] / r["wall_s"] if one and r["wall_s"] else None
+    return {"rows": rows, "runs": runs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python benchmarks/batch_bench.py --rows 100000 -j 1 -j 2 [--rounds 2]: a short run,
+    with the load average before and after (the machine may be shared)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("-j", "--workers", type=int, action="append")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=20201105)
+    parser.add_argument("--workdir")
+    args = parser.parse_args(argv)
+    workers = args.workers or [1, 2]
+    before = os.getloadavg()
+    results = [scaling(args.rows, args.seed, workers, args.workdir) for _ in range(args.rounds)]
+    after = os.getloadavg()
+    print(
+        f"load average before {before[0]:.2f} / {before[1]:.2f} / {before[2]:.2f}, "
+        f"after {after[0]:.2f} / {after[1]:.2f} / {after[2]:.2f}"
+    )
+    print(
+        "| workers | wall s | rows/s | CPU s | CPU µs/row | speed-up over -j 1 | peak tree RSS MiB | exit |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for result in results:
+        for r in result["runs"]:
+            speedup = f"{r['speedup']:.2f}×" if r["speedup"] else "—"
+            print(
+                f"| {r['workers']} | {r['wall_s']:.2f} | {r['rows_per_s']:,.0f} | {r['cpu_s']:.1f} | "
+                f"{1e6 * r['cpu_s'] / args.rows:.0f} | {speedup} | {r['peak_tree_mib']:.0f} | {r['exit']} |"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

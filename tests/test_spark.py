@@ -25,6 +25,7 @@ pytest.importorskip(
 
 import mtbrules
 from mtbrules import batch as local_batch
+from mtbrules import caseio
 from mtbrules import diff as local_diff
 from mtbrules import spark as ms
 from mtbrules.case import CASE_FIELDS, CASE_OBJECTS
@@ -99,7 +100,7 @@ def cases(pack):
 
 def _expected(pack, case) -> tuple:
     try:
-        return ("ok", json.dumps(pack.evaluate(case).to_dict(), ensure_ascii=False))
+        return ("ok", caseio.dumps(pack.evaluate(case).to_dict()))
     except mtbrules.MtbError as exc:
         return ("error", getattr(exc, "field", None), str(exc))
 

@@ -47,6 +47,7 @@ from .caseio import (
     row_to_case,
 )
 from .errors import InputError
+from .pool import context as pool_context
 from .pool import default_workers, parallel_map
 from .progress import Progress
 
@@ -133,7 +134,38 @@ def evaluate_iter(pack, cases: Iterable, start: int = 1) -> Iterator[RowResult]:
 _STATE: dict = {}
 
 
-def _init_worker(folder: str, out_format: str) -> None:
+class _Ticket:
+    """The order in which workers write into one output file: the worker of chunk k takes the
+    bytes that follow chunk k-1's, then writes its chunk there itself (os.pwrite) while others
+    go on; decisions never pass through the parent. `cancel()` releases a worker still waiting
+    for a chunk that will not come (the run is stopping)."""
+
+    def __init__(self, ctx, first_offset: int):
+        self.turn = ctx.Condition()
+        self.seq = ctx.RawValue("q", 0)
+        self.offset = ctx.RawValue("q", first_offset)
+        self.cancelled = ctx.RawValue("b", 0)
+
+    def take(self, seq: int, size: int) -> int | None:
+        """Where chunk `seq` (`size` bytes) goes, once every earlier chunk has its place."""
+        with self.turn:
+            while self.seq.value != seq:
+                if self.cancelled.value:
+                    return None
+                self.turn.wait(1.0)
+            offset = self.offset.value
+            self.offset.value = offset + size
+            self.seq.value = seq + 1
+            self.turn.notify_all()
+        return offset
+
+    def cancel(self) -> None:
+        with self.turn:
+            self.cancelled.value = 1
+            self.turn.notify_all()
+
+
+def _init_worker(folder: str, out_format: str, out_path: str | None, ticket) -> None:
     pack = _STATE.get("pack")
     if pack is None or pack.folder != folder:
         from .registry import load_pack
@@ -141,10 +173,14 @@ def _init_worker(folder: str, out_format: str) -> None:
         pack = load_pack(folder)
     _STATE["pack"] = pack
     _STATE["out"] = out_format
+    _STATE["ticket"] = ticket
+    _STATE["fd"] = os.open(out_path, os.O_WRONLY) if out_path else None
 
 
-def _work(chunk) -> tuple:
-    """A chunk → (rows it covers, decisions written, the encoded decisions, the errors)."""
+def _work(item) -> tuple:
+    """(seq, chunk) → (rows it covers, decisions, the end of the output so far or the encoded
+    decisions, the errors). With an output file, the worker writes the decisions itself."""
+    seq, chunk = item
     pack = _STATE["pack"]
     evaluate = pack.evaluate
     errors: list = []
@@ -158,28 +194,31 @@ def _work(chunk) -> tuple:
         except Exception as exc:  # noqa: BLE001 - reported per row, as failure() says
             errors.append((row, *failure(exc)))
     fmt = _STATE["out"]
+    rows = caseio.chunk_rows(chunk)
     if fmt == "parquet":
-        payload: Any = caseio.encode_decisions(results, fmt)
-    else:
-        payload = caseio.encode_decision_bytes(results, fmt)
-    return caseio.chunk_rows(chunk), len(results), payload, errors
+        return rows, len(results), caseio.encode_decisions(results, fmt), errors
+    data = caseio.encode_decision_bytes(results, fmt)
+    fd = _STATE["fd"]
+    if fd is None:
+        return rows, len(results), data, errors
+    offset = _STATE["ticket"].take(seq, len(data))
+    if offset is None:
+        return rows, 0, None, []  # the run is stopping; the parent takes no more results
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+    return rows, len(results), offset, errors
 
 
 # ---------------------------------------------------------------- the output files
 
 
 class _StreamOutput:
-    """JSONL or CSV decisions as bytes, appended in order; `flush()` gives the length so far."""
+    """JSONL or CSV decisions as bytes, appended in order by the parent (standard output)."""
 
-    def __init__(self, path: str, header: bytes, resume_at: int | None):
-        if path == "-":
-            self.fh = sys.stdout.buffer
-        elif resume_at is None:
-            self.fh = open(path, "wb")  # noqa: SIM115 - closed in close()
-            self.fh.write(header)
-        else:
-            partial.truncate(path, resume_at)
-            self.fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+    def __init__(self, path: str):
+        self.fh = sys.stdout.buffer
 
     def write(self, data: bytes) -> None:
         if data:
@@ -193,10 +232,33 @@ class _StreamOutput:
             return 0
 
     def close(self) -> None:
-        if self.fh is sys.stdout.buffer:
-            self.fh.flush()
+        self.fh.flush()
+
+
+class _WorkerOutput:
+    """A JSONL or CSV file the workers write into (see _Ticket); this side creates it (with
+    the CSV header), or cuts a resumed one back to the manifest, and follows its length."""
+
+    def __init__(self, path: str, header: bytes, resume_at: int | None):
+        self.path = path
+        if resume_at is None:
+            with open(path, "wb") as fh:
+                fh.write(header)
+            self.end = len(header)
         else:
-            self.fh.close()
+            partial.truncate(path, resume_at)
+            self.end = resume_at
+
+    def write(self, end: int | None) -> None:
+        if end is not None:
+            self.end = end
+
+    def flush(self) -> int:
+        return self.end  # pwrite()s are in the kernel's hands: a killed process loses none
+
+    def close(self) -> None:
+        # Chunks the workers wrote after the last one taken (a stopped run) are not in the run.
+        partial.truncate(self.path, self.end)
 
 
 class _ParquetOutput:
@@ -330,9 +392,9 @@ def evaluate_file(
     sent: collections.deque = collections.deque()
 
     def tracked(chunks):
-        for chunk in chunks:
+        for seq, chunk in enumerate(chunks):
             sent.append((chunk[1] + caseio.chunk_rows(chunk) - 1, position[0]))
-            yield chunk
+            yield seq, chunk
 
     # Read the first chunks here so that an unusable input fails before any output is created.
     chunks = _Peeked(
@@ -352,9 +414,11 @@ def evaluate_file(
     try:
         if fout == "parquet":
             writer: Any = _ParquetOutput(out_path, done.ok if resume else None)
-        else:
+        elif kept:
             header = caseio.csv_header() if fout == "csv" else b""
-            writer = _StreamOutput(out_path, header, done.output_bytes if resume else None)
+            writer = _WorkerOutput(out_path, header, done.output_bytes if resume else None)
+        else:
+            writer = _StreamOutput(out_path)
         if resume and err_path:
             partial.truncate(err_path, done.errors_bytes)
         err = caseio.ErrorWriter(err_path, append=resume, format_name=errors)
@@ -375,12 +439,20 @@ def evaluate_file(
     reason = None
     exit_code = 0
     finished = False  # every chunk written: a signal that comes now changes nothing
+    worker_file = out_path if isinstance(writer, _WorkerOutput) else None
+    ticket = _Ticket(pool_context(), writer.flush() if worker_file else 0)
+    results = parallel_map(
+        _work,
+        chunks,
+        workers,
+        _init_worker,
+        (pack.folder, fout, worker_file, ticket),
+        on_stop=ticket.cancel,
+    )
     try:
         with _Stop() as stop:
             try:
-                for count, ok, payload, errs in parallel_map(
-                    _work, chunks, workers, _init_worker, (pack.folder, fout)
-                ):
+                for count, ok, payload, errs in results:
                     writer.write(payload)
                     err.write(errs)
                     last_row, offset = sent.popleft()
@@ -403,6 +475,10 @@ def evaluate_file(
                 reason = signal.Signals(stop.signum).name
                 exit_code = 128 + stop.signum
     finally:
+        ticket.cancel()
+        results.close()  # waits for the workers to finish what they hold
+        if _STATE.get("fd") is not None:  # one worker: this process wrote
+            os.close(_STATE.pop("fd"))
         writer.close()
         err.close()
         chunks.close()

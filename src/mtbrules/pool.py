@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 
@@ -31,16 +31,20 @@ def parallel_map(
     initializer: Callable[..., None],
     initargs: tuple,
     inflight: int | None = None,
-) -> Iterator:
-    """`func` over `chunks` in `workers` processes; results in input order, at most `inflight` pending."""
+    on_stop: Callable[[], None] | None = None,
+) -> Generator[Any, None, None]:
+    """`func` over `chunks` in `workers` processes; results in input order, at most `inflight` pending.
+
+    `on_stop` is called when the results stop being taken (the end, an error, or the caller
+    closing the iterator), before waiting for the workers to finish what they hold: it may
+    release workers that wait on one another."""
     if workers <= 1:
         initializer(*initargs)
         for chunk in chunks:
             yield func(chunk)
         return
     inflight = inflight or 2 * workers + 1
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    ctx = context()
     pending: collections.deque = collections.deque()
     with cf.ProcessPoolExecutor(
         max_workers=workers,
@@ -58,6 +62,15 @@ def parallel_map(
         finally:
             for f in pending:
                 f.cancel()
+            if on_stop is not None:
+                on_stop()
+
+
+def context():
+    """The multiprocessing context of the pool (fork where there is one: the pack is inherited,
+    not loaded again); locks and shared values the workers use must come from it."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
 def default_workers() -> int:

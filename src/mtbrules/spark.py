@@ -603,10 +603,10 @@ def _evaluator(
         import pyarrow as pa
 
         from .batch import _failure, row_to_case
+        from .caseio import dumps  # the local engine's encoder: the same decision_json text
 
         pack = executor_pack(spec)
         evaluate = pack.evaluate
-        dumps = json.dumps
         loads = json.loads
         schema = None
         skip = set(keep) | ({row} if row else set())
@@ -664,9 +664,7 @@ def _evaluator(
                     cols[name].append(value)
                 cols["error_field"].append(None)
                 cols["error"].append(None)
-                cols["decision_json"].append(
-                    dumps({"row": r, **d} if row_in_json else d, ensure_ascii=False)
-                )
+                cols["decision_json"].append(dumps({"row": r, **d} if row_in_json else d))
             arrays = []
             index = pa.array(taken, pa.int64())
             for name in schema.names:
