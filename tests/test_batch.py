@@ -8,6 +8,7 @@ import json
 import pytest
 
 import mtbrules
+from mtbrules import caseio
 from mtbrules.batch import evaluate_file, evaluate_iter, row_to_case
 from mtbrules.cli import main
 
@@ -57,6 +58,10 @@ def test_jsonl_rows_are_evals_decisions(pack, tmp_path):
     out = _read_jsonl(tmp_path / "out.jsonl")
     for i, (case, row) in enumerate(zip(GOOD, out), 1):
         assert row == {"row": i, **pack.evaluate(case).to_dict()}
+    # Byte for byte what the one caseload encoder writes for that object.
+    lines = (tmp_path / "out.jsonl").read_bytes().splitlines(keepends=True)
+    for i, (case, line) in enumerate(zip(GOOD, lines), 1):
+        assert line == caseio.dumps_bytes({"row": i, **pack.evaluate(case).to_dict()}) + b"\n"
     assert (tmp_path / "out.jsonl.errors.jsonl").read_text() == ""
 
 
