@@ -24,7 +24,7 @@ with (
 
 import mtbrules
 from mtbrules import cli
-from mtbrules.errors import MtbError
+from mtbrules.errors import MtbError, error_message
 from mtbrules.registry import builtin_ids, builtin_root
 from mtbrules.service import accesslog
 from mtbrules.service.app import ServiceConfig, create_app
@@ -86,7 +86,7 @@ def library_result(pack_id, case):
         case = {k: v for k, v in case.items() if k != "pack"}
         return 200, mtbrules.load_pack(pack_id).evaluate(case).to_dict()
     except MtbError as exc:
-        return 422, {"message": cli.render_error(exc), "field": getattr(exc, "field", None)}
+        return 422, {"message": error_message(exc), "field": getattr(exc, "field", None)}
 
 
 # -- health, readiness, packs -------------------------------------------------
@@ -462,3 +462,16 @@ def test_cli_serve_refuses_a_bad_pack_with_exit_2(capsys, tmp_path):
     with contextlib.suppress(SystemExit):
         assert cli.main(["serve", "--pack", str(tmp_path), "--port", "0"]) == 2
     assert "pack.yaml" in capsys.readouterr().err
+
+
+def test_the_service_does_not_load_the_cli():
+    # Issue 14: the service stands on the library; lint-imports checks the source, this the running import.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mtbrules.service.app; "
+        "print(sorted(m for m in sys.modules if m == 'mtbrules.cli' or m.startswith('mtbrules.commands')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -13,7 +13,7 @@ import importlib
 import sys
 import traceback
 
-from .errors import InputError, MtbError
+from .errors import InputError, MtbError, error_message
 from .terminal import printable
 
 #: Subcommands, in the order `--help` lists them. A module that is not
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = args._run(args)
     except InputError as exc:
-        print(f"mtbrules: {printable(render_error(exc))}", file=sys.stderr)
+        print(f"mtbrules: {printable(error_message(exc))}", file=sys.stderr)
         return 2
     except MtbError as exc:
         print(f"mtbrules: {printable(str(exc))}", file=sys.stderr)
@@ -88,15 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     return int(code or 0)
 
 
-def render_error(exc: MtbError) -> str:
-    """One clear message; for pack errors, the first one with its source line and caret."""
-    if exc.diagnostics:
-        first = exc.diagnostics[0].render()
-        more = len(exc.diagnostics) - 1
-        return first + (
-            f"\n(and {more} more; run `mtbrules check` to see them all)" if more else ""
-        )
-    return str(exc)
+#: The message for an error, as every edge says it (the library's own function).
+render_error = error_message
 
 
 def entry() -> None:

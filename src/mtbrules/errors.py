@@ -21,6 +21,7 @@ __all__ = [
     "InternalError",
     "MtbError",
     "PackError",
+    "error_message",
 ]
 
 
@@ -96,3 +97,19 @@ class InternalError(MtbError):
     """A bug in mtbrules itself."""
 
     exit_code = 3
+
+
+def error_message(exc: MtbError) -> str:
+    """The words a user gets for `exc`, the same on every edge.
+
+    `mtbrules` prints them after "mtbrules: "; the service answers them as
+    `error.message`. A pack error shows its first diagnostic with the source
+    line and a caret, and how many more there are.
+    """
+    if exc.diagnostics:
+        first: str = exc.diagnostics[0].render()
+        more = len(exc.diagnostics) - 1
+        return first + (
+            f"\n(and {more} more; run `mtbrules check` to see them all)" if more else ""
+        )
+    return str(exc)

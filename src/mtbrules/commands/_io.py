@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from ..diagnostics import Location
+from .. import jsontext
 from ..errors import InputError
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
@@ -25,25 +25,7 @@ def read_json(path: str) -> Any:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_INPUT_BYTES:
         raise InputError(f"{name}: larger than {MAX_INPUT_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        return json.loads(text, parse_constant=reject_json_constant)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise InputError(f"{name}: JSON nested too deeply") from None
-    except ValueError as exc:
-        raise InputError(f"{name}: invalid JSON: {exc}") from None
-
-
-def reject_json_constant(name: str):
-    """json.loads hook: NaN and Infinity are not JSON."""
-    raise ValueError(f"{name} is not valid JSON")
+    return jsontext.loads(raw, name)
 
 
 def answer_lang(lang: str | None, fmt: str) -> str:

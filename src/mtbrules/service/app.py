@@ -28,10 +28,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .. import jsontext
 from ..case import kind_of
-from ..commands._io import reject_json_constant
-from ..diagnostics import Location
-from ..errors import CaseError, InputError, MtbError
+from ..compare import compare
+from ..errors import CaseError, InputError, MtbError, error_message
+from ..explain import explain
 from ..messages import negotiate
 from .accesslog import AccessLogMiddleware, log_info
 from .openapi import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, build_openapi
@@ -92,8 +93,6 @@ class HttpError(Exception):
 
 def error_of(exc: MtbError) -> tuple[int, dict[str, Any]]:
     """The HTTP status and `error` object for a library error: the CLI's message and the field."""
-    from ..cli import render_error
-
     if isinstance(exc, UnknownPackError):
         status = 404
     elif isinstance(exc, InputError):
@@ -102,7 +101,7 @@ def error_of(exc: MtbError) -> tuple[int, dict[str, Any]]:
         status = 500
     code = exc.diagnostics[0].code if exc.diagnostics else None
     field = getattr(exc, "field", None)
-    return status, {"message": render_error(exc), "field": field, "code": code}
+    return status, {"message": error_message(exc), "field": field, "code": code}
 
 
 def _dumps(obj: Any) -> bytes:
@@ -276,12 +275,6 @@ class Service:
         url_pack = request.path_params["pack"]
         self.log(request, pack=_loggable_pack(url_pack, packs))
         packs.get(url_pack)
-        explain = _optional_api("explain")
-        if explain is None:
-            raise HttpError(
-                501,
-                "explain: not available in this version of mtbrules (mtbrules.explain is missing)",
-            )
         depth_text = request.query_params.get("depth", str(DEFAULT_DEPTH))
         if not depth_text.isdigit() or not 1 <= int(depth_text) <= MAX_DEPTH:
             raise HttpError(
@@ -296,12 +289,6 @@ class Service:
 
     async def compare(self, request: Request) -> Response:
         packs = self.packs
-        compare = _optional_api("compare")
-        if compare is None:
-            raise HttpError(
-                501,
-                "compare: not available in this version of mtbrules (mtbrules.compare is missing)",
-            )
         wanted = request.query_params.get("packs", "all")
         ids = (
             packs.ids() if wanted == "all" else [r.strip() for r in wanted.split(",") if r.strip()]
@@ -436,21 +423,11 @@ def _pick_pack(packs: PackSet, case: Any, url_pack: str | None):
 
 
 def parse_json(raw: bytes, name: str) -> Any:
-    """JSON from bytes, with the errors `mtbrules eval` gives for a file (line:column)."""
+    """JSON from bytes, with the errors `mtbrules eval` gives for a file (line:column): HttpError 400."""
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise HttpError(400, f"{name}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        return json.loads(text, parse_constant=reject_json_constant)
-    except json.JSONDecodeError as exc:
-        raise HttpError(
-            400, f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise HttpError(400, f"{name}: JSON nested too deeply") from None
-    except ValueError as exc:
-        raise HttpError(400, f"{name}: invalid JSON: {exc}") from None
+        return jsontext.loads(raw, name)
+    except InputError as exc:
+        raise HttpError(400, error_message(exc)) from None
 
 
 def _short(text: str) -> str:
@@ -472,13 +449,6 @@ def _version() -> str:
     from .._version import __version__
 
     return __version__
-
-
-def _optional_api(name: str):
-    """The library's explain(pack, case) or compare(packs, case), or None while it does not exist."""
-    from . import _bridge
-
-    return _bridge.api(name)
 
 
 # -- the application ----------------------------------------------------------

@@ -260,7 +260,6 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "Unknown pack (or path).",
         413: "The body or the batch is larger than the server accepts.",
         422: "The case is invalid; `field` names the field (the same message as `mtbrules eval`).",
-        501: "This server does not offer this yet.",
     }
     return {str(c): _json_body(_ref("Error"), text[c]) for c in codes}
 
@@ -589,7 +588,7 @@ def build_openapi(
                 "requestBody": case_body,
                 "responses": {
                     "200": _json_body(_ref("Explanation"), "the explanation"),
-                    **_errors(400, 404, 413, 422, 501),
+                    **_errors(400, 404, 413, 422),
                 },
             }
         },
@@ -615,7 +614,7 @@ def build_openapi(
                         {"type": "array", "items": _ref("CompareRow")},
                         "one row per pack, in the order asked",
                     ),
-                    **_errors(400, 404, 413, 422, 501),
+                    **_errors(400, 404, 413, 422),
                 },
             }
         },

@@ -1,0 +1,50 @@
+"""JSON text in: the one parser of JSON documents, with the messages every edge gives.
+
+`mtbrules eval` (a file or standard input) and the service (a request body)
+read a case through `loads`, so the same bad input gets the same words:
+`NAME:LINE:COL: invalid JSON: ...`, `NAME: not UTF-8 text (byte N)`,
+`NAME: JSON nested too deeply`. NaN and Infinity are refused (they are not JSON).
+
+>>> loads(b'{"age": 60}', "case.json")
+{'age': 60}
+>>> loads(b'{"age": }', "case.json")
+Traceback (most recent call last):
+...
+mtbrules.errors.InputError: case.json:1:9: invalid JSON: Expecting value
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .diagnostics import Location
+from .errors import InputError
+
+__all__ = ["loads", "reject_constant"]
+
+
+def loads(raw: bytes | str, name: str) -> Any:
+    """The JSON value in `raw` (UTF-8, a BOM allowed); InputError naming `name` and line:column."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    else:
+        text = raw
+    try:
+        return json.loads(text, parse_constant=reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{Location(name, exc.lineno, exc.colno)}: invalid JSON: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise InputError(f"{name}: JSON nested too deeply") from None
+    except ValueError as exc:
+        raise InputError(f"{name}: invalid JSON: {exc}") from None
+
+
+def reject_constant(name: str) -> Any:
+    """json.loads hook: NaN and Infinity are not JSON."""
+    raise ValueError(f"{name} is not valid JSON")
