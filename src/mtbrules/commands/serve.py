@@ -14,7 +14,12 @@ HELP = "serve packs over HTTP (JSON API under /v1)"
 
 
 def add_arguments(parser) -> None:
-    from ..service.openapi import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY
+    from ..service.limits import (
+        DEFAULT_MAX_BATCH,
+        DEFAULT_MAX_BODY,
+        DEFAULT_MAX_RESPONSE,
+        DEFAULT_QUEUE,
+    )
 
     parser.add_argument(
         "--pack",
@@ -45,6 +50,29 @@ def add_arguments(parser) -> None:
         help=f"most cases in one batch (default: {DEFAULT_MAX_BATCH})",
     )
     parser.add_argument(
+        "--max-response",
+        type=int,
+        default=DEFAULT_MAX_RESPONSE,
+        metavar="BYTES",
+        help=f"largest answer; a larger one is refused with 413 (default: {DEFAULT_MAX_RESPONSE})",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="decision processes per worker for batches, explanations and comparisons "
+        "(default: the cores divided among the workers, at least 1)",
+    )
+    parser.add_argument(
+        "--queue",
+        type=int,
+        default=DEFAULT_QUEUE,
+        metavar="N",
+        help=f"requests per worker that may wait for a decision process before 503 "
+        f"(default: {DEFAULT_QUEUE})",
+    )
+    parser.add_argument(
         "--no-access-log", action="store_true", help="do not write access log lines"
     )
     parser.add_argument(
@@ -63,7 +91,7 @@ def run(args) -> int:
     if args.print_openapi:
         from ..service.openapi import openapi_text
 
-        sys.stdout.write(openapi_text(args.max_body, args.max_batch))
+        sys.stdout.write(openapi_text(args.max_body, args.max_batch, args.max_response))
         return 0
     try:
         import starlette  # noqa: F401
@@ -74,8 +102,10 @@ def run(args) -> int:
         ) from None
     if args.workers < 1:
         raise InputError("--workers: must be at least 1")
-    if args.max_body < 1 or args.max_batch < 1:
-        raise InputError("--max-body and --max-batch: must be at least 1")
+    if args.max_body < 1 or args.max_batch < 1 or args.max_response < 1:
+        raise InputError("--max-body, --max-batch and --max-response: must be at least 1")
+    if args.processes < 0 or args.queue < 0:
+        raise InputError("--processes and --queue: must be 0 or more")
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port: {args.port} is not a port number")
 
@@ -85,12 +115,16 @@ def run(args) -> int:
 
     from ..service import accesslog
     from ..service.app import CONFIG_ENV, ServiceConfig, create_app
+    from ..service.offload import cores
     from ..service.packs import load_pack_set
 
     config = ServiceConfig(
         packs=tuple(args.packs or ()),
         max_body=args.max_body,
         max_batch=args.max_batch,
+        max_response=args.max_response,
+        processes=args.processes or max(1, cores() // args.workers),
+        queue=args.queue,
         access_log=not args.no_access_log,
         admin=not args.no_admin,
     )

@@ -18,10 +18,15 @@ from importlib import resources
 from typing import Any
 
 from ..decision import OUTCOMES
-
-#: Default limits; `mtbrules serve` can change them and the document says what the server enforces.
-DEFAULT_MAX_BODY = 1024 * 1024
-DEFAULT_MAX_BATCH = 500
+from .limits import (
+    BUSY,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_RESPONSE,
+    MAX_COMPARE_PACKS,
+    RESPONSE_TOO_LARGE,
+    TOO_MANY_PACKS,
+)
 
 _DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 1000}
@@ -253,21 +258,45 @@ def _json_body(schema: dict, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
+def _errors(*codes: int, max_response: int = DEFAULT_MAX_RESPONSE) -> dict[str, Any]:
     text = {
         400: "The body is not JSON (the message gives line and column).",
         401: "The admin token is missing or wrong.",
         404: "Unknown pack (or path).",
-        413: "The body or the batch is larger than the server accepts.",
+        413: (
+            "The body or the batch is larger than the server accepts, or the answer would be "
+            f"larger than {max_response} bytes (code {RESPONSE_TOO_LARGE})."
+        ),
         422: "The case is invalid; `field` names the field (the same message as `mtbrules eval`).",
     }
-    return {str(c): _json_body(_ref("Error"), text[c]) for c in codes}
+    out = {str(c): _json_body(_ref("Error"), text[c]) for c in codes if c in text}
+    if 503 in codes:
+        out["503"] = {
+            **_json_body(
+                _ref("Error"),
+                f"Every decision thread is busy and the queue is full (code {BUSY}); "
+                "try again after `Retry-After` seconds.",
+            ),
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds to wait before trying again",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        }
+    return out
 
 
 def build_openapi(
-    max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX_BATCH
+    max_body: int = DEFAULT_MAX_BODY,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    max_response: int = DEFAULT_MAX_RESPONSE,
 ) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the /v1 service."""
+    """The OpenAPI 3.1 document of the /v1 service, with the limits the server enforces."""
+
+    def errors(*codes: int) -> dict[str, Any]:
+        return _errors(*codes, max_response=max_response)
+
     from .._version import __version__
 
     case, case_is_library = library_schema("case.schema.json")
@@ -335,7 +364,13 @@ def build_openapi(
                     "cases": {"type": "integer"},
                     "decided": {"type": "integer"},
                     "errors": {"type": "integer"},
-                    "outcomes": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "outcomes": {
+                        "type": "object",
+                        "description": "how many cases got each outcome (every outcome listed, 0 if none)",
+                        "properties": {o: {"type": "integer"} for o in OUTCOMES},
+                        "required": list(OUTCOMES),
+                        "additionalProperties": {"type": "integer"},
+                    },
                 },
                 "required": ["cases", "decided", "errors", "outcomes"],
             },
@@ -513,7 +548,7 @@ def build_openapi(
                 "operationId": "getPack",
                 "summary": "One served pack.",
                 "parameters": [pack_param],
-                "responses": {"200": _json_body(_ref("PackInfo"), "the pack"), **_errors(404)},
+                "responses": {"200": _json_body(_ref("PackInfo"), "the pack"), **errors(404)},
             }
         },
         "/v1/evaluate": {
@@ -523,7 +558,7 @@ def build_openapi(
                 "requestBody": case_body,
                 "responses": {
                     "200": _json_body(_ref("Decision"), "the decision (CONTRACT §3)"),
-                    **_errors(400, 404, 413, 422),
+                    **errors(400, 404, 413, 422, 503),
                 },
             }
         },
@@ -535,7 +570,7 @@ def build_openapi(
                 "requestBody": case_body,
                 "responses": {
                     "200": _json_body(_ref("Decision"), "the decision (CONTRACT §3)"),
-                    **_errors(400, 404, 413, 422),
+                    **errors(400, 404, 413, 422, 503),
                 },
             }
         },
@@ -546,7 +581,7 @@ def build_openapi(
                 "requestBody": {"required": True, **_json_body(_ref("BatchRequest"), "the cases")},
                 "responses": {
                     "200": _json_body(_ref("BatchResponse"), "one result per case, in order"),
-                    **_errors(400, 404, 413, 422),
+                    **errors(400, 404, 413, 422, 503),
                 },
             }
         },
@@ -558,7 +593,7 @@ def build_openapi(
                 "requestBody": {"required": True, **_json_body(_ref("BatchRequest"), "the cases")},
                 "responses": {
                     "200": _json_body(_ref("BatchResponse"), "one result per case, in order"),
-                    **_errors(400, 404, 413, 422),
+                    **errors(400, 404, 413, 422, 503),
                 },
             }
         },
@@ -588,7 +623,7 @@ def build_openapi(
                 "requestBody": case_body,
                 "responses": {
                     "200": _json_body(_ref("Explanation"), "the explanation"),
-                    **_errors(400, 404, 413, 422),
+                    **errors(400, 404, 413, 422, 503),
                 },
             }
         },
@@ -601,7 +636,11 @@ def build_openapi(
                         "name": "packs",
                         "in": "query",
                         "required": False,
-                        "description": "comma-separated served pack ids, or 'all' (default)",
+                        "description": (
+                            "comma-separated served pack ids, or 'all' (default); a repeated id "
+                            f"counts once; at most {MAX_COMPARE_PACKS} different ids "
+                            f"(422, code {TOO_MANY_PACKS})"
+                        ),
                         "schema": {"type": "string"},
                     }
                 ],
@@ -614,7 +653,7 @@ def build_openapi(
                         {"type": "array", "items": _ref("CompareRow")},
                         "one row per pack, in the order asked",
                     ),
-                    **_errors(400, 404, 413, 422),
+                    **errors(400, 404, 413, 422, 503),
                 },
             }
         },
@@ -630,7 +669,7 @@ def build_openapi(
                     "200": _json_body(
                         _ref("Status"), "reloaded; `changed` lists packs whose fingerprint changed"
                     ),
-                    **_errors(401, 422),
+                    **errors(401, 422),
                 },
             }
         },
@@ -663,7 +702,11 @@ def build_openapi(
             "description": (
                 "Outpatient chronic and special disease insurance policy packs over HTTP. Bodies are the "
                 "library's case and decision JSON (CONTRACT §2, §3). Limits: request body at most "
-                f"{max_body} bytes; a batch at most {max_batch} cases. Case schema from {sources['Case']}; "
+                f"{max_body} bytes; a batch at most {max_batch} cases; an answer at most "
+                f"{max_response} bytes ({RESPONSE_TOO_LARGE}); a comparison at most "
+                f"{MAX_COMPARE_PACKS} different packs ({TOO_MANY_PACKS}). When every decision "
+                f"thread is busy and the queue is full: 503 with Retry-After ({BUSY}). "
+                f"Case schema from {sources['Case']}; "
                 f"decision schema from {sources['Decision']}."
             ),
         },
@@ -672,6 +715,11 @@ def build_openapi(
     }
 
 
-def openapi_text(max_body: int = DEFAULT_MAX_BODY, max_batch: int = DEFAULT_MAX_BATCH) -> str:
+def openapi_text(
+    max_body: int = DEFAULT_MAX_BODY,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    max_response: int = DEFAULT_MAX_RESPONSE,
+) -> str:
     """The document as checked into docs/openapi.json."""
-    return json.dumps(build_openapi(max_body, max_batch), ensure_ascii=False, indent=2) + "\n"
+    doc = build_openapi(max_body, max_batch, max_response)
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
