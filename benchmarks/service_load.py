@@ -14,7 +14,9 @@ What it does:
    figure is the server's and not the client's), a closed loop per connection;
    bounded by --seconds and --max-requests; checks every response is 200 with
    a decision; after a 1 s warm-up that is not counted;
-4. stops the server, prints the figures as JSON, and (unless --no-write)
+4. stops the server, and does the same against the ceiling of issue 13 (a Starlette
+   endpoint on uvicorn that answers one fixed decision), first, in the same run;
+5. prints the figures as JSON, with the ratio of the two, and (unless --no-write)
    replaces the block between the load markers in docs/service.md.
 
 Only loopback addresses are used. The client shares the machine's cores with
@@ -184,6 +186,51 @@ def client_main(port, cases, seconds, warmup, connections, max_requests, out_que
     out_queue.put((count, latencies, errors, measured))
 
 
+# -- the ceiling: a fixed reply from Starlette on uvicorn ------------------------------
+
+#: The peer of issue 13: the same stack answering every POST with one fixed decision (no
+#: parsing, no evaluation, no access log). mtbrules serve's throughput is given as a ratio to it.
+CEILING_APP = """
+import pathlib
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+BODY = pathlib.Path(__file__).with_suffix(".json").read_bytes()
+
+
+async def fixed(request):
+    await request.body()
+    return Response(BODY, media_type="application/json")
+
+
+app = Starlette(routes=[Route("/v1/packs/{pack}/evaluate", fixed, methods=["POST"])])
+"""
+
+
+def ceiling_server(port: int, workers: int, reply: bytes, folder: str) -> list[str]:
+    """The command that starts the fixed-reply server (its module written into `folder`)."""
+    Path(folder, "ceiling_app.py").write_text(CEILING_APP, encoding="utf-8")
+    Path(folder, "ceiling_app.json").write_bytes(reply)
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "ceiling_app:app",
+        "--app-dir",
+        folder,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
 # -- the run ----------------------------------------------------------------------
 
 
@@ -193,8 +240,21 @@ def run(args) -> dict:
     if not cases:
         sys.exit("no decided scenario cases found")
     local = in_process(cases, args.in_process_seconds)
+    ceiling = None
+    if not args.no_ceiling:
+        import mtbrules
+
+        pid, case = cases[0]
+        reply = json.dumps(
+            mtbrules.load_pack(pid).evaluate(case).to_dict(),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        with tempfile.TemporaryDirectory(prefix="mtbrules-ceiling-") as folder:
+            port = free_port()
+            ceiling = drive(ceiling_server(port, args.workers, reply, folder), port, cases, args)
+            ceiling["reply_bytes"] = len(reply)
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="mtbrules-serve-", suffix=".log", delete=False)
     cmd = [
         sys.executable,
         "-m",
@@ -207,6 +267,26 @@ def run(args) -> dict:
         "--workers",
         str(args.workers),
     ]
+    served = drive(cmd, port, cases, args)
+    return {
+        "when": dt.date.today().isoformat(),
+        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, {platform.system()}",
+        "load_average_before": round(load_before, 2),
+        "workers": args.workers,
+        "stack": _stack(),
+        "connections": args.connections,
+        **served,
+        "ceiling": ceiling,
+        "ratio_to_ceiling": round(served["requests_per_s"] / ceiling["requests_per_s"], 2)
+        if ceiling and ceiling["requests_per_s"]
+        else None,
+        "in_process": local,
+    }
+
+
+def drive(cmd: list[str], port: int, cases, args) -> dict:
+    """Start the server `cmd`, drive it from a client process, stop it: the figures."""
+    log = tempfile.NamedTemporaryFile(prefix="mtbrules-serve-", suffix=".log", delete=False)
     server = subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
     )
@@ -258,12 +338,6 @@ def run(args) -> dict:
         )
 
     return {
-        "when": dt.date.today().isoformat(),
-        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, {platform.system()}",
-        "load_average_before": round(load_before, 2),
-        "workers": args.workers,
-        "stack": _stack(),
-        "connections": args.connections,
         "seconds": round(measured, 2),
         "requests": count,
         "requests_per_s": round(count / measured) if measured else 0,
@@ -278,7 +352,6 @@ def run(args) -> dict:
         "errors": len(errors),
         "error_samples": errors[:5],
         "access_log_lines": access_lines,
-        "in_process": local,
     }
 
 
@@ -324,6 +397,7 @@ def _stack() -> str:
 
 
 def _wait_ready(port, server, timeout):
+    import urllib.error
     import urllib.request
 
     deadline = time.monotonic() + timeout
@@ -332,10 +406,14 @@ def _wait_ready(port, server, timeout):
             sys.exit(f"server exited with {server.returncode}")
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/v1/ready", timeout=2) as r:
-                if r.status == 200:
+                if r.status in (200, 404):  # 404: the fixed-reply server has only one route
                     # every worker must be up: a few more successful probes
                     time.sleep(1.0)
                     return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                time.sleep(1.0)
+                return
         except OSError:
             pass
         time.sleep(0.2)
@@ -362,6 +440,19 @@ def markdown(r: dict) -> str:
                 f"| p50 {r['p50_ms']} ms, p90 {r['p90_ms']} ms, **p99 {r['p99_ms']} ms**, max {r['max_ms']} ms "
                 f"| {r['server_cpu_us_per_request']} µs |"
             ),
+            *(
+                [
+                    (
+                        f"| HTTP, loopback | the ceiling: Starlette on uvicorn `--workers {r['workers']}` answering a fixed "
+                        f"{c['reply_bytes']}-byte decision, no access log, the same client and requests "
+                        f"| **{c['requests_per_s']} requests/s** ({c['requests']} requests, {c['errors']} errors) "
+                        f"| p50 {c['p50_ms']} ms, p90 {c['p90_ms']} ms, p99 {c['p99_ms']} ms "
+                        f"| {c['server_cpu_us_per_request']} µs |"
+                    )
+                ]
+                if (c := r.get("ceiling"))
+                else []
+            ),
             (
                 f"| in process, one thread | `pack.evaluate(case).to_dict()` | {local['cases_per_s']} cases/s "
                 f"| {local['us_per_case']} µs per case | {local['cpu_us_per_case']} µs |"
@@ -371,6 +462,18 @@ def markdown(r: dict) -> str:
                 f"| {local['us_per_case_with_json']} µs per case | |"
             ),
             "",
+            *(
+                [
+                    (
+                        f"**mtbrules serve: {r['ratio_to_ceiling']}× the ceiling's requests/s** "
+                        f"(CPU per request: {r['server_cpu_us_per_request']} µs against "
+                        f"{r['ceiling']['server_cpu_us_per_request']} µs)."
+                    ),
+                    "",
+                ]
+                if r.get("ratio_to_ceiling") is not None
+                else []
+            ),
             (
                 f"Cases: the {local['cases']} scenario cases of the built-in packs that the library decides "
                 f"(input errors left out), round-robin over the packs. One core in process does ~{per_core} cases/s. "
@@ -410,6 +513,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="time the library in process this long",
     )
     p.add_argument("--no-write", action="store_true", help="do not update docs/service.md")
+    p.add_argument(
+        "--no-ceiling", action="store_true", help="skip the fixed-reply Starlette server"
+    )
     args = p.parse_args(argv)
     args.seconds = min(max(args.seconds, 0.5), 30.0)
     return args

@@ -38,4 +38,8 @@ def test_two_workers_on_loopback_answer_every_request():
     assert result["requests"] > 50
     assert result["p99_ms"] is not None and result["requests_per_s"] > 0
     assert result["access_log_lines"] >= result["requests"]
-    assert "requests/s" in module.markdown(result)
+    # The ceiling of issue 13 ran in the same run, on the same requests, with no errors either.
+    assert result["ceiling"]["errors"] == 0 and result["ceiling"]["requests"] > 50
+    assert result["ratio_to_ceiling"] > 0
+    text = module.markdown(result)
+    assert "requests/s" in text and "the ceiling" in text

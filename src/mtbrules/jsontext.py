@@ -16,16 +16,35 @@ mtbrules.errors.InputError: case.json:1:9: invalid JSON: Expecting value
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .diagnostics import Location
 from .errors import InputError
 
+_orjson: Any
+try:  # a fast parser when installed (the serve extra); the standard library says what is wrong
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the installation
+    _orjson = None
+
 __all__ = ["loads", "reject_constant"]
+
+_BOM = b"\xef\xbb\xbf"
+#: 19 digits in a row may be an integer past 64 bits, which orjson reads as a float: such a
+#: document (or one with a long number anywhere, even in a string) is read the standard way.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 def loads(raw: bytes | str, name: str) -> Any:
     """The JSON value in `raw` (UTF-8, a BOM allowed); InputError naming `name` and line:column."""
+    if _orjson is not None and isinstance(raw, bytes) and not _LONG_NUMBER.search(raw):
+        # orjson gives what json.loads gives for these; what it refuses (invalid documents,
+        # which need json's message) goes the standard way.
+        try:
+            return _orjson.loads(raw[3:] if raw[:3] == _BOM else raw)
+        except (_orjson.JSONDecodeError, TypeError):
+            pass
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8-sig")

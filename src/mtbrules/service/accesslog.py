@@ -13,7 +13,6 @@ X-Request-ID.
 
 from __future__ import annotations
 
-import datetime as _dt
 import itertools
 import json
 import logging
@@ -23,29 +22,62 @@ import sys
 import time
 import uuid
 
+import orjson
+
 ACCESS = logging.getLogger("mtbrules.access")
 SERVICE = logging.getLogger("mtbrules.service")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}\Z")
 #: Generated request ids: a random prefix per process, then a counter (unique, and cheaper than uuid4 per request).
-_PREFIX = uuid.uuid4().hex[:12]
+_PREFIX = f"{uuid.uuid4().hex[:12]}{os.getpid():x}-"
 _COUNTER = itertools.count(1)
 #: The only keys an endpoint may add to a line (anything else is dropped).
 _ALLOWED = ("pack", "outcome", "cases", "errors", "outcomes", "error", "route")
 
 
+class _Sink(logging.StreamHandler):
+    """The handler `configure` installs: lines already JSON, written as they are."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.write(record.getMessage())
+
+    def write(self, line: str) -> None:
+        """One line, straight to the stream: no record, no formatter (the access log's path)."""
+        with self.lock:  # type: ignore[union-attr]  # StreamHandler always has its lock
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+
 def configure(stream=None) -> None:
     """Send both loggers' lines, as they are (already JSON), to `stream` (standard error)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler = _Sink(stream or sys.stderr)
     for logger in (ACCESS, SERVICE):
         logger.handlers[:] = [handler]
         logger.setLevel(logging.INFO)
         logger.propagate = False
 
 
+class _Clock:
+    """The time as `2025-09-29T08:00:00.123Z`: the part up to the second made once a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def now(self) -> str:
+        t = time.time()
+        second = int(t)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._prefix}.{int((t - second) * 1000):03d}Z"
+
+
+_CLOCK = _Clock()
+
+
 def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _CLOCK.now()
 
 
 def log_info(event: str, **fields) -> None:
@@ -56,6 +88,15 @@ def log_info(event: str, **fields) -> None:
                 {"ts": _now(), "event": event, **fields}, ensure_ascii=False, separators=(",", ":")
             )
         )
+
+
+def _emit(line: dict) -> None:
+    text = orjson.dumps(line).decode("utf-8")
+    handlers = ACCESS.handlers
+    if len(handlers) == 1 and isinstance(handlers[0], _Sink):
+        handlers[0].write(text)  # ours: the line as it is, without a LogRecord
+    else:  # a deployment's own logging set-up: a record like any other
+        ACCESS.handle(logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, text, None, None))
 
 
 class AccessLogMiddleware:
@@ -75,17 +116,18 @@ class AccessLogMiddleware:
                 if _REQUEST_ID.match(text):
                     request_id = text
                 break
-        request_id = request_id or f"{_PREFIX}{os.getpid():x}-{next(_COUNTER):x}"
+        if request_id is None:
+            request_id = f"{_PREFIX}{next(_COUNTER):x}"
         notes: dict = {}
         scope["mtbrules.log"] = notes
-        status = [500]
+        status = 500
         header = (b"x-request-id", request_id.encode("ascii"))
 
         async def send_with_status(message):
+            nonlocal status
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                message = dict(message)
-                message["headers"] = [*message.get("headers", ()), header]
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
         try:
@@ -97,15 +139,12 @@ class AccessLogMiddleware:
                     "event": "access",
                     "method": scope.get("method"),
                     "path": notes.get("route"),
-                    "status": status[0],
+                    "status": status,
                     "duration_ms": round((time.perf_counter() - start) * 1000, 3),
                 }
                 for key in _ALLOWED:
-                    if key != "route" and notes.get(key) is not None:
-                        line[key] = notes[key]
+                    value = notes.get(key)
+                    if value is not None and key != "route":
+                        line[key] = value
                 line["request_id"] = request_id
-                # A record made directly: Logger.info would walk the stack to find the caller on every request.
-                text = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
-                ACCESS.handle(
-                    logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, text, None, None)
-                )
+                _emit(line)

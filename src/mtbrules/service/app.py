@@ -635,12 +635,13 @@ def create_app(config: ServiceConfig | None = None, packs: PackSet | None = None
 
     s = service
     routes = [
+        # Matched in order: the busiest first (each miss is a regular-expression match).
+        route("/v1/packs/{pack}/evaluate", s.evaluate, "POST"),
+        route("/v1/evaluate", s.evaluate, "POST"),
         route("/v1/health", s.health, "GET"),
         route("/v1/ready", s.ready_, "GET"),
         route("/v1/packs", s.list_packs, "GET"),
         route("/v1/packs/{pack}", s.get_pack, "GET"),
-        route("/v1/evaluate", s.evaluate, "POST"),
-        route("/v1/packs/{pack}/evaluate", s.evaluate, "POST"),
         route("/v1/batch", s.batch, "POST"),
         route("/v1/packs/{pack}/batch", s.batch, "POST"),
         route("/v1/packs/{pack}/explain", s.explain, "POST"),
