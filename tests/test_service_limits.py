@@ -151,3 +151,26 @@ def test_a_decision_process_that_dies_is_replaced(packset):
         # The server reloaded (a new generation) and decides as before.
         assert c.get("/v1/ready").json()["generation"] > generation
         assert c.post("/v1/packs/qingdao/evaluate", json=QINGDAO).status_code == 200
+
+
+def test_accept_language_reaches_every_endpoint_and_the_decision_processes(client):
+    import mtbrules
+    from mtbrules.compare import compare
+
+    pack = mtbrules.load_pack("qingdao")
+    case = {**QINGDAO, "diseases": ["恶性肿"]}  # did-you-mean: an engine-made reason
+    for lang, header in (("zh", "zh-CN,zh;q=0.9"), ("en", "en-GB")):
+        expected = pack.evaluate(case, lang=lang).to_dict()
+        headers = {"Accept-Language": header}
+        r = client.post("/v1/packs/qingdao/evaluate", json=case, headers=headers)
+        assert r.json() == expected
+        # a batch and a comparison are decided in the decision processes
+        r = client.post("/v1/packs/qingdao/batch", json={"cases": [case]}, headers=headers)
+        assert r.json()["results"][0]["decision"] == expected
+        r = client.post("/v1/compare?packs=qingdao", json=case, headers=headers)
+        assert r.json()[0]["reasons"] == [
+            x.text for x in compare(case, [pack], lang=lang)[0].decision.reasons
+        ]
+    zh = client.post("/v1/packs/qingdao/evaluate", json=case, headers={"Accept-Language": "zh"})
+    en = client.post("/v1/packs/qingdao/evaluate", json=case, headers={"Accept-Language": "en"})
+    assert zh.json()["reasons"] != en.json()["reasons"]

@@ -70,7 +70,11 @@ def dumps(obj: Any) -> bytes:
 
 def encode(obj: Any, limit: int) -> bytes:
     """`obj` as the answer's JSON bytes; HttpError 413 (RESPONSE_TOO_LARGE) if longer than `limit`."""
-    body = dumps(obj)
+    return within(dumps(obj), limit)
+
+
+def within(body: bytes, limit: int) -> bytes:
+    """`body` itself, or HttpError 413 (RESPONSE_TOO_LARGE) if longer than `limit`."""
     if len(body) > limit:
         raise HttpError(
             413,

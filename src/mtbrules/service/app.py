@@ -49,6 +49,7 @@ from .answers import (
     error_of,
     error_response,
     json_response,
+    within,
 )
 from .limits import (
     BUSY,
@@ -422,7 +423,7 @@ def _evaluate_job(
     notes["pack"] = pack.id
     decision = pack.evaluate(case, lang=lang)
     notes["outcome"] = decision.outcome
-    return encode(decision.to_dict(), max_response)
+    return within(decision.to_json_bytes(), max_response)  # the library's own bytes
 
 
 def _batch_job(
