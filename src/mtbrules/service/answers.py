@@ -98,6 +98,7 @@ def error_response(
 
 
 def count_outcomes(outcomes: Iterable[str]) -> dict[str, int]:
-    """How many of each outcome: every one of decision.OUTCOMES (0 if none), then any other seen."""
+    """How many cases got each outcome, in the order of decision.OUTCOMES (those no case got left out)."""
     seen = Counter(outcomes)
-    return {**{o: seen.pop(o, 0) for o in OUTCOMES}, **dict(sorted(seen.items()))}
+    ordered = {o: seen.pop(o) for o in OUTCOMES if o in seen}
+    return {**ordered, **dict(sorted(seen.items()))}
