@@ -2,8 +2,9 @@
 
 Codes are stable and never reused (docs/diagnostics.md lists them):
 MTB1xx YAML and schema, MTB2xx DSL syntax, MTB3xx names and types,
-MTB4xx pack structure and static analysis, MTB5xx calendar. Errors in a case are
-not coded: a CaseError names the offending field instead (docs/contract.md).
+MTB4xx pack structure and static analysis, MTB5xx calendar, MTB7xx the HTTP
+service's refusals. Errors in a case are not coded: a CaseError names the
+offending field instead (docs/contract.md).
 """
 
 from __future__ import annotations
