@@ -33,6 +33,7 @@ COMMANDS = (
     "compile",
     "serve",
     "studio",
+    "lsp",
 )
 
 

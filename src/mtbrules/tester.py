@@ -15,6 +15,7 @@ import attrs
 from ._yaml import load_yaml
 from .diagnostics import Location
 from .errors import InputError, PackError
+from .files import PackFiles
 from .loader import schema_diagnostics
 from .pack import Pack
 
@@ -40,15 +41,15 @@ class ScenarioResult:
         return not self.failures
 
 
-def load_scenarios(pack: Pack) -> list[Scenario]:
-    """Every scenario in the pack's `scenarios/*.yaml`, in file order."""
+def load_scenarios(pack: Pack, files: PackFiles | None = None) -> list[Scenario]:
+    """Every scenario in the pack's `scenarios/*.yaml`, in file order (`files`: texts
+    that take the place of the disk's, as for `check_folder`)."""
     folder = Path(pack.folder) / "scenarios"
     out: list[Scenario] = []
-    if not folder.is_dir():
-        return out
+    paths = files.glob(folder) if files is not None else sorted(folder.glob("*.yaml"))
     problems = []
-    for path in sorted(folder.glob("*.yaml")):
-        doc = load_yaml(str(path))
+    for path in paths:
+        doc = load_yaml(str(path)) if files is None else files.yaml(path)
         diagnostics = schema_diagnostics(doc, "scenarios_file")
         if diagnostics:
             problems.extend(diagnostics)
