@@ -57,14 +57,19 @@ def dsl_token_span(doc: YamlDoc, path: tuple, line: int, col: int) -> Location |
         return None
     text = doc.scalars[tuple(path)].value
     lines = text.split("\n")
-    for tok in tokens(text):
-        start = _offset(lines, tok.line, tok.col)
-        end = _offset(lines, tok.end_line, tok.end_col)
-        if start <= offset < end or (offset == end and start < end):
-            first = doc.offset_location(path, start)
-            last = doc.offset_location(path, end)
-            return attrs.evolve(first, end_line=last.line, end_col=last.col)
-    return None
+    spans = [
+        (_offset(lines, t.line, t.col), _offset(lines, t.end_line, t.end_col)) for t in tokens(text)
+    ]
+    found = next(((s, e) for s, e in spans if s <= offset < e), None)
+    if found is None and spans and offset >= len(text.rstrip()):
+        found = spans[-1]  # the end of the expression: its last token
+    if found is None and offset < len(text):
+        found = (offset, offset + 1)  # a character no token starts with
+    if found is None:
+        return None
+    first = doc.offset_location(path, found[0])
+    last = doc.offset_location(path, found[1])
+    return attrs.evolve(first, end_line=last.line, end_col=last.col)
 
 
 def extent(doc: YamlDoc | None, loc: Location) -> Location:
