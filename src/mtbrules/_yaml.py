@@ -61,6 +61,14 @@ class YamlDoc:
     # same for the key of a mapping entry, under the entry's path.
     spans: dict = attrs.field(factory=dict)
     keys: dict = attrs.field(factory=dict)
+    # path -> the file position of each character of its string value, worked out once.
+    _places: dict = attrs.field(factory=dict, init=False, eq=False, repr=False)
+
+    def _value_places(self, path: tuple) -> list[tuple[int, int]]:
+        places = self._places.get(path)
+        if places is None:
+            places = self._places[path] = _value_places(self.scalars[path], self.lines)
+        return places
 
     def location(self, path: Path) -> Location:
         """The position of `path`, or of its nearest located ancestor."""
@@ -89,7 +97,7 @@ class YamlDoc:
         info = self.scalars.get(tuple(path))
         if info is None:
             return self.location(path)
-        places = _value_places(info, self.lines)
+        places = self._value_places(tuple(path))
         if not places:
             return info.location
         if offset < len(places):
@@ -102,10 +110,9 @@ class YamlDoc:
     def value_offset(self, path: Path, line: int, col: int) -> int | None:
         """The offset in the string value at `path` of the file position (line, col),
         the inverse of `offset_location`; None when the position is not inside it."""
-        info = self.scalars.get(tuple(path))
-        if info is None:
+        if tuple(path) not in self.scalars:
             return None
-        places = _value_places(info, self.lines)
+        places = self._value_places(tuple(path))
         for i, place in enumerate(places):
             if place >= (line, col):
                 return i

@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._yaml import MAX_FILE_BYTES, load_yaml
-from ._yaml import YamlDoc as YamlDoc
+from ._yaml import MAX_FILE_BYTES, YamlDoc, load_yaml
 
 __all__ = ["PackFiles", "YamlDoc"]
 

@@ -147,17 +147,29 @@ class DslToken:
 def tokens(text: str) -> list[DslToken]:
     """The tokens of `text` as the grammar reads them, up to the first character that
     starts none (so text being typed still gives what precedes the cursor)."""
-    out: list[DslToken] = []
     if not isinstance(text, str) or len(text) > MAX_EXPRESSION_LENGTH:
-        return out
+        return []
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[DslToken, ...]:
+    out: list[DslToken] = []
     try:
         for tok in _lark().lex(text):
             out.append(
-                DslToken(tok.type, tok.value, tok.line, tok.column, tok.end_line, tok.end_column)
+                DslToken(
+                    tok.type,
+                    tok.value,
+                    tok.line or 1,
+                    tok.column or 1,
+                    tok.end_line or 1,
+                    tok.end_column or 1,
+                )
             )
     except lark.LarkError:
         pass
-    return out
+    return tuple(out)
 
 
 def _relocate(err: DslSyntaxError, location: Location) -> DslSyntaxError:

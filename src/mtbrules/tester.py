@@ -6,6 +6,7 @@ each key that differs, and carries the decision path.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,17 @@ def load_scenarios(pack: Pack, files: PackFiles | None = None) -> list[Scenario]
     paths = files.glob(folder) if files is not None else sorted(folder.glob("*.yaml"))
     problems = []
     for path in paths:
-        doc = load_yaml(str(path)) if files is None else files.yaml(path)
-        diagnostics = schema_diagnostics(doc, "scenarios_file")
+        if files is None:
+            doc = load_yaml(str(path))
+            diagnostics = schema_diagnostics(doc, "scenarios_file")
+        else:  # validated once per text
+            doc = files.yaml(path)
+            diagnostics = files.memo(
+                "schema:scenarios_file",
+                path,
+                "\n".join(doc.lines),
+                functools.partial(schema_diagnostics, doc, "scenarios_file"),
+            )
         if diagnostics:
             problems.extend(diagnostics)
             continue

@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("pytest_lsp", reason="the lsp tests need the test extra (pytest-lsp)")
 
-import pytest_lsp  # noqa: E402
-from lsprotocol import types  # noqa: E402
-from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY_POINT = str(Path(sys.executable).parent / "mtbrules")

@@ -9,11 +9,10 @@ import re
 from pathlib import Path
 
 import pytest
-from pygls.uris import to_fs_path
-from lsprotocol import types
-from pytest_lsp import LanguageClient
-
 from lspeditor import Editor
+from lsprotocol import types
+from pygls.uris import to_fs_path
+from pytest_lsp import LanguageClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from lsprotocol import types
 from lspeditor import Editor, position_of
+from lsprotocol import types
 from pygls.uris import to_fs_path
 from pytest_lsp import LanguageClient
 
@@ -37,7 +37,9 @@ async def hover(client, editor, path, needle, nth=0, offset=1) -> str:
     return result.contents.value
 
 
-async def complete(client, editor, path, text, needle, offset=None) -> dict[str, types.CompletionItem]:
+async def complete(
+    client, editor, path, text, needle, offset=None
+) -> dict[str, types.CompletionItem]:
     """Put `text` in the buffer and complete just after `needle` (or `offset` chars into it)."""
     await editor.change(path, text)
     at = position_of(text, needle, 0, len(needle) if offset is None else offset)
@@ -71,7 +73,9 @@ async def test_hover_on_case_fields_durations_and_ids(client: LanguageClient, pa
     path = pack / TIME_LIMITS
     await editor.open(path)
     field = await hover(client, editor, path, "submitted_on + 7")
-    assert "submitted_on" in field and "date" in field and "the day the application is made" in field
+    assert (
+        "submitted_on" in field and "date" in field and "the day the application is made" in field
+    )
     duration = await hover(client, editor, path, "7 working_days")
     assert "working days" in duration and "official calendar" in duration
     assert "The calendar knows" in duration

@@ -49,7 +49,7 @@ vim.cmd("qa!")
 
 def documented_config() -> str:
     text = (ROOT / "docs" / "lsp.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- neovim-config -->\s*```lua\n(.*?)```", text, re.S)
+    block = re.search(r"<!-- neovim-config -->\s*```lua\n(.*?)```", text, re.DOTALL)
     assert block, "docs/lsp.md lost its Neovim configuration block"
     return block.group(1)
 
@@ -78,8 +78,18 @@ def test_neovim_shows_the_checkers_diagnostic_at_its_range(tmp_path):
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
     proc = subprocess.run(
-        [NVIM, "--headless", "-n", "-i", "NONE", "-u", str(tmp_path / "init.lua"),
-         "-c", f"luafile {tmp_path / 'probe.lua'}", str(rules)],
+        [
+            NVIM,
+            "--headless",
+            "-n",
+            "-i",
+            "NONE",
+            "-u",
+            str(tmp_path / "init.lua"),
+            "-c",
+            f"luafile {tmp_path / 'probe.lua'}",
+            str(rules),
+        ],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -88,7 +88,9 @@ def complete(
         ]
     if key == "doc" and parent in ("source", None):
         return [Suggestion(k, "id", "source", s.file) for k, s in index.sources.items()] + [
-            Suggestion(ident, "id", "source") for ident in index.ids("source") if ident not in index.sources
+            Suggestion(ident, "id", "source")
+            for ident in index.ids("source")
+            if ident not in index.sources
         ]
     kind = _file_kind(file)
     wanted = _ID_KEYS.get((kind, key, parent)) or _ID_KEYS.get((kind, key, None))
@@ -142,7 +144,7 @@ def _dsl(index: PackIndex, before: str, after: str) -> list[Suggestion]:
     toks = tokens(before)
     open_quote = _open_string(before)
     if open_quote is not None:
-        return _literals(index, before[: open_quote], after)
+        return _literals(index, before[:open_quote], after)
     last = toks[-1] if toks else None
     typing = last is not None and last.kind == "NAME" and before.endswith(last.text)
     dot_at = len(toks) - (2 if typing else 1)
@@ -164,11 +166,16 @@ def _dsl(index: PackIndex, before: str, after: str) -> list[Suggestion]:
         ]
     out = []
     for name in CASE_FIELDS:
-        out.append(Suggestion(name, "field", str(field_type(name, {})), FIELD_MEANINGS.get(name, "")))
+        out.append(
+            Suggestion(name, "field", str(field_type(name, {})), FIELD_MEANINGS.get(name, ""))
+        )
     for name, spec in index.case_fields.items():
         out.append(
             Suggestion(
-                name, "field", f"{spec.get('type', '?')} (this pack)", str(spec.get("description") or "")
+                name,
+                "field",
+                f"{spec.get('type', '?')} (this pack)",
+                str(spec.get("description") or ""),
             )
         )
     for name in CASE_OBJECTS:

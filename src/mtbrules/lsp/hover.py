@@ -80,7 +80,9 @@ def _clause(index: PackIndex, ident: str) -> str:
     parts = [f"**clause {label}** of `{key}`"]
     where = index.clause_location(ident)
     if source is not None and where is not None:
-        parts.append(f"{_name(source.file)}, line {where.line}:\n\n{source.line_text(where.line).strip()}")
+        parts.append(
+            f"{_name(source.file)}, line {where.line}:\n\n{source.line_text(where.line).strip()}"
+        )
     elif source is None:
         parts.append(f"*source `{key}` has no readable text file*")
     else:
@@ -103,7 +105,7 @@ def _field(index: PackIndex, name: str) -> str:
     parts = [f"**case field `{name}`**: `{t}`"]
     vocab = t.vocab or (t.item.vocab if t.item is not None else None)
     values = list(fixed_values(vocab))
-    if vocab in _VOCAB_KINDS.values():
+    if vocab is not None and vocab in _VOCAB_KINDS.values():
         values = sorted(set(values) | set(index.ids(vocab)))
     if values:
         shown = ", ".join(f"`{v}`" for v in values[:20]) + (" …" if len(values) > 20 else "")

@@ -34,7 +34,13 @@ CATALOGUES = (
     ("channels.yaml", "channels", "channel"),
     ("categories.yaml", "categories", "category"),
 )
-CATALOGUE_FILES = ("pack.yaml", "diseases.yaml", "documents.yaml", "channels.yaml", "categories.yaml")
+CATALOGUE_FILES = (
+    "pack.yaml",
+    "diseases.yaml",
+    "documents.yaml",
+    "channels.yaml",
+    "categories.yaml",
+)
 #: What a scenario's `expect` lists name.
 EXPECT_KINDS = {
     "path": "rule",
@@ -144,9 +150,7 @@ def _outline(text: str) -> dict:
             if m is None:
                 continue
             mark = m.group(1)
-            if level == 2:
-                mark = f"({mark})"
-            elif level == 4 and mark.isascii():
+            if level == 2 or level == 4 and mark.isascii():
                 mark = f"({mark})"
             if level == 3 and "." in mark:
                 label = mark
@@ -187,9 +191,7 @@ class PackIndex:
     # -- building
 
     @classmethod
-    def build(
-        cls, folder: Path, files: PackFiles, previous: PackIndex | None = None
-    ) -> PackIndex:
+    def build(cls, folder: Path, files: PackFiles, previous: PackIndex | None = None) -> PackIndex:
         docs: dict[str, YamlDoc] = {}
         paths = [folder / name for name in CATALOGUE_FILES if files.is_file(folder / name)]
         paths += files.glob(folder / "rules") + files.glob(folder / "scenarios")
@@ -433,7 +435,7 @@ class PackIndex:
         if source is not None:
             for label, line in source.outline.items():
                 out[label] = source.line_text(line).strip()
-        for (kind, ident), _ in self.uses.items():
+        for kind, ident in self.uses:
             if kind == "clause" and ident.startswith(key + ":"):
                 label = ident.partition(":")[2]
                 if label not in out and source is not None:
@@ -464,9 +466,13 @@ def _offset(lines: list[str], line: int, col: int) -> int:
 
 def _get(value: Any, path: tuple) -> Any:
     for part in path:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        if (
+            isinstance(value, dict)
+            and part in value
+            or isinstance(value, list)
+            and isinstance(part, int)
+            and 0 <= part < len(value)
+        ):
             value = value[part]
         else:
             return None

@@ -54,7 +54,9 @@ def symbols(index: PackIndex, file: str) -> list[Symbol]:
         for i, rule in enumerate(doc.value.get("rules") or ()):
             if not isinstance(rule, dict) or "id" not in rule:
                 continue
-            cite = rule.get("source") if isinstance(rule.get("source"), dict) else {}
+            cite = rule.get("source")
+            if not isinstance(cite, dict):
+                cite = {}
             label = f"{cite.get('doc', '?')} {cite.get('clause', '?')}"
             whole = doc.span(("rules", i))
             pick = value_span(doc, ("rules", i, "id"))
@@ -67,7 +69,11 @@ def symbols(index: PackIndex, file: str) -> list[Symbol]:
         for label, rules in by_clause.items():
             first, last = rules[0].range, rules[-1].range
             span = attrs.evolve(first, end_line=last.end_line, end_col=last.end_col)
-            out.append(Symbol(label, f"{len(rules)} rule(s)", "clause", span, rules[0].selection, tuple(rules)))
+            out.append(
+                Symbol(
+                    label, f"{len(rules)} rule(s)", "clause", span, rules[0].selection, tuple(rules)
+                )
+            )
         return out
     out = []
     name = Path(file).name
@@ -103,7 +109,15 @@ def symbols(index: PackIndex, file: str) -> list[Symbol]:
                 whole = doc.span((key, sub))
                 if pick is None or whole is None:
                     continue
-                entries.append(Symbol(str(sub), "", "entry", attrs.evolve(whole, line=pick.line, col=pick.col), pick))
+                entries.append(
+                    Symbol(
+                        str(sub),
+                        "",
+                        "entry",
+                        attrs.evolve(whole, line=pick.line, col=pick.col),
+                        pick,
+                    )
+                )
             if entries:
                 last = entries[-1].range
                 span = attrs.evolve(section, end_line=last.end_line, end_col=last.end_col)

@@ -31,7 +31,9 @@ def to_range(loc: Location, lines: Sequence[str], codec: PositionCodec) -> types
     return types.Range(start=start, end=end)
 
 
-def from_position(pos: types.Position, lines: Sequence[str], codec: PositionCodec) -> tuple[int, int]:
+def from_position(
+    pos: types.Position, lines: Sequence[str], codec: PositionCodec
+) -> tuple[int, int]:
     """The 1-based (line, column) in characters of a protocol position."""
     server = codec.position_from_client_units(lines, pos)
     return server.line + 1, server.character + 1
@@ -40,13 +42,13 @@ def from_position(pos: types.Position, lines: Sequence[str], codec: PositionCode
 def scalar_at(doc: YamlDoc, line: int, col: int) -> tuple | None:
     """The path of the string scalar whose text holds the 1-based position, if any."""
     best = None
-    for path, info in doc.scalars.items():
+    for path in doc.scalars:
         span = doc.span(path)
         if span is None or span.end_line is None or span.end_col is None:
             continue
-        if (span.line, span.col) <= (line, col) <= (span.end_line, span.end_col):
-            if best is None or (span.line, span.col) >= best[1]:
-                best = (path, (span.line, span.col))
+        inside = (span.line, span.col) <= (line, col) <= (span.end_line, span.end_col)
+        if inside and (best is None or (span.line, span.col) >= best[1]):
+            best = (path, (span.line, span.col))
     return best[0] if best else None
 
 

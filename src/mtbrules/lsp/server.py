@@ -120,7 +120,9 @@ class PackServer(LanguageServer):
         line, col = from_position(pos, self.lines_of(file), self.workspace.position_codec)
         return state, index, file, line, col
 
-    def occurrence(self, uri: str, pos: types.Position) -> tuple[OpenPack, PackIndex, Occurrence] | None:
+    def occurrence(
+        self, uri: str, pos: types.Position
+    ) -> tuple[OpenPack, PackIndex, Occurrence] | None:
         found = self.at(uri, pos)
         if found is None:
             return None
@@ -151,7 +153,7 @@ class PackServer(LanguageServer):
                 result = await loop.run_in_executor(
                     self.checker, recheck, state.folder, files, state.index
                 )
-            except Exception as exc:  # noqa: BLE001 - a bug must not stop the server
+            except Exception as exc:
                 log.exception("check of %s failed", state.folder)
                 self.window_log_message(
                     types.LogMessageParams(
@@ -267,7 +269,7 @@ def on_completion(ls: PackServer, params: types.CompletionParams) -> types.Compl
     found = ls.at(params.text_document.uri, params.position)
     if found is None:
         return None
-    state, index, file, line, col = found
+    _, index, file, line, col = found
     lines = ls.lines_of(file)
     doc: YamlDoc | None
     try:
@@ -329,7 +331,9 @@ def on_symbols(ls: PackServer, params: types.DocumentSymbolParams) -> list[types
 
 
 @server.feature(types.TEXT_DOCUMENT_FORMATTING)
-def on_formatting(ls: PackServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+def on_formatting(
+    ls: PackServer, params: types.DocumentFormattingParams
+) -> list[types.TextEdit] | None:
     document = ls.workspace.get_text_document(params.text_document.uri)
     path = to_fs_path(params.text_document.uri)
     if path is None or not path.endswith((".yaml", ".yml")):
@@ -345,7 +349,11 @@ def on_formatting(ls: PackServer, params: types.DocumentFormattingParams) -> lis
         return []
     lines = document.lines
     end = types.Position(line=len(lines), character=0)
-    return [types.TextEdit(range=types.Range(start=types.Position(line=0, character=0), end=end), new_text=new)]
+    return [
+        types.TextEdit(
+            range=types.Range(start=types.Position(line=0, character=0), end=end), new_text=new
+        )
+    ]
 
 
 @server.feature(

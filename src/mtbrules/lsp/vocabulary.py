@@ -79,8 +79,10 @@ FUNCTIONS = {
     "is_working_day": ("is_working_day(d) -> bool", "d is a working day on the official calendar"),
     "natural_years_end": (
         "natural_years_end(d, n) -> date",
-        "31 December of the n-th natural year starting with d's year "
-        "(两个自然年度: natural_years_end(d, 2))",
+        (
+            "31 December of the n-th natural year starting with d's year "
+            "(两个自然年度: natural_years_end(d, 2))"
+        ),
     ),
     "min": ("min(a, b)", "the smaller of two numbers or dates"),
     "max": ("max(a, b)", "the larger of two numbers or dates"),
