@@ -9,7 +9,7 @@ from pathlib import Path
 
 import attrs
 
-from ..checker import PackReport, check_folder
+from ..checker import PackReport, check_folder, check_pack
 from ..diagnostics import Diagnostic, Location
 from ..errors import MtbError
 from ..files import PackFiles
@@ -39,10 +39,39 @@ class CheckResult:
     findings: dict[str, list[Finding]]  # file -> its findings
 
 
-def recheck(folder: Path, files: PackFiles, previous: PackIndex | None = None) -> CheckResult:
-    """Check the pack in `folder` as `files` hold it, and place every finding."""
-    report = check_folder(folder, files=files)
-    index = PackIndex.build(folder, files, previous)
+#: The findings of the static rule analysis (checker.py's `_Analysis`), and the one that
+#: depends on them (an acknowledgement matching no warning can only be told after it).
+ANALYSIS_CODES = frozenset({"MTB430", "MTB431", "MTB432", "MTB433", "MTB434", "MTB435"})
+AFTER_ANALYSIS = frozenset({"MTB414"})
+
+
+def recheck(
+    folder: Path,
+    files: PackFiles,
+    previous: PackIndex | None = None,
+    analysis: bool = True,
+) -> CheckResult:
+    """Check the pack in `folder` as `files` hold it, and place every finding.
+
+    Without `analysis`, the static rule analysis is left out, and so are the
+    findings that depend on it: what can be shown at once, while it runs.
+    """
+    report = check_folder(folder, analysis=analysis, files=files)
+    if not analysis:
+        kept = tuple(d for d in report.diagnostics if d.code not in AFTER_ANALYSIS)
+        report = attrs.evolve(report, diagnostics=kept)
+    return _placed(report, folder, files, PackIndex.build(folder, files, previous))
+
+
+def complete(first: CheckResult, folder: Path, files: PackFiles) -> CheckResult:
+    """`first` (a check without the analysis, of a pack that loaded) with the analysis."""
+    assert first.report.pack is not None
+    found = check_pack(first.report.pack, analysis=True, files=files)
+    report = attrs.evolve(first.report, diagnostics=tuple(found))
+    return _placed(report, folder, files, first.index)
+
+
+def _placed(report: PackReport, folder: Path, files: PackFiles, index: PackIndex) -> CheckResult:
     findings: dict[str, list[Finding]] = {}
     for diag in report.diagnostics:
         finding = place(diag, index, folder, files)

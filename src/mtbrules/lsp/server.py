@@ -27,7 +27,7 @@ from ..errors import MtbError
 from ..files import PackFiles, YamlDoc
 from ..formatter import format_text
 from . import completion, hover, navigation
-from .findings import CheckResult, Finding, message, recheck
+from .findings import ANALYSIS_CODES, CheckResult, Finding, complete, message, recheck
 from .index import Occurrence, PackIndex
 from .ranges import from_position, to_range
 
@@ -144,41 +144,59 @@ class PackServer(LanguageServer):
         )
 
     async def check(self, state: OpenPack, generation: int) -> None:
+        """Check the pack and publish; when it loads, first without the static rule
+        analysis (the slow part), showing the last analysis' findings meanwhile."""
         async with state.lock:
             if generation != state.generation:
                 return  # a newer change is scheduled
             files = self.files.snapshot()
-            loop = asyncio.get_running_loop()
-            try:
-                result = await loop.run_in_executor(
-                    self.checker, recheck, state.folder, files, state.index
-                )
-            except Exception as exc:
-                log.exception("check of %s failed", state.folder)
-                self.window_log_message(
-                    types.LogMessageParams(
-                        type=types.MessageType.Error,
-                        message=f"mtbrules: internal error checking {state.folder}: {exc}",
-                    )
-                )
+            first = await self.run(state, recheck, state.folder, files, state.index, False)
+            if first is None or generation != state.generation:
                 return
-            if generation != state.generation:
+            state.index = first.index
+            if first.report.pack is None:  # did not load: no analysis to wait for
+                state.result = first
+                self.publish(state, first)
                 return
-            state.result, state.index = result, result.index
+            self.publish(state, first, keep=ANALYSIS_CODES)
+            result = await self.run(state, complete, first, state.folder, files)
+            if result is None or generation != state.generation:
+                return
+            state.result = result
             self.publish(state, result)
 
-    def publish(self, state: OpenPack, result: CheckResult) -> None:
+    async def run(self, state: OpenPack, job, *args) -> CheckResult | None:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.checker, job, *args)
+        except Exception as exc:  # a bug must not stop the server
+            log.exception("check of %s failed", state.folder)
+            self.window_log_message(
+                types.LogMessageParams(
+                    type=types.MessageType.Error,
+                    message=f"mtbrules: internal error checking {state.folder}: {exc}",
+                )
+            )
+            return None
+
+    def publish(self, state: OpenPack, result: CheckResult, keep: frozenset = frozenset()) -> None:
+        """Findings for every file of the pack (none: an empty list, clearing the last);
+        `keep`: codes whose findings of the last complete check stay until the next."""
         files = {str(state.folder / n) for n in _PACK_FILES if (state.folder / n).is_file()}
         files |= set(result.index.docs) | set(result.findings) | state.published
+        kept: dict[str, list[Finding]] = {}
+        if keep and state.result is not None:
+            for file, old in state.result.findings.items():
+                kept[file] = [f for f in old if f.diagnostic.code in keep]
         for file in sorted(files):
-            found = result.findings.get(file, [])
+            found = result.findings.get(file, []) + kept.get(file, [])
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(
                     uri=from_fs_path(file) or file,
                     diagnostics=[self.diagnostic(f) for f in found],
                 )
             )
-        state.published = {f for f in files if result.findings.get(f)}
+        state.published = {f for f in files if result.findings.get(f) or kept.get(f)}
 
     def diagnostic(self, finding: Finding) -> types.Diagnostic:
         diag = finding.diagnostic
