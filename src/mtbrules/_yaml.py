@@ -57,8 +57,9 @@ class YamlDoc:
     locations: dict
     scalars: dict
     lines: list
-    # path -> Location of the node with its end (1-based, end exclusive); keys: the
-    # same for the key of a mapping entry, under the entry's path.
+    # path -> (line, col, end line, end col) of the node (1-based, end exclusive); keys:
+    # the same for the key of a mapping entry, under the entry's path. Plain tuples:
+    # they are made for every node, alias bombs included.
     spans: dict = attrs.field(factory=dict)
     keys: dict = attrs.field(factory=dict)
     # path -> the file position of each character of its string value, worked out once.
@@ -122,11 +123,13 @@ class YamlDoc:
 
     def span(self, path: Path) -> Location | None:
         """The node at `path` with its end, or None when the path is not in the file."""
-        return self.spans.get(tuple(path))
+        found = self.spans.get(tuple(path))
+        return None if found is None else Location(self.file, *found)
 
     def key_span(self, path: Path) -> Location | None:
         """The key of the mapping entry at `path` with its end, or None."""
-        return self.keys.get(tuple(path))
+        found = self.keys.get(tuple(path))
+        return None if found is None else Location(self.file, *found)
 
 
 _ESCAPES = {
@@ -416,6 +419,8 @@ class _Builder:
         self.scalars: dict = {}
         self.spans: dict = {}
         self.keys: dict = {}
+        # node id -> its Scalar: a node an alias repeats is described once (alias bombs).
+        self.described: dict[int, Scalar] = {}
         self.count = 0
         self.active: set[int] = set()
         self.constructor = yaml.constructor.SafeConstructor()
@@ -424,9 +429,10 @@ class _Builder:
         m = node.start_mark
         return Location(self.file, m.line + 1, m.column + 1)
 
-    def _span(self, node) -> Location:
+    @staticmethod
+    def _span(node) -> tuple[int, int, int, int]:
         m, e = node.start_mark, node.end_mark
-        return Location(self.file, m.line + 1, m.column + 1, e.line + 1, e.column + 1)
+        return (m.line + 1, m.column + 1, e.line + 1, e.column + 1)
 
     def build(self, node, path: Path) -> Any:
         self.count += 1
@@ -441,7 +447,8 @@ class _Builder:
                 "MTB105", f"YAML nested deeper than {MAX_DEPTH} levels", self._loc(node)
             )
         self.locations.setdefault(path, self._loc(node))
-        self.spans.setdefault(path, self._span(node))
+        if id(node) not in self.described and path not in self.spans:
+            self.spans[path] = self._span(node)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         if id(node) in self.active:
@@ -498,10 +505,12 @@ class _Builder:
         elif isinstance(value, bytes):
             raise PackError.at("MTB102", "binary YAML values are not supported", self._loc(node))
         if path is not None and isinstance(value, str):
-            end = (node.end_mark.line + 1, node.end_mark.column + 1)
-            self.scalars[path] = Scalar(
-                self._loc(node), node.style, self._block_indent(node), end, value
-            )
+            info = self.described.get(id(node))
+            if info is None:
+                end = (node.end_mark.line + 1, node.end_mark.column + 1)
+                info = Scalar(self._loc(node), node.style, self._block_indent(node), end, value)
+                self.described[id(node)] = info
+            self.scalars[path] = info
         return value
 
     def _block_indent(self, node) -> int:
