@@ -67,7 +67,9 @@ class Editor:
         """Wait until diagnostics stop arriving (the server published its check)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
-        await self.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        await asyncio.wait_for(
+            self.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), limit
+        )
         while loop.time() < deadline:
             try:
                 await asyncio.wait_for(

@@ -90,9 +90,11 @@ def extent(doc: YamlDoc | None, loc: Location) -> Location:
         span = value_span(doc, path)
         if span is not None:
             return attrs.evolve(span, file=loc.file)
-    for span in doc.keys.values():
-        if (span.line, span.col) == (loc.line, loc.col):
-            return attrs.evolve(span, file=loc.file)
+    for path, (line, col, _, _) in doc.keys.items():
+        if (line, col) == (loc.line, loc.col):
+            key = doc.key_span(path)
+            if key is not None:
+                return attrs.evolve(key, file=loc.file)
     text = doc.lines[loc.line - 1] if loc.line <= len(doc.lines) else ""
     end = len(text.rstrip()) + 1
     return attrs.evolve(loc, end_line=loc.line, end_col=max(end, loc.col + 1))
