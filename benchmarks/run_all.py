@@ -18,6 +18,8 @@ Sections (run in this order; --sections picks some):
               Qingdao cases with every core: wall time, peak memory, flatness
   startup     `import mtbrules` and loading every built-in pack, cold and warm
   profile     cProfile/pyinstrument of the full Qingdao decision
+  lsp         the language server's re-check of every built-in pack after an
+              edit, in process and end to end (lsp_recheck.py)
 
 Exit codes: 0 done (targets missed are reported, not failures); 1 engines
 disagree on the equivalent decision, or a section crashed; 2 bad command line.
@@ -40,7 +42,7 @@ sys.path.insert(0, HERE)
 
 import machine
 
-SECTIONS = ("equivalent", "packs", "scaling", "batch", "startup", "profile")
+SECTIONS = ("equivalent", "packs", "scaling", "batch", "startup", "profile", "lsp")
 DOC = os.path.join(REPO, "docs", "performance.md")
 
 # full / quick sizes
@@ -52,6 +54,7 @@ SIZES = {
     "startup_runs": (5, 1),
     "profile_cases": (2000, 300),
     "scaling_rounds": (7, 2),
+    "lsp_edits": (20, 3),
 }
 
 
@@ -319,6 +322,10 @@ def _run_section(section: str, args, log) -> dict:
         import profile_bench
 
         return profile_bench.run(size("profile_cases", args.quick), args.seed)
+    if section == "lsp":
+        import lsp_recheck
+
+        return lsp_recheck.run(size("lsp_edits", args.quick), log=log)
     raise AssertionError(section)
 
 

@@ -37,11 +37,15 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 @attrs.frozen
 class Scalar:
-    """Where a scalar's text starts, and its style, for mapping DSL columns."""
+    """Where a scalar's text starts and ends, and its style, for mapping DSL columns."""
 
     location: Location
     style: str | None  # None plain, "'" or '"' quoted, "|" or ">" block
     block_indent: int = 0
+    # The end of the scalar's text in the file (1-based, exclusive) and its value,
+    # so a position inside the value maps back to the file whatever the folding.
+    end: tuple[int, int] = (0, 0)
+    value: str = ""
 
 
 @attrs.frozen
@@ -53,6 +57,19 @@ class YamlDoc:
     locations: dict
     scalars: dict
     lines: list
+    # path -> (line, col, end line, end col) of the node (1-based, end exclusive); keys:
+    # the same for the key of a mapping entry, under the entry's path. Plain tuples:
+    # they are made for every node, alias bombs included.
+    spans: dict = attrs.field(factory=dict)
+    keys: dict = attrs.field(factory=dict)
+    # path -> the file position of each character of its string value, worked out once.
+    _places: dict = attrs.field(factory=dict, init=False, eq=False, repr=False)
+
+    def _value_places(self, path: tuple) -> list[tuple[int, int]]:
+        places = self._places.get(path)
+        if places is None:
+            places = self._places[path] = _value_places(self.scalars[path], self.lines)
+        return places
 
     def location(self, path: Path) -> Location:
         """The position of `path`, or of its nearest located ancestor."""
@@ -69,13 +86,148 @@ class YamlDoc:
         info = self.scalars.get(tuple(path))
         if info is None:
             return self.location(path)
-        start = info.location
-        if info.style in ("|", ">"):
-            return Location(self.file, start.line + line, info.block_indent + col)
-        if line == 1:
-            quote = 1 if info.style in ("'", '"') else 0
-            return Location(self.file, start.line, start.col + quote + col - 1)
-        return Location(self.file, start.line + line - 1, col)
+        lines = info.value.split("\n")
+        line = min(max(line, 1), len(lines))
+        offset = sum(len(x) + 1 for x in lines[: line - 1]) + max(col, 1) - 1
+        return self.offset_location(path, offset)
+
+    def offset_location(self, path: Path, offset: int) -> Location:
+        """File position of the character at `offset` (0-based) of the string value at
+        `path`; `offset == len(value)` is the position just after its last character.
+        Exact for every scalar style: folded lines, quotes doubled, escapes."""
+        info = self.scalars.get(tuple(path))
+        if info is None:
+            return self.location(path)
+        places = self._value_places(tuple(path))
+        if not places:
+            return info.location
+        if offset < len(places):
+            line, col = places[max(offset, 0)]
+        else:
+            line, col = places[-1]
+            col += 1
+        return Location(self.file, line, col)
+
+    def value_offset(self, path: Path, line: int, col: int) -> int | None:
+        """The offset in the string value at `path` of the file position (line, col),
+        the inverse of `offset_location`; None when the position is not inside it."""
+        if tuple(path) not in self.scalars:
+            return None
+        places = self._value_places(tuple(path))
+        for i, place in enumerate(places):
+            if place >= (line, col):
+                return i
+        if places and (line, col) == (places[-1][0], places[-1][1] + 1):
+            return len(places)
+        return None
+
+    def span(self, path: Path) -> Location | None:
+        """The node at `path` with its end, or None when the path is not in the file."""
+        found = self.spans.get(tuple(path))
+        return None if found is None else Location(self.file, *found)
+
+    def key_span(self, path: Path) -> Location | None:
+        """The key of the mapping entry at `path` with its end, or None."""
+        found = self.keys.get(tuple(path))
+        return None if found is None else Location(self.file, *found)
+
+
+_ESCAPES = {
+    "0": "\0",
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "\t": "\t",
+    "n": "\n",
+    "v": "\v",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    " ": " ",
+    '"': '"',
+    "/": "/",
+    "\\": "\\",
+    "N": "\x85",
+    "_": "\xa0",
+    "L": "\u2028",
+    "P": "\u2029",
+}
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+
+
+def _value_places(info: Scalar, lines: list[str]) -> list[tuple[int, int]]:
+    """(line, col) in the file of each character of a string scalar's value.
+
+    The value's characters are matched, in order, against the scalar's text in the
+    file: what YAML removes (indentation, quotes doubled, escape backslashes, line
+    folds) is skipped, what it turns into a space or a newline maps to where it was.
+    """
+    first_line, first_col = info.location.line, info.location.col
+    last_line, last_col = info.end
+    if info.style in ("|", ">"):
+        first_line, first_col = first_line + 1, 1
+    elif info.style in ("'", '"'):
+        first_col += 1
+        last_col -= 1
+    source: list[tuple[str, int, int]] = []
+    for ln in range(first_line, min(last_line, len(lines)) + 1):
+        text = lines[ln - 1]
+        start = first_col - 1 if ln == first_line else 0
+        stop = last_col - 1 if ln == last_line else len(text)
+        source.extend((ch, ln, i + 1) for i, ch in enumerate(text[start:stop], start))
+        if ln != last_line:
+            source.append(("\n", ln, len(text) + 1))
+    places: list[tuple[int, int]] = []
+    p = 0
+    for ch in info.value:
+        if p >= len(source):
+            places.append(places[-1] if places else (info.location.line, info.location.col))
+            continue
+        if ch in " \t\n":
+            # Whitespace the value has (a fold's space, an indentation kept): where it was.
+            places.append(source[p][1:])
+            p += source[p][0] in " \t\n"
+            continue
+        q = p
+        found = width = 0
+        while q < len(source):
+            here = source[q][0]
+            if info.style == '"' and here == "\\":
+                decoded, width = _escape_at(source, q)
+                if decoded == ch:
+                    found = 1
+                    break
+                q += max(width, 1)
+                continue
+            if here == ch:
+                found, width = 1, 1
+                doubled = q + 1 < len(source) and source[q + 1][0] == "'"
+                if info.style == "'" and ch == "'" and doubled:
+                    width = 2  # '' stands for one quote
+                break
+            q += 1
+        if not found:
+            places.append(source[p][1:])
+            continue
+        places.append(source[q][1:])
+        p = q + width
+    return places
+
+
+def _escape_at(source: list[tuple[str, int, int]], q: int) -> tuple[str, int]:
+    """The character a double-quoted escape at `q` stands for, and its width in the file."""
+    if q + 1 >= len(source):
+        return "", 1
+    kind = source[q + 1][0]
+    if kind in _HEX_ESCAPES:
+        digits = "".join(c for c, _, _ in source[q + 2 : q + 2 + _HEX_ESCAPES[kind]])
+        try:
+            return chr(int(digits, 16)), 2 + len(digits)
+        except ValueError:
+            return "", 2
+    if kind == "\n":
+        return "", 2  # an escaped line break joins the lines
+    return _ESCAPES.get(kind, ""), 2
 
 
 def load_yaml(path: str, text: str | None = None) -> YamlDoc:
@@ -123,7 +275,9 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
     lines = text.splitlines()
     builder = _Builder(path, lines)
     value = None if node is None else builder.build(node, ())
-    return YamlDoc(path, value, builder.locations, builder.scalars, lines)
+    return YamlDoc(
+        path, value, builder.locations, builder.scalars, lines, builder.spans, builder.keys
+    )
 
 
 def _check_depth(text: str, path: str) -> None:
@@ -263,6 +417,10 @@ class _Builder:
         self.lines = lines
         self.locations: dict = {}
         self.scalars: dict = {}
+        self.spans: dict = {}
+        self.keys: dict = {}
+        # node id -> its Scalar: a node an alias repeats is described once (alias bombs).
+        self.described: dict[int, Scalar] = {}
         self.count = 0
         self.active: set[int] = set()
         self.constructor = yaml.constructor.SafeConstructor()
@@ -270,6 +428,11 @@ class _Builder:
     def _loc(self, node) -> Location:
         m = node.start_mark
         return Location(self.file, m.line + 1, m.column + 1)
+
+    @staticmethod
+    def _span(node) -> tuple[int, int, int, int]:
+        m, e = node.start_mark, node.end_mark
+        return (m.line + 1, m.column + 1, e.line + 1, e.column + 1)
 
     def build(self, node, path: Path) -> Any:
         self.count += 1
@@ -284,6 +447,8 @@ class _Builder:
                 "MTB105", f"YAML nested deeper than {MAX_DEPTH} levels", self._loc(node)
             )
         self.locations.setdefault(path, self._loc(node))
+        if id(node) not in self.described and path not in self.spans:
+            self.spans[path] = self._span(node)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         if id(node) in self.active:
@@ -307,6 +472,7 @@ class _Builder:
                 if key in out:
                     raise PackError.at("MTB103", f"duplicate key '{key}'", self._loc(key_node))
                 self.locations[path + (key,)] = self._loc(key_node)
+                self.keys[path + (key,)] = self._span(key_node)
                 out[key] = self.build(value_node, path + (key,))
                 # The value's own position is more useful than the key's for scalars.
                 if isinstance(value_node, yaml.ScalarNode):
@@ -339,7 +505,12 @@ class _Builder:
         elif isinstance(value, bytes):
             raise PackError.at("MTB102", "binary YAML values are not supported", self._loc(node))
         if path is not None and isinstance(value, str):
-            self.scalars[path] = Scalar(self._loc(node), node.style, self._block_indent(node))
+            info = self.described.get(id(node))
+            if info is None:
+                end = (node.end_mark.line + 1, node.end_mark.column + 1)
+                info = Scalar(self._loc(node), node.style, self._block_indent(node), end, value)
+                self.described[id(node)] = info
+            self.scalars[path] = info
         return value
 
     def _block_indent(self, node) -> int:

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-_FORMAT = 1
+_FORMAT = 2  # 2: YamlDoc keeps spans and scalar ends
 
 
 def enabled() -> bool:

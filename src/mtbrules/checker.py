@@ -38,12 +38,13 @@ import attrs
 
 from . import analysis, schedules
 from . import nodes as n
-from ._yaml import YamlDoc, load_yaml
+from ._yaml import YamlDoc
 from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, PACK_FIELD_TYPES, RELATIONS, SCHEMES
 from .compiler import did_you_mean
 from .diagnostics import ERROR, WARNING, Diagnostic, Location, sort_key
 from .dsltypes import UNDEFINED, Type
 from .errors import CalendarError, MtbError, PackError
+from .files import PackFiles
 from .model import INCOMPLETE_CATALOGUE
 from .pack import Pack
 
@@ -132,24 +133,35 @@ class PackReport:
     folder: str
     pack_id: str | None
     diagnostics: tuple[Diagnostic, ...]
+    #: The loaded pack, or None when it did not load.
+    pack: Pack | None = attrs.field(default=None, eq=False, repr=False)
 
 
-def check_folder(folder: str | Path, analysis: bool = True) -> PackReport:
-    """Every finding for the pack in `folder` (loading errors included)."""
+def check_folder(
+    folder: str | Path, analysis: bool = True, files: PackFiles | None = None
+) -> PackReport:
+    """Every finding for the pack in `folder` (loading errors included).
+
+    `files` gives texts that take the place of files on disk (an editor's unsaved
+    buffers; see `mtbrules.files.PackFiles`); without it the disk is read.
+    """
     from .loader import load_pack_folder
 
     folder = Path(folder)
     try:
-        pack = load_pack_folder(folder)
+        pack = load_pack_folder(folder, files=files)
     except PackError as exc:
         return PackReport(str(folder), None, tuple(sorted(exc.diagnostics, key=sort_key)))
-    found = _Checker(pack, folder).run(analysis) + schedules.pack_warnings(folder)
-    return PackReport(str(folder), pack.id, tuple(sorted(_unique(found), key=sort_key)))
+    found = _Checker(pack, folder, files).run(analysis) + schedules.pack_warnings(folder)
+    return PackReport(str(folder), pack.id, tuple(sorted(_unique(found), key=sort_key)), pack)
 
 
-def check_pack(pack: Pack, analysis: bool = True) -> list[Diagnostic]:
+def check_pack(
+    pack: Pack, analysis: bool = True, files: PackFiles | None = None
+) -> list[Diagnostic]:
     """The findings for an already loaded pack (no loading errors, by definition)."""
-    return sorted(_unique(_Checker(pack, Path(pack.folder)).run(analysis)), key=sort_key)
+    found = _Checker(pack, Path(pack.folder), files).run(analysis)
+    return sorted(_unique(found), key=sort_key)
 
 
 def _unique(found: list[Diagnostic]) -> list[Diagnostic]:
@@ -186,9 +198,10 @@ def normalize_quote(text: str, traditional: bool = False) -> str:
 
 
 class _Checker:
-    def __init__(self, pack: Pack, folder: Path):
+    def __init__(self, pack: Pack, folder: Path, files: PackFiles | None = None):
         self.pack = pack
         self.folder = folder
+        self.files = files or PackFiles()
         self.out: list[Diagnostic] = []
         self.subjects: dict[int, str] = {}  # id(diagnostic) -> the entry it is about
         self.docs: dict[str, YamlDoc | None] = {}
@@ -303,10 +316,9 @@ class _Checker:
         names = ["pack.yaml", "diseases.yaml", "documents.yaml", "channels.yaml", "categories.yaml"]
         for name in names:
             path = self.folder / name
-            self.docs[name] = _safe_yaml(path) if path.is_file() else None
-        rule_dir = self.folder / "rules"
-        for path in sorted(rule_dir.glob("*.yaml")) if rule_dir.is_dir() else []:
-            doc = _safe_yaml(path)
+            self.docs[name] = _safe_yaml(path, self.files) if self.files.is_file(path) else None
+        for path in self.files.glob(self.folder / "rules"):
+            doc = _safe_yaml(path, self.files)
             if doc is None or not isinstance(doc.value, dict):
                 continue
             for i, raw in enumerate(doc.value.get("rules") or ()):
@@ -398,7 +410,7 @@ class _Checker:
                 texts[key] = None
                 continue
             try:
-                raw = (self.folder / src.file).read_text(encoding="utf-8")
+                raw = self.files.read_text(self.folder / src.file)
             except (OSError, UnicodeDecodeError):
                 texts[key] = None
                 continue
@@ -437,7 +449,7 @@ class _Checker:
         from .tester import load_scenarios
 
         try:
-            scenarios = load_scenarios(self.pack)
+            scenarios = load_scenarios(self.pack, self.files)
         except PackError as exc:
             self.out.extend(exc.diagnostics)
             return
@@ -465,7 +477,7 @@ class _Checker:
                         continue
                     file = sc.location.file
                     if file not in docs:
-                        docs[file] = _safe_yaml(Path(file))
+                        docs[file] = _safe_yaml(Path(file), self.files)
                     loc = _scenario_location(docs[file], sc, ("expect", key, j)) or sc.location
                     self.add(
                         "MTB450",
@@ -535,9 +547,9 @@ class _Checker:
                 )
 
 
-def _safe_yaml(path: Path) -> YamlDoc | None:
+def _safe_yaml(path: Path, files: PackFiles) -> YamlDoc | None:
     try:
-        return load_yaml(str(path))
+        return files.yaml(path)
     except MtbError:
         return None
 

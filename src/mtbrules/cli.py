@@ -34,6 +34,7 @@ COMMANDS = (
     "compile",
     "serve",
     "studio",
+    "lsp",
 )
 
 

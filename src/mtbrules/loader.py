@@ -33,6 +33,7 @@ from .case import (
 from .compiler import BOOL, DATE, Compiled, Scope, compile_expression, did_you_mean, enum, list_of
 from .diagnostics import ERROR, Diagnostic, Location, sort_key
 from .errors import CalendarError, MtbError, PackError
+from .files import PackFiles
 from .model import (
     INCOMPLETE_CATALOGUE,
     Category,
@@ -137,23 +138,37 @@ class _Collector:
             raise PackError.from_diagnostics(errors[:MAX_ERRORS])
 
 
-def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | None = None) -> Pack:
-    """Load, validate and compile the pack in `folder`. PackError lists every problem."""
+def load_pack_folder(
+    folder: str | os.PathLike,
+    calendar: wd.WorkingCalendar | None = None,
+    files: PackFiles | None = None,
+) -> Pack:
+    """Load, validate and compile the pack in `folder`. PackError lists every problem.
+
+    With `files`, their texts take the place of the disk's (an editor's unsaved
+    buffers) and the compiled-pack cache is not used: `files` keeps what it parsed.
+    """
     root = Path(folder)
     try:
-        is_pack = (root / "pack.yaml").is_file()
+        is_pack = (root / "pack.yaml").is_file() or (
+            files is not None and files.is_file(root / "pack.yaml")
+        )
     except (OSError, ValueError):  # e.g. a name too long for the file system
         is_pack = False
     if not is_pack:
         raise PackError.at("MTB101", "not a pack folder (no pack.yaml)", Location(str(root)[:200]))
     rule_dir = root / "rules"
-    rule_paths = sorted(rule_dir.glob("*.yaml")) if rule_dir.is_dir() else []
-    catalogue_paths = [root / name for name, _, _ in CATALOGUE_FILES if (root / name).is_file()]
+    is_file = Path.is_file if files is None else files.is_file
+    if files is not None:
+        rule_paths = files.glob(rule_dir)
+    else:
+        rule_paths = sorted(rule_dir.glob("*.yaml")) if rule_dir.is_dir() else []
+    catalogue_paths = [root / name for name, _, _ in CATALOGUE_FILES if is_file(root / name)]
     # Before anything reads the files (the cache key hashes them all).
     total = 0
     for path in catalogue_paths + rule_paths[:MAX_RULE_FILES]:
         try:
-            total += path.stat().st_size
+            total += path.stat().st_size if files is None else files.size(path)
         except OSError:
             pass  # reported when the file is read
     if total > MAX_PACK_BYTES:
@@ -163,7 +178,7 @@ def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | N
             Location(str(root)),
         )
     digest = None
-    if len(rule_paths) <= MAX_RULE_FILES and cache.enabled():
+    if files is None and len(rule_paths) <= MAX_RULE_FILES and cache.enabled():
         try:
             digest = cache.key(root, catalogue_paths + rule_paths)
         except OSError:
@@ -176,22 +191,22 @@ def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | N
     docs: dict[str, YamlDoc | None] = {}
     for name, definition, required in CATALOGUE_FILES:
         path = root / name
-        if not path.is_file():
+        if not is_file(path):
             if required:
                 out.add("MTB101", f"missing {name}", Location(str(path)))
             docs[name] = None
             continue
-        docs[name] = _read(path, definition, out)
+        docs[name] = _read(path, definition, out, files)
     rule_docs = []
     if len(rule_paths) > MAX_RULE_FILES:
         out.add("MTB105", f"more than {MAX_RULE_FILES} rule files", Location(str(rule_dir)))
         rule_paths = rule_paths[:MAX_RULE_FILES]
     for path in rule_paths:
-        doc = _read(path, "rules_file", out)
+        doc = _read(path, "rules_file", out, files)
         if doc is not None:
             rule_docs.append(doc)
     out.raise_if_errors()
-    builder = _Builder(root, docs, rule_docs, out, calendar)
+    builder = _Builder(root, docs, rule_docs, out, calendar, files=files)
     pack = builder.build()
     if digest:
         # Only a pack that loaded cleanly is cached: a broken one must report its errors every time.
@@ -199,13 +214,19 @@ def load_pack_folder(folder: str | os.PathLike, calendar: wd.WorkingCalendar | N
     return pack
 
 
-def _read(path: Path, definition: str, out: _Collector) -> YamlDoc | None:
+def _read(path: Path, definition: str, out: _Collector, files=None) -> YamlDoc | None:
     try:
-        doc = load_yaml(str(path))
+        doc = load_yaml(str(path)) if files is None else files.yaml(path)
     except PackError as exc:
         out.extend(exc.diagnostics)
         return None
-    diagnostics = schema_diagnostics(doc, definition)
+    if files is None:
+        diagnostics = schema_diagnostics(doc, definition)
+    else:  # validated once per text
+        text = "\n".join(doc.lines)
+        diagnostics = files.memo(
+            "schema:" + definition, path, text, lambda: schema_diagnostics(doc, definition)
+        )
     out.extend(diagnostics)
     return None if diagnostics else doc
 
@@ -213,8 +234,11 @@ def _read(path: Path, definition: str, out: _Collector) -> YamlDoc | None:
 class _Builder:
     """Builds the model from schema-valid documents, checking references."""
 
-    def __init__(self, root: Path, docs, rule_docs, out: _Collector, calendar, trees=None):
+    def __init__(
+        self, root: Path, docs, rule_docs, out: _Collector, calendar, trees=None, files=None
+    ):
         self.root = root
+        self.files = files
         # (file, path) -> parsed expression tree; filled on a cache miss, given on a hit.
         self.trees: dict = {} if trees is None else trees
         self.docs = docs
@@ -277,6 +301,8 @@ class _Builder:
         }
         for key, src in self.sources.items():
             problem = _source_file_problem(self.root, src.file) if src.file else None
+            if problem == "not found" and self.files is not None and src.file:
+                problem = None if self.files.is_file(self.root / src.file) else problem
             if problem and src.file:
                 shown = src.file if len(src.file) <= 80 else src.file[:77] + "..."
                 self.out.add(
@@ -663,7 +689,10 @@ class _Builder:
             if node is None:
                 from .parser import parse_expression  # Lark is needed only when the cache misses
 
-                node = parse_expression(raw, locate)
+                if self.files is None:
+                    node = parse_expression(raw, locate)
+                else:  # a tree depends only on its text (its positions are the expression's own)
+                    node = self.files.memo("dsl", "", raw, lambda: parse_expression(raw, locate))
                 self.trees[(doc.file, path)] = node
             return compile_expression(node, scope, locate, expect)
         except MtbError as exc:

@@ -6,6 +6,7 @@ import datetime as _dt
 import functools
 from importlib import resources
 
+import attrs
 import lark
 from lark import Lark, Token, Transformer, v_args
 
@@ -128,6 +129,47 @@ def parse_expression(text: str, locate=None) -> n.Node:
         raise
     except RecursionError:
         raise _error("MTB205", "expression nested too deeply", 1, 1, location)
+
+
+@attrs.frozen
+class DslToken:
+    """One token of an expression: its kind (the grammar's terminal: NAME, STRING,
+    INT, UNIT, AND, ...), its text, and where it starts and ends (1-based, end exclusive)."""
+
+    kind: str
+    text: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+def tokens(text: str) -> list[DslToken]:
+    """The tokens of `text` as the grammar reads them, up to the first character that
+    starts none (so text being typed still gives what precedes the cursor)."""
+    if not isinstance(text, str) or len(text) > MAX_EXPRESSION_LENGTH:
+        return []
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[DslToken, ...]:
+    out: list[DslToken] = []
+    try:
+        for tok in _lark().lex(text):
+            out.append(
+                DslToken(
+                    tok.type,
+                    tok.value,
+                    tok.line or 1,
+                    tok.column or 1,
+                    tok.end_line or 1,
+                    tok.end_column or 1,
+                )
+            )
+    except lark.LarkError:
+        pass
+    return tuple(out)
 
 
 def _relocate(err: DslSyntaxError, location: Location) -> DslSyntaxError:

@@ -42,6 +42,9 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.pack = pack
         self.scenario = scenario
+        # No fixtures; but plugins' hook wrappers may look for them (pytest-lsp 1.0's
+        # pytest_runtest_call returns without yielding for an item that lacks funcargs).
+        self.funcargs: dict = {}
 
     def runtest(self):
         from .tester import run_scenario

@@ -6,6 +6,7 @@ each key that differs, and carries the decision path.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import attrs
 from ._yaml import load_yaml
 from .diagnostics import Location
 from .errors import InputError, PackError
+from .files import PackFiles
 from .loader import schema_diagnostics
 from .pack import Pack
 
@@ -40,16 +42,25 @@ class ScenarioResult:
         return not self.failures
 
 
-def load_scenarios(pack: Pack) -> list[Scenario]:
-    """Every scenario in the pack's `scenarios/*.yaml`, in file order."""
+def load_scenarios(pack: Pack, files: PackFiles | None = None) -> list[Scenario]:
+    """Every scenario in the pack's `scenarios/*.yaml`, in file order (`files`: texts
+    that take the place of the disk's, as for `check_folder`)."""
     folder = Path(pack.folder) / "scenarios"
     out: list[Scenario] = []
-    if not folder.is_dir():
-        return out
+    paths = files.glob(folder) if files is not None else sorted(folder.glob("*.yaml"))
     problems = []
-    for path in sorted(folder.glob("*.yaml")):
-        doc = load_yaml(str(path))
-        diagnostics = schema_diagnostics(doc, "scenarios_file")
+    for path in paths:
+        if files is None:
+            doc = load_yaml(str(path))
+            diagnostics = schema_diagnostics(doc, "scenarios_file")
+        else:  # validated once per text
+            doc = files.yaml(path)
+            diagnostics = files.memo(
+                "schema:scenarios_file",
+                path,
+                "\n".join(doc.lines),
+                functools.partial(schema_diagnostics, doc, "scenarios_file"),
+            )
         if diagnostics:
             problems.extend(diagnostics)
             continue
