@@ -46,27 +46,13 @@ from typing import Any
 
 import attrs
 
+from .caseio import KEY_COLUMNS
 from .decision import OUTCOMES
 from .errors import InputError, MtbError
 
-#: Decision columns of `evaluate_cases`' output, after the row column and any kept columns.
-DECISION_COLUMNS = (
-    "pack",
-    "pack_version",
-    "service",
-    "as_of",
-    "outcome",
-    "complete",
-    "required_documents",
-    "missing_documents",
-    "channels",
-    "decision_due",
-    "benefit_start",
-    "valid_until",
-    "error_field",
-    "error",
-    "decision_json",
-)
+#: Decision columns of `evaluate_cases`' output, after the row column and any kept columns:
+#: the local batch's key columns (caseio.KEY_COLUMNS, less `row`), then the error and the JSON.
+DECISION_COLUMNS = (*KEY_COLUMNS[1:], "error_field", "error", "decision_json")
 #: Spark SQL types of DECISION_COLUMNS (DDL).
 DECISION_TYPES = {
     "pack": "string",
