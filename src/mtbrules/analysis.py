@@ -1,13 +1,13 @@
-"""Analyses of expressions: which fields they read and need, guards, disease shortcuts.
+"""Analyses of expressions and rules: fields read and needed, guards, disease shortcuts, overrides.
 
 One place for the questions checker, explain, synth, coverage, diff and the
-compiler ask about a rule's expressions. Field keys are the contract's paths:
+compiler ask about a rule's expressions, and the one meaning of `overrides:`. Field keys are the contract's paths:
 `age`, `offsite.settled` (CONTRACT §2's objects flattened with a dot).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from . import ir
@@ -181,3 +181,22 @@ def free_locals(expr: ir.Expr) -> frozenset[str]:
 def present_test(needs_: Iterable[str]) -> frozenset[str]:
     """The needed fields a case can leave out (the engine always sets `diseases` and `materials`)."""
     return frozenset(needs_) - {"diseases", "materials"}
+
+
+def not_overridden(applying: Iterable[str], suppresses: Mapping[str, frozenset[str]]) -> list[str]:
+    """The applying rule ids that take effect: those no applying rule overrides.
+
+    `suppresses` maps a rule id to every rule it overrides, directly or through
+    others (prepared.override_closure). The one meaning of `overrides:`
+    (docs/dsl.md) for the firing functions and the checker's model analysis;
+    the generated firing inlines the same test per rule (tests/test_firing.py).
+    Order is kept.
+
+    >>> not_overridden(["a", "b", "c"], {"a": frozenset({"b"})})
+    ['a', 'c']
+    """
+    applying = list(applying)
+    suppressed: set[str] = set()
+    for rid in applying:
+        suppressed |= suppresses.get(rid, frozenset())
+    return [rid for rid in applying if rid not in suppressed]

@@ -655,10 +655,7 @@ class _Analysis:
                 continue
             if _holds(rule, env):
                 applying.append(rule.id)
-        suppressed: set[str] = set()
-        for rid in applying:
-            suppressed |= self.pack.suppresses[rid]
-        return {rid for rid in applying if rid not in suppressed}
+        return set(analysis.not_overridden(applying, self.pack.suppresses))
 
     def case_of(self, env: dict) -> dict:
         return env_to_case(env, self.pack)

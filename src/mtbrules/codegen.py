@@ -441,10 +441,8 @@ def _indexed_firing(
 
     def settle_(held: list[int], undecided: list[int]) -> tuple[list, list]:
         held.sort()
-        suppressed: set[str] = set()
-        for i in held:
-            suppressed |= suppresses.get(rules[i].id, frozenset())
-        effective = [rules[i] for i in held if rules[i].id not in suppressed]
+        taking = set(analysis.not_overridden((rules[i].id for i in held), suppresses))
+        effective = [rules[i] for i in held if rules[i].id in taking]
         return effective, [rules[i] for i in sorted(undecided)]
 
     namespace[candidates], namespace[settle] = find, settle_
@@ -480,9 +478,9 @@ def _reference_firing(
 
     def fire(env, version):
         results = run(env, version)
-        held = {r.id for r, v in zip(rules, results) if v is True}
-        suppressed = set().union(*(suppresses.get(r, frozenset()) for r in held))
-        effective = [r for r, v in zip(rules, results) if v is True and r.id not in suppressed]
+        held = [r.id for r, v in zip(rules, results) if v is True]
+        taking = set(analysis.not_overridden(held, suppresses))
+        effective = [r for r, v in zip(rules, results) if v is True and r.id in taking]
         undecided = [r for r, v in zip(rules, results) if v is UNDEFINED]
         return effective, undecided
 
