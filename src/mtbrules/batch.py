@@ -49,7 +49,7 @@ from .caseio import (
 from .errors import InputError
 from .pool import context as pool_context
 from .pool import default_workers, parallel_map
-from .progress import Progress
+from .progress import Progress, wanted
 
 __all__ = [
     "CHUNK_ROWS",
@@ -371,15 +371,11 @@ def evaluate_file(
 
     if not hasattr(pack, "evaluate"):
         pack = load_pack(pack)
-    fin = detect_format(src, in_format)
-    fout = detect_format(dst, out_format)
-    caseio.check_formats(fin, fout)
+    fin, fout = caseio.run_formats(src, dst, in_format, out_format)
     if src != "-" and not os.path.isfile(src):
         raise InputError(f"{src}: no such file")
-    if errors == "auto":
-        errors = None if dst == "-" else dst + ".errors.jsonl"
-    if progress is None:
-        progress = sys.stderr.isatty() and not os.environ.get("CI")
+    errors = caseio.errors_path(dst, errors)
+    progress = wanted(progress)
     workers = default_workers() if workers is None else max(1, workers)
     started = time.monotonic()
     kept = dst != "-"  # standard output cannot be renamed or resumed

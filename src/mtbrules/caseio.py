@@ -67,6 +67,8 @@ KEY_COLUMNS = (
     "benefit_start",
     "valid_until",
 )
+#: The deadline kinds that have a key column (the rest are in the decision JSON only).
+DEADLINE_COLUMNS = ("decision_due", "benefit_start", "valid_until")
 
 
 def detect_format(path: str, given: str | None) -> str:
@@ -87,6 +89,23 @@ def check_formats(*formats: str) -> None:
     for f in formats:
         if f not in FORMATS:
             raise InputError(f"unknown format '{f}' (use one of {', '.join(FORMATS)})")
+
+
+def run_formats(
+    src: str, dst: str, in_format: str | None, out_format: str | None
+) -> tuple[str, str]:
+    """(input format, output format) of a run from `src` to `dst`: given, else from the names."""
+    fin, fout = detect_format(src, in_format), detect_format(dst, out_format)
+    check_formats(fin, fout)
+    return fin, fout
+
+
+def errors_path(dst: str, errors: str | None) -> str | None:
+    """The errors file of a run writing `dst`: `errors`, where "auto" is `<dst>.errors.jsonl`,
+    or None (standard error) when `dst` is standard output."""
+    if errors == "auto":
+        return None if dst == "-" else dst + ".errors.jsonl"
+    return errors
 
 
 # ---------------------------------------------------------------- JSON
@@ -458,23 +477,36 @@ def _parquet_chunks(path: str, chunk_rows: int, position: list):
 # ---------------------------------------------------------------- decisions → file rows
 
 
+def decision_keys(d: dict) -> dict[str, Any]:
+    """The key columns of one decision dict (KEY_COLUMNS less `row`), in that order: ids as
+    lists, dates as ISO text (None for a deadline kind the decision does not have)."""
+    deadlines = {x["kind"]: x["date"] for x in d["deadlines"]}
+    return {
+        "pack": d["pack"],
+        "pack_version": d["pack_version"],
+        "service": d["service"],
+        "as_of": d["as_of"],
+        "outcome": d["outcome"],
+        "complete": d["complete"],
+        "required_documents": [x["id"] for x in d["required_documents"]],
+        "missing_documents": list(d["missing_documents"]),
+        "channels": [x["id"] for x in d["channels"]],
+        **{kind: deadlines.get(kind) for kind in DEADLINE_COLUMNS},
+    }
+
+
 def encode_decisions(results: Iterable[tuple[int, dict]], fmt: str):
-    """(row, decision dict) pairs → what the writer of `fmt` takes: JSONL text, or columns."""
+    """(row, decision dict) pairs → what the writer of `fmt` takes: JSONL text, or columns
+    (decision_keys, lists of ids joined by `;`)."""
     if fmt == "jsonl":
         parts = [dumps({"row": row, **d}) for row, d in results]
         return "\n".join(parts) + ("\n" if parts else "")
     columns: dict[str, list] = {c: [] for c in KEY_COLUMNS}
     columns["decision_json"] = []
     for row, d in results:
-        deadlines = {x["kind"]: x["date"] for x in d["deadlines"]}
         columns["row"].append(row)
-        for key in ("pack", "pack_version", "service", "as_of", "outcome", "complete"):
-            columns[key].append(d[key])
-        columns["required_documents"].append(";".join(x["id"] for x in d["required_documents"]))
-        columns["missing_documents"].append(";".join(d["missing_documents"]))
-        columns["channels"].append(";".join(x["id"] for x in d["channels"]))
-        for kind in ("decision_due", "benefit_start", "valid_until"):
-            columns[kind].append(deadlines.get(kind))
+        for key, value in decision_keys(d).items():
+            columns[key].append(";".join(value) if isinstance(value, list) else value)
         columns["decision_json"].append(dumps({"row": row, **d}))
     return columns
 

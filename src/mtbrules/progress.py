@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+
+
+def wanted(progress: bool | None) -> bool:
+    """`progress` when given, else on when standard error is a terminal and CI is not set."""
+    if progress is None:
+        return sys.stderr.isatty() and not os.environ.get("CI")
+    return progress
 
 
 class Progress:
