@@ -46,9 +46,11 @@ from typing import Any
 
 import attrs
 
+from . import caseio
 from .caseio import KEY_COLUMNS
 from .decision import OUTCOMES
 from .errors import InputError, MtbError
+from .progress import Progress, wanted
 
 #: Decision columns of `evaluate_cases`' output, after the row column and any kept columns:
 #: the local batch's key columns (caseio.KEY_COLUMNS, less `row`), then the error and the JSON.
@@ -72,7 +74,9 @@ DECISION_TYPES = {
     "decision_json": "string",
 }
 #: Deadline kinds that get their own date column (the rest are in decision_json).
-DEADLINE_COLUMNS = ("decision_due", "benefit_start", "valid_until")
+DEADLINE_COLUMNS = caseio.DEADLINE_COLUMNS
+#: The date columns among DECISION_COLUMNS (caseio.decision_keys gives them as ISO text).
+_DATE_COLUMNS = tuple(name for name, ddl in DECISION_TYPES.items() if ddl == "date")
 
 _TMP = "__mtb_"
 
@@ -523,19 +527,11 @@ def with_row_numbers(df, col: str = "row", start: int = 1):
 
 
 def _decision_values(d: dict) -> dict[str, Any]:
-    deadlines = {x["kind"]: x["date"] for x in d["deadlines"]}
-    return {
-        "pack": d["pack"],
-        "pack_version": d["pack_version"],
-        "service": d["service"],
-        "as_of": _date(d["as_of"]),
-        "outcome": d["outcome"],
-        "complete": d["complete"],
-        "required_documents": [x["id"] for x in d["required_documents"]],
-        "missing_documents": list(d["missing_documents"]),
-        "channels": [x["id"] for x in d["channels"]],
-        **{k: _date(deadlines.get(k)) for k in DEADLINE_COLUMNS},
-    }
+    """caseio.decision_keys (the key columns of the local engine's files) with dates as dates."""
+    values = caseio.decision_keys(d)
+    for name in _DATE_COLUMNS:
+        values[name] = _date(values[name])
+    return values
 
 
 def _date(text):
@@ -588,58 +584,25 @@ def _evaluator(
     def run(batches):
         import pyarrow as pa
 
-        from .batch import _failure, row_to_case
-        from .caseio import dumps  # the local engine's encoder: the same decision_json text
-
         pack = executor_pack(spec)
         evaluate = pack.evaluate
-        loads = json.loads
         schema = None
         skip = set(keep) | ({row} if row else set())
         for batch in batches:
             if schema is None:
                 schema = _arrow_schema_for(batch.schema, row, keep, out_fields)
             cols: dict[str, list] = {name: [] for name in DECISION_COLUMNS}
-            rows: list = []
-            taken: list[int] = []
             rownums = batch.column(row).to_pylist() if row else [None] * batch.num_rows
-            if mode == "jsonl":
-                records = batch.column("value").to_pylist()
-            else:
-                case_names = [
-                    n for n in batch.schema.names if n not in skip and n != "_corrupt_record"
-                ]
-                records = (
-                    batch.select(case_names).to_pylist() if case_names else [{}] * batch.num_rows
-                )
-                corrupt = batch.column("_corrupt_record").to_pylist() if mode == "csv" else None
-                width = len(case_names)
-            for i, record in enumerate(records):
-                r = rownums[i]
-                d = field = message = None
-                try:
-                    if mode == "jsonl":
-                        if record is None or not record.strip():
-                            continue
-                        if r == 1 and record.startswith("\ufeff"):
-                            record = record[1:]
-                        try:
-                            case = loads(record)
-                        except ValueError as exc:
-                            raise _BadJson(f"invalid JSON: {exc}") from None
-                    elif corrupt is not None and corrupt[i] is not None:
-                        raise _BadJson(
-                            f"expected {width} cells as in the header, got {_cells(corrupt[i])}"
-                        )
-                    else:
-                        case = row_to_case(record, pack)
-                    d = evaluate(case).to_dict()
-                except _BadJson as exc:
-                    message = str(exc)
-                except Exception as exc:  # noqa: BLE001 - a bad row is reported, never raised
-                    field, message = _failure(exc)
+            taken: list[int] = []
+            # The row numbers of the chunk are the batch's indexes (the row column may be absent).
+            for i, case, field, message in caseio.chunk_cases(_chunk(batch, mode, skip), pack):
+                d = None
+                if case is not None:
+                    try:
+                        d = evaluate(case).to_dict()
+                    except Exception as exc:  # noqa: BLE001 - a bad row is reported, never raised
+                        field, message = caseio.failure(exc)
                 taken.append(i)
-                rows.append(r)
                 if d is None:
                     for name in DECISION_COLUMNS:
                         cols[name].append(None)
@@ -650,12 +613,15 @@ def _evaluator(
                     cols[name].append(value)
                 cols["error_field"].append(None)
                 cols["error"].append(None)
-                cols["decision_json"].append(dumps({"row": r, **d} if row_in_json else d))
+                # The local engine's encoder: the same decision_json text.
+                cols["decision_json"].append(
+                    caseio.dumps({"row": rownums[i], **d} if row_in_json else d)
+                )
             arrays = []
             index = pa.array(taken, pa.int64())
             for name in schema.names:
                 if name == row:
-                    arrays.append(pa.array(rows, pa.int64()))
+                    arrays.append(pa.array([rownums[i] for i in taken], pa.int64()))
                 elif name in cols:
                     arrays.append(pa.array(cols[name], schema.field(name).type))
                 else:
@@ -665,8 +631,32 @@ def _evaluator(
     return run
 
 
-class _BadJson(Exception):
-    pass
+def _chunk(batch, mode: str, skip: set) -> tuple:
+    """An Arrow batch of cases as a caseio chunk whose row numbers are the batch's indexes.
+
+    mode "jsonl": column `value` holds the lines (None: a blank line); "table": every
+    column not in `skip` is a case field; "csv": as "table", and `_corrupt_record` holds a
+    record whose number of cells differs from the header's.
+    """
+    if mode == "jsonl":
+        lines = batch.column("value").to_pylist()
+        text = "".join((line or "") + "\n" for line in lines)
+        return ("jsonl", 0, text.encode("utf-8").replace(b"\r\n", b"\n"))
+    names = [n for n in batch.schema.names if n not in skip and n != "_corrupt_record"]
+    records = batch.select(names).to_pylist() if names else [{}] * batch.num_rows
+    if mode != "csv":
+        return ("table", 0, list(enumerate(records)))
+    corrupt = batch.column("_corrupt_record").to_pylist()
+    return (
+        "table",
+        0,
+        [
+            (i, record)
+            if corrupt[i] is None
+            else (i, f"expected {len(names)} cells as in the header, got {_cells(corrupt[i])}")
+            for i, record in enumerate(records)
+        ],
+    )
 
 
 def _cells(raw: str) -> int:
@@ -860,17 +850,13 @@ def evaluate_file(
     `dst` is "-"; None: the terminal). `conf`: more Spark settings for a new
     session. A failure of Spark itself raises SparkError (exit 3).
     """
-    from . import batch as b
+    from .batch import BatchStats
     from .registry import load_pack
 
     _require_pyspark()
     if not hasattr(pack, "evaluate"):
         pack = load_pack(pack)
-    fin = b.detect_format(src, in_format)
-    fout = b.detect_format(dst, out_format)
-    for f in (fin, fout):
-        if f not in b.FORMATS:
-            raise InputError(f"unknown format '{f}' (use one of {', '.join(b.FORMATS)})")
+    fin, fout = caseio.run_formats(src, dst, in_format, out_format)
     if src == "-":
         raise InputError(
             "the Spark engine reads a file or a URI Spark can read, not standard input"
@@ -882,14 +868,11 @@ def evaluate_file(
             f"{dst}: the Spark engine writes OUT on this machine; to write a table or a folder "
             "on the cluster use the Python API (docs/spark.md)"
         )
-    if errors == "auto":
-        errors = None if dst == "-" else dst + ".errors.jsonl"
+    errors = caseio.errors_path(dst, errors)
     if log == "auto":
         log = default_log(dst)
     if log is not None and "://" not in log:
         log = os.path.abspath(log)
-    if progress is None:
-        progress = sys.stderr.isatty() and not os.environ.get("CI")
     started = time.monotonic()
     from py4j.protocol import Py4JError  # type: ignore[import-untyped]
     from pyspark.errors import PySparkException
@@ -918,11 +901,9 @@ def evaluate_file(
         decisions = evaluate_cases(cases, pack, row="row", _mode=mode, _row_in_json=True)
         out_path = partial_name(dst) if dst != "-" else dst
         err_path = partial_name(errors) if errors else None
-        writer: Any = (
-            b._JsonlWriter(out_path) if fout == "jsonl" else b._TableWriter(out_path, fout)
-        )
-        err = b._ErrorWriter(err_path)
-        meter = b._Progress(progress, None)
+        writer = caseio.decision_writer(out_path, fout)
+        err = caseio.ErrorWriter(err_path, format_name=errors)
+        meter = Progress(wanted(progress), None)
         ok = 0
         committed = False
         try:
@@ -933,7 +914,7 @@ def evaluate_file(
                     meter.update(1)
                     continue
                 pending.append(r)
-                if len(pending) >= b.CHUNK_ROWS:
+                if len(pending) >= caseio.CHUNK_ROWS:
                     writer.write(_payload(pending, fout))
                     ok += len(pending)
                     meter.update(len(pending))
@@ -956,7 +937,7 @@ def evaluate_file(
             if not committed:
                 _abandon(spark, (writer, err), (out_path, err_path), dst)
     meter.update(0, final=True)
-    return b.BatchStats(
+    return BatchStats(
         rows=ok + err.count,
         ok=ok,
         bad=err.count,
@@ -1003,23 +984,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _payload(rows: list, fout: str):
-    """Spark rows → what the local writers take (the same text as batch._encode)."""
+    """Spark rows → what the local writers take: caseio.encode_decisions' text or columns."""
     if fout == "jsonl":
+        # decision_json is already caseio's line for the row (evaluate_cases(_row_in_json=True)).
         return "".join(r["decision_json"] + "\n" for r in rows)
-    from .batch import KEY_COLUMNS
-
-    columns: dict[str, list] = {c: [] for c in KEY_COLUMNS}
-    columns["decision_json"] = []
-    for r in rows:
-        columns["row"].append(r["row"])
-        for key in ("pack", "pack_version", "service", "outcome", "complete", "decision_json"):
-            columns[key].append(r[key])
-        columns["as_of"].append(r["as_of"].isoformat())
-        for key in ("required_documents", "missing_documents", "channels"):
-            columns[key].append(";".join(r[key]))
-        for key in DEADLINE_COLUMNS:
-            columns[key].append(r[key].isoformat() if r[key] is not None else None)
-    return columns
+    return caseio.encode_decisions(
+        [(r["row"], caseio.loads(r["decision_json"])) for r in rows], fout
+    )
 
 
 # ---------------------------------------------------------------- impact of a pack change
@@ -1029,8 +1000,7 @@ def _impact_fn(old: ShippedPack, new: ShippedPack, mode: str, row: str):
     def run(batches):
         import pyarrow as pa
 
-        from . import diff as dd
-        from .batch import row_to_case
+        from .diff import compare_case
 
         a_pack, b_pack = executor_pack(old), executor_pack(new)
         schema = pa.schema(
@@ -1044,28 +1014,15 @@ def _impact_fn(old: ShippedPack, new: ShippedPack, mode: str, row: str):
         for batch in batches:
             rows, diffs = [], []
             rownums = batch.column(row).to_pylist()
-            if mode == "jsonl":
-                records = batch.column("value").to_pylist()
-            else:
-                names = [n for n in batch.schema.names if n != row]
-                records = batch.select(names).to_pylist()
-            for r, record in zip(rownums, records):
-                d: dict | None
-                if mode == "jsonl":
-                    if record is None or not record.strip():
-                        continue
-                    count += 1
-                    try:
-                        case = json.loads(
-                            record[1:] if r == 1 and record.startswith("\ufeff") else record
-                        )
-                    except ValueError as exc:
-                        d = {"row": r, "invalid": f"invalid JSON: {exc}"}
-                    else:
-                        d = dd.compare_case(r, case, a_pack, b_pack)
-                else:
-                    count += 1
-                    d = _compare_record(dd, row_to_case, r, record, a_pack, b_pack)
+            # As `mtbrules diff --cases` does: the cases as the old pack reads them.
+            for i, case, _, message in caseio.chunk_cases(_chunk(batch, mode, {row}), a_pack):
+                count += 1
+                r = rownums[i]
+                d = (
+                    {"row": r, "invalid": message}
+                    if case is None
+                    else compare_case(r, case, a_pack, b_pack)
+                )
                 if d is not None:
                     rows.append(r)
                     diffs.append(json.dumps(d, ensure_ascii=False))
@@ -1088,19 +1045,6 @@ def _impact_fn(old: ShippedPack, new: ShippedPack, mode: str, row: str):
         )
 
     return run
-
-
-def _compare_record(dd, row_to_case, row, record, old, new):
-    def digest(pack):
-        try:
-            return dd._safe_digest(pack, row_to_case(record, pack))
-        except MtbError as exc:
-            return {"error": str(exc)}
-
-    a, b = digest(old), digest(new)
-    if a == b:
-        return {"row": row, "invalid": a["error"]} if "error" in a else None
-    return {"row": row, "old": a, "new": b}
 
 
 def impact(df, old, new, *, row: str = "row", examples: int = 3, _mode: str = "table"):
