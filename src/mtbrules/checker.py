@@ -38,13 +38,13 @@ import attrs
 
 from . import analysis, schedules
 from . import nodes as n
-from ._yaml import YamlDoc
 from .case import CASE_FIELDS, CASE_OBJECTS, CHANNEL_KINDS, PACK_FIELD_TYPES, RELATIONS, SCHEMES
 from .compiler import did_you_mean
 from .diagnostics import ERROR, WARNING, Diagnostic, Location, sort_key
 from .dsltypes import UNDEFINED, Type
-from .errors import CalendarError, MtbError, PackError
+from .errors import CalendarError, PackError
 from .files import PackFiles
+from .locator import PackLocator
 from .model import INCOMPLETE_CATALOGUE
 from .pack import Pack
 
@@ -204,8 +204,8 @@ class _Checker:
         self.files = files or PackFiles()
         self.out: list[Diagnostic] = []
         self.subjects: dict[int, str] = {}  # id(diagnostic) -> the entry it is about
-        self.docs: dict[str, YamlDoc | None] = {}
-        self._rule_paths: dict[str, tuple[YamlDoc, tuple]] = {}
+        # The positions the loader kept; a pack built in memory has none.
+        self.locator = pack.locator or PackLocator(str(folder), {})
 
     def add(
         self,
@@ -222,7 +222,6 @@ class _Checker:
             self.subjects[id(diag)] = subject
 
     def run(self, analysis: bool) -> list[Diagnostic]:
-        self._read_docs()
         self._citations()
         self._quotes()
         self._scenarios()
@@ -236,18 +235,11 @@ class _Checker:
     # -- acknowledgements: a pack note may say a warning is the text's own silence
 
     def _acknowledged(self):
-        doc = self.docs.get("pack.yaml")
-        if doc is None or not isinstance(doc.value, dict):
-            return
-        notes = doc.value.get("notes")
         acks = []
-        for i, note in enumerate(notes or ()):
-            for j, entry in (
-                enumerate(note.get("acknowledges") or ()) if isinstance(note, dict) else ()
-            ):
-                acks.append(
-                    (str(entry), doc.location(("notes", i, "acknowledges", j)), note.get("id"))
-                )
+        for i, noted in enumerate(self.pack.notes):
+            for j, entry in enumerate(noted.acknowledges):
+                where = self.locator.at("pack.yaml", ("notes", i, "acknowledges", j))
+                acks.append((entry, where, noted.id))
         if not acks:
             return
         used = set()
@@ -298,8 +290,7 @@ class _Checker:
         um = self.pack.unknown_members
         if um is None:
             return
-        doc = self.docs.get("diseases.yaml")
-        loc = doc.location(("unknown_members",)) if doc is not None else None
+        loc = self.locator.at("diseases.yaml", ("unknown_members",))
         self.add(
             "MTB436",
             f"diseases.yaml declares the disease catalogue incomplete (the policy states "
@@ -312,41 +303,13 @@ class _Checker:
 
     # -- positions
 
-    def _read_docs(self):
-        names = ["pack.yaml", "diseases.yaml", "documents.yaml", "channels.yaml", "categories.yaml"]
-        for name in names:
-            path = self.folder / name
-            self.docs[name] = _safe_yaml(path, self.files) if self.files.is_file(path) else None
-        for path in self.files.glob(self.folder / "rules"):
-            doc = _safe_yaml(path, self.files)
-            if doc is None or not isinstance(doc.value, dict):
-                continue
-            for i, raw in enumerate(doc.value.get("rules") or ()):
-                if isinstance(raw, dict) and "id" in raw:
-                    self._rule_paths.setdefault(raw["id"], (doc, ("rules", i)))
-
     def entry_location(
         self, file: str, key: str, ident: str, sub: tuple = ("id",)
     ) -> Location | None:
-        doc = self.docs.get(file)
-        if doc is None:
-            return Location(str(self.folder / file))
-        items = doc.value.get(key) if isinstance(doc.value, dict) else None
-        if isinstance(items, dict):
-            return doc.location((key, ident) + (sub[1:] if sub and sub[0] == "id" else sub))
-        for i, item in enumerate(items or ()):
-            if isinstance(item, dict) and str(item.get("id")) == ident:
-                return doc.location((key, i) + sub)
-        return doc.location((key,))
+        return self.locator.entry(file, key, ident, sub)
 
     def rule_location(self, rule, sub: tuple = ()) -> Location:
-        found = self._rule_paths.get(rule.id)
-        if found is None or not sub:
-            return rule.location
-        doc, path = found
-        if sub[-1] == "when" or (len(sub) > 1 and sub[-2] == "deadlines"):
-            return doc.expression_location(path + sub, 1, 1)
-        return doc.location(path + sub)
+        return (self.locator.rule(rule.id, sub) if sub else None) or rule.location
 
     # -- citations
 
@@ -419,9 +382,8 @@ class _Checker:
         for rule in pack.rules:
             cites.append((rule.source, self.rule_location(rule, ("source", "quote"))))
         for i, fact in enumerate(pack.facts):
-            doc = self.docs.get("pack.yaml")
             cites.append(
-                (fact.source, doc.location(("facts", i, "source", "quote")) if doc else None)
+                (fact.source, self.locator.at("pack.yaml", ("facts", i, "source", "quote")))
             )
         for cite, loc in cites:
             if cite is None or not cite.quote:
@@ -469,20 +431,15 @@ class _Checker:
             "channels": ("channel", set(pack.channels)),
             "diseases": ("disease", set(pack.diseases)),
         }
-        docs: dict[str, YamlDoc | None] = {}
         for sc in scenarios:
             for key, (kind, known) in kinds.items():
                 for j, value in enumerate(sc.expect.get(key) or ()):
                     if value in known:
                         continue
-                    file = sc.location.file
-                    if file not in docs:
-                        docs[file] = _safe_yaml(Path(file), self.files)
-                    loc = _scenario_location(docs[file], sc, ("expect", key, j)) or sc.location
                     self.add(
                         "MTB450",
                         f"scenario '{sc.name}' expects unknown {kind} '{value}' in {key}",
-                        loc,
+                        sc.where(("expect", key, j)),
                         hint=did_you_mean(str(value), known),
                     )
 
@@ -545,22 +502,6 @@ class _Checker:
                     hint="read it in a condition, or remove it",
                     subject=name,
                 )
-
-
-def _safe_yaml(path: Path, files: PackFiles) -> YamlDoc | None:
-    try:
-        return files.yaml(path)
-    except MtbError:
-        return None
-
-
-def _scenario_location(doc: YamlDoc | None, scenario, sub: tuple) -> Location | None:
-    if doc is None or not isinstance(doc.value, dict):
-        return None
-    for i, raw in enumerate(doc.value.get("scenarios") or ()):
-        if doc.location(("scenarios", i, "name")) == scenario.location:
-            return doc.location(("scenarios", i) + sub)
-    return None
 
 
 def _clip(text: str, size: int = 40) -> str:

@@ -34,6 +34,7 @@ from .compiler import BOOL, DATE, Compiled, Scope, compile_expression, did_you_m
 from .diagnostics import ERROR, Diagnostic, Location, sort_key
 from .errors import CalendarError, MtbError, PackError
 from .files import PackFiles
+from .locator import PackLocator
 from .model import (
     INCOMPLETE_CATALOGUE,
     Category,
@@ -184,7 +185,9 @@ def load_pack_folder(
         except OSError:
             digest = None
         hit = cache.get(digest) if digest else None
-        if hit is not None:
+        # The key is the folder's real place; positions name the folder as it was spelled
+        # when the entry was made (relative or absolute): another spelling is a miss.
+        if hit is not None and hit[0]["pack.yaml"].file == str(root / "pack.yaml"):
             cached_docs, rule_docs, trees = hit
             return _Builder(root, cached_docs, rule_docs, _Collector(), calendar, trees).build()
     out = _Collector()
@@ -434,6 +437,7 @@ class _Builder:
             rules=tuple(rules),
             calendar=calendar,
             scope=scope,
+            locator=PackLocator(str(self.root), dict(self.docs), tuple(self.rule_docs)),
         )
 
     def _calendar(self, doc: YamlDoc) -> wd.WorkingCalendar:

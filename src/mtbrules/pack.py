@@ -17,6 +17,7 @@ from .codegen import Runner
 from .compiler import Scope
 from .decision import Decision
 from .evaluator import evaluate
+from .locator import PackLocator
 from .model import (
     Category,
     Channel,
@@ -63,6 +64,9 @@ class Pack:
     # The names, types and vocabularies the rules were compiled against (compiler.Scope);
     # tools compile sub-expressions with it (e.g. `mtbrules explain`).
     scope: Scope | None = attrs.field(default=None, kw_only=True)
+    # Where its entries stand in its files (locator.py), for tools that point at them
+    # (the checker); None for a pack not loaded from files.
+    locator: PackLocator | None = attrs.field(default=None, kw_only=True, repr=False)
 
     # Indices, static decision parts and generated code, built from the data above (prepared.py).
     prepared: PreparedPack = attrs.field(init=False, repr=False)

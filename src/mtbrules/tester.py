@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from ._yaml import load_yaml
+from ._yaml import YamlDoc, load_yaml
 from .diagnostics import Location
 from .errors import InputError, PackError
 from .files import PackFiles
@@ -28,6 +28,13 @@ class Scenario:
     expect: dict
     location: Location
     source: dict | None = None
+    # Its file as parsed and its path there, for positions inside it (`where`).
+    doc: YamlDoc | None = attrs.field(default=None, eq=False, repr=False)
+    path: tuple = attrs.field(default=(), eq=False, repr=False)
+
+    def where(self, sub: tuple) -> Location:
+        """Where part `sub` of this scenario (`("expect", "path", 0)`) stands in its file."""
+        return self.location if self.doc is None else self.doc.location(self.path + sub)
 
 
 @attrs.frozen
@@ -72,6 +79,8 @@ def load_scenarios(pack: Pack, files: PackFiles | None = None) -> list[Scenario]
                     raw["expect"],
                     doc.location(("scenarios", i, "name")),
                     raw.get("source"),
+                    doc,
+                    ("scenarios", i),
                 )
             )
     if problems:
