@@ -74,3 +74,55 @@ def test_can_be_turned_off(tmp_path, cache_dir, monkeypatch):
     monkeypatch.setenv("MTBRULES_CACHE", "0")
     load_pack_folder(write_pack(tmp_path / "p"))
     assert not cache_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: b"not a pickle at all",  # garbage
+        lambda data: data[: len(data) // 2],  # cut short (a crash while writing)
+        lambda data: b"",  # empty
+        lambda data: __import__("pickle").dumps(("old", "format")),  # another shape
+        lambda data: __import__("pickle").dumps((2, "other fields", data)),  # older format
+    ],
+)
+def test_damaged_or_old_entry_is_rebuilt(tmp_path, cache_dir, damage):
+    """An entry that cannot be read, or another format's, is a miss: the pack is parsed
+    again, decides the same, and the entry is written anew."""
+    root = write_pack(tmp_path / "p")
+    expected = load_pack_folder(root).evaluate(CASE).to_json()
+    entry = next(cache_dir.glob("*.pickle"))
+    entry.write_bytes(damage(entry.read_bytes()))
+    assert cache.get(entry.stem) is None
+    assert load_pack_folder(root).evaluate(CASE).to_json() == expected
+    assert cache.get(entry.stem) is not None  # rewritten by the second load
+
+
+def test_positions_from_the_cache_are_the_parsed_ones(tmp_path, cache_dir):
+    """A file's positions come back from the cache equal to the parsed file's, made on first use."""
+    from mtbrules._yaml import load_yaml
+
+    root = write_pack(tmp_path / "p")
+    load_pack_folder(root)
+    (entry,) = cache_dir.glob("*.pickle")
+    docs, rule_docs, _trees = cache.get(entry.stem)
+    for doc in [*(d for d in docs.values() if d is not None), *rule_docs]:
+        fresh = load_yaml(doc.file)
+        assert doc.value == fresh.value
+        assert dict(doc.locations) == fresh.locations
+        assert dict(doc.scalars) == fresh.scalars
+        assert (doc.spans, doc.keys, doc.lines) == (fresh.spans, fresh.keys, fresh.lines)
+        path = next(iter(fresh.scalars))
+        assert doc.expression_location(path, 1, 2) == fresh.expression_location(path, 1, 2)
+        assert doc.location(path + ("no such key",)) == fresh.location(path)
+
+
+def test_hit_keeps_rule_positions(tmp_path, cache_dir):
+    """Rules loaded from the cache point at the same file positions as freshly parsed ones."""
+    root = write_pack(tmp_path / "p")
+    first = load_pack_folder(root)
+    second = load_pack_folder(root)
+    assert [r.location for r in second.rules] == [r.location for r in first.rules]
+    assert [d.location for r in second.rules for d in r.deadlines] == [
+        d.location for r in first.rules for d in r.deadlines
+    ]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import yaml
 
 from .diagnostics import Location
 from .errors import PackError
+
+if TYPE_CHECKING:
+    import yaml
 
 #: Values a file may expand to, aliases included (billion-laughs guard).
 MAX_NODES = 200_000
@@ -31,8 +33,12 @@ MAX_DEPTH = 100
 
 Path = tuple
 
-# LibYAML's parser when PyYAML was built with it: the same nodes and marks, ten times faster.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _loader() -> Any:
+    """LibYAML's parser when PyYAML was built with it: the same nodes and marks, ten times faster."""
+    import yaml  # on first parse: a pack loaded from the compiled-pack cache reads no YAML
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @attrs.frozen
@@ -262,9 +268,11 @@ def load_yaml(path: str, text: str | None = None) -> YamlDoc:
             )
         if size > MAX_FILE_BYTES:
             raise PackError.at("MTB105", f"file larger than {MAX_FILE_BYTES} bytes", Location(path))
+    import yaml  # on first parse: a pack loaded from the compiled-pack cache reads no YAML
+
     try:
         _check_depth(text, path)
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=_loader())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
@@ -286,8 +294,10 @@ def _check_depth(text: str, path: str) -> None:
         raise PackError.at(
             "MTB105", f"YAML nested deeper than {MAX_DEPTH} levels", Location(path, *deep)
         )
+    import yaml  # on first parse: a pack loaded from the compiled-pack cache reads no YAML
+
     depth = 0
-    for event in yaml.parse(text, Loader=_LOADER):
+    for event in yaml.parse(text, Loader=_loader()):
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
@@ -423,7 +433,15 @@ class _Builder:
         self.described: dict[int, Scalar] = {}
         self.count = 0
         self.active: set[int] = set()
+        import yaml  # on first parse: a pack loaded from the compiled-pack cache reads no YAML
+
         self.constructor = yaml.constructor.SafeConstructor()
+        # PyYAML's node classes, looked up once per file rather than per node.
+        self.scalar_node: type[yaml.ScalarNode] = yaml.ScalarNode
+        self.sequence_node: type[yaml.SequenceNode] = yaml.SequenceNode
+        self.constructor_error: type[yaml.constructor.ConstructorError] = (
+            yaml.constructor.ConstructorError
+        )
 
     def _loc(self, node) -> Location:
         m = node.start_mark
@@ -449,17 +467,17 @@ class _Builder:
         self.locations.setdefault(path, self._loc(node))
         if id(node) not in self.described and path not in self.spans:
             self.spans[path] = self._span(node)
-        if isinstance(node, yaml.ScalarNode):
+        if isinstance(node, self.scalar_node):
             return self._scalar(node, path)
         if id(node) in self.active:
             raise PackError.at("MTB104", "recursive YAML alias", self._loc(node))
         self.active.add(id(node))
         try:
-            if isinstance(node, yaml.SequenceNode):
+            if isinstance(node, self.sequence_node):
                 return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
             out: dict = {}
             for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
+                if not isinstance(key_node, self.scalar_node):
                     raise PackError.at(
                         "MTB102", "mapping keys must be plain values", self._loc(key_node)
                     )
@@ -475,7 +493,7 @@ class _Builder:
                 self.keys[path + (key,)] = self._span(key_node)
                 out[key] = self.build(value_node, path + (key,))
                 # The value's own position is more useful than the key's for scalars.
-                if isinstance(value_node, yaml.ScalarNode):
+                if isinstance(value_node, self.scalar_node):
                     self.locations[path + (key,)] = self._loc(value_node)
             return out
         finally:
@@ -484,7 +502,7 @@ class _Builder:
     def _scalar(self, node, path: Path | None) -> Any:
         try:
             value = self.constructor.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
+        except self.constructor_error as exc:
             raise PackError.at("MTB102", f"YAML value error: {exc.problem}", self._loc(node))
         except (ValueError, OverflowError) as exc:
             raise PackError.at("MTB102", f"YAML value error: {exc}", self._loc(node))

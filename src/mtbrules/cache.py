@@ -6,10 +6,16 @@ the bytes of the pack's files and the version of mtbrules, so the result is
 kept under a hash of exactly those. Lowering to the IR and generating code
 still happen on every load (they are fast, and generated functions do not pickle).
 
+A file's positions (one Location per YAML node, one Scalar per string) are
+stored as plain tuples and made into objects only when asked for: a clean load
+asks for a few dozen of the thousands, and unpickling an attrs object runs
+Python code (`slots_setstate`) where a tuple does not.
+
 Where: $MTBRULES_CACHE_DIR, else $XDG_CACHE_HOME/mtbrules, else ~/.cache/mtbrules.
 MTBRULES_CACHE=0 turns it off. As Jinja's bytecode cache does, entries are read
 only from a folder that the current user owns and nobody else can write to,
 since unpickling runs code; a cache that cannot be written is skipped silently.
+An entry that cannot be read, or was written by another format, is a miss.
 """
 
 from __future__ import annotations
@@ -18,12 +24,26 @@ import hashlib
 import os
 import pickle
 import stat
-import tempfile
-from importlib import resources
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-_FORMAT = 2  # 2: YamlDoc keeps spans and scalar ends
+import attrs
+
+from . import bundled
+from ._yaml import Scalar, YamlDoc
+from .diagnostics import Location
+
+# 2: YamlDoc keeps spans and scalar ends; 3: positions stored as tuples, entries in an envelope.
+_FORMAT = 3
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    return tuple(a.name for a in attrs.fields(cls))
+
+
+#: The stored shape: a change to any of these classes' fields makes every entry a miss.
+_SHAPE = repr([(c.__name__, _fields(c)) for c in (YamlDoc, Location, Scalar)])
 
 
 def enabled() -> bool:
@@ -43,9 +63,9 @@ def key(root: Path, files: list[Path]) -> str:
     from ._version import __version__
 
     h = hashlib.sha256()
-    h.update(f"{_FORMAT}\0{__version__}\0{root.resolve()}\0".encode())
-    for name in ("grammar.lark", "schemas/pack.schema.json"):
-        h.update(resources.files("mtbrules").joinpath(name).read_bytes())
+    h.update(f"{_FORMAT}\0{__version__}\0{_SHAPE}\0{root.resolve()}\0".encode())
+    for name in (("grammar.lark",), ("schemas", "pack.schema.json")):
+        h.update(bundled.read_bytes(*name))
     for path in files:
         h.update(str(path.relative_to(root)).encode() + b"\0")
         h.update(path.read_bytes())
@@ -64,6 +84,7 @@ def _trusted(directory: Path) -> bool:
 
 
 def get(digest: str) -> Any | None:
+    """The value stored under `digest`, or None (no entry, unreadable, other format)."""
     if not enabled():
         return None
     directory = folder()
@@ -72,14 +93,19 @@ def get(digest: str) -> Any | None:
         return None
     try:
         with open(path, "rb") as fh:
-            return pickle.load(fh)
+            entry = pickle.load(fh)
     except Exception:  # noqa: BLE001 - a damaged entry is a miss, never an error
         return None
+    if type(entry) is not tuple or len(entry) != 3 or entry[:2] != (_FORMAT, _SHAPE):
+        return None  # written by another version of this module: rebuilt by the caller
+    return entry[2]
 
 
 def put(digest: str, value: Any) -> None:
     if not enabled():
         return
+    import tempfile  # only a cache miss writes: a hit does not pay for importing it
+
     directory = folder()
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -87,7 +113,95 @@ def put(digest: str, value: Any) -> None:
             return
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            _Writer(fh, protocol=pickle.HIGHEST_PROTOCOL).dump((_FORMAT, _SHAPE, value))
         os.replace(tmp, directory / f"{digest}.pickle")
     except OSError:
         return
+
+
+# ---------------------------------------------------------------- positions as tuples
+
+
+class _Writer(pickle.Pickler):
+    """Pickles a YamlDoc with its positions as tuples (see the module's docstring)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is YamlDoc:
+            return _revive_doc, _doc_state(obj)
+        return NotImplemented
+
+
+def _location_state(loc: Location) -> tuple[Any, ...]:
+    return (loc.file, loc.line, loc.col, loc.end_line, loc.end_col)
+
+
+def _scalar_state(info: Scalar) -> tuple[Any, ...]:
+    return (_location_state(info.location), info.style, info.block_indent, info.end, info.value)
+
+
+#: The YamlDoc fields kept as tuples, and how each entry is stored.
+_COMPACT: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "locations": _location_state,
+    "scalars": _scalar_state,
+}
+
+
+def _doc_state(doc: YamlDoc) -> tuple[dict[str, Any]]:
+    state = {}
+    for field in attrs.fields(YamlDoc):
+        if not field.init:
+            continue
+        value = getattr(doc, field.name)
+        compact = _COMPACT.get(field.name)
+        state[field.name] = value if compact is None else {k: compact(v) for k, v in value.items()}
+    return (state,)
+
+
+def _location(state: tuple[Any, ...]) -> Location:
+    return Location(*state)
+
+
+def _scalar(state: tuple[Any, ...]) -> Scalar:
+    loc, style, block_indent, end, value = state
+    return Scalar(Location(*loc), style, block_indent, end, value)
+
+
+def _revive_doc(state: dict[str, Any]) -> YamlDoc:
+    state["locations"] = OnFirstUse(state["locations"], _location)
+    state["scalars"] = OnFirstUse(state["scalars"], _scalar)
+    return YamlDoc(**state)
+
+
+class OnFirstUse(Mapping[Any, Any]):
+    """A read-only mapping whose values are made from stored tuples when first looked up."""
+
+    __slots__ = ("_made", "_make", "_stored")
+
+    def __init__(self, stored: dict, make: Callable[[Any], Any]):
+        self._stored = stored
+        self._make = make
+        self._made: dict = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        made = self._made.get(key)
+        if made is None:
+            # Two threads may both make it: equal values, either one is kept.
+            made = self._made[key] = self._make(self._stored[key])
+        return made
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key in self._stored:
+            return self[key]
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._stored
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._stored)
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def __reduce__(self) -> Any:
+        return (OnFirstUse, (self._stored, self._make))

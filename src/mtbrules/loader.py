@@ -13,12 +13,11 @@ import functools
 import json
 import os
 import re
-from importlib import resources
 from pathlib import Path
 
 import attrs
 
-from . import cache, schedules
+from . import bundled, cache, schedules
 from . import workdays as wd
 from ._yaml import MAX_FILE_BYTES, YamlDoc, load_yaml
 from .case import (
@@ -75,9 +74,7 @@ _DURATION_RE = re.compile(r"^\s*(\d+)\s+(working_days?|days?|weeks?|months?|year
 
 @functools.cache
 def _schema() -> dict:
-    text = (
-        resources.files("mtbrules").joinpath("schemas/pack.schema.json").read_text(encoding="utf-8")
-    )
+    text = bundled.read_text("schemas", "pack.schema.json")
     return json.loads(text)
 
 

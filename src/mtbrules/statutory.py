@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 import threading
 from datetime import date, timedelta
-from importlib import resources
 from typing import Any
 
 import attrs
+
+from . import bundled
 
 __all__ = [
     "FESTIVALS",
@@ -175,11 +176,7 @@ def _load() -> dict[str, Any]:
     if _data is None:
         with _lock:
             if _data is None:
-                text = (
-                    resources.files(__package__)
-                    .joinpath("calendars", _DATA_FILE)
-                    .read_text(encoding="utf-8")
-                )
+                text = bundled.read_text("calendars", _DATA_FILE)
                 _data = json.loads(text)
     return _data
 

@@ -1,4 +1,4 @@
-"""China's official working-day calendar (工作日) and the date arithmetic of the DSL.
+"""China's official working-day calendar (工作日): which days are working days, and counting them.
 
 A day is a working day when it is a make-up working day (调休 上班), or a
 Monday to Friday that is not a public holiday. The official data (2004 to
@@ -11,8 +11,10 @@ after d (the day of the act is not counted).
 Past the last year with an official schedule, days are counted
 *provisionally*: weekends and the statutory holidays of 《全国年节及纪念日放假办法》
 (:mod:`mtbrules.statutory`) are off, no make-up working day is assumed. A
-computation run under :func:`track` reports which years it read provisionally
-and the latest date its result could move to once the schedule is published.
+computation run under :func:`track` (provisional.py) reports which years it
+read provisionally and the latest date its result could move to once the
+schedule is published. The calendar-day arithmetic of the DSL (add_months,
+end_of_quarter, ...) is datemath.py; both are importable from here.
 Dates past the provisional horizon (2099) raise
 :class:`~mtbrules.errors.CalendarError`.
 
@@ -25,25 +27,44 @@ datetime.date(2024, 2, 29)
 
 from __future__ import annotations
 
-import calendar as _stdlib_calendar
 import itertools
 import json
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
-from importlib import resources
-from typing import Any
 
 import attrs
 
-from . import statutory
-from .diagnostics import Diagnostic
+from . import bundled, statutory
+from .datemath import (
+    BAD_DAY,
+    add_days,
+    add_months,
+    add_weeks,
+    add_years,
+    calendar_error,
+    day_of_month,
+    days_in_month,
+    end_of_month,
+    end_of_quarter,
+    end_of_year,
+    natural_years_end,
+    quarter,
+    start_of_month,
+    start_of_next_month,
+    start_of_next_quarter,
+    start_of_next_year,
+    start_of_quarter,
+    start_of_year,
+)
 from .errors import CalendarError
-from .messages import join, text
+from .provisional import Provisional, note, track
 
+# The calendar's public names, with those of datemath.py and provisional.py
+# (split out of this module by job; `mtbrules.workdays` stays the one import).
 __all__ = [
+    "BAD_DAY",
     "Provisional",
     "WorkingCalendar",
     "YearSchedule",
@@ -69,14 +90,9 @@ __all__ = [
 # Diagnostic codes of the calendar (MTB5xx, see mtbrules.diagnostics).
 OUT_OF_RANGE = "MTB501"  # a date outside the calendar's known years
 COUNT_OUT_OF_RANGE = "MTB502"  # a count of working days leaves the known years
-BAD_DAY = "MTB503"  # no such day: day_of_month, nth_working_day, natural_years_end
 BAD_ADDITION = "MTB504"  # with_days: unreadable date, gap in years, conflicting day
 
 _DATA_FILE = "cn.json"
-
-
-def _error(code: str, message: str, hint: str | None = None) -> CalendarError:
-    return CalendarError(message, [Diagnostic(code, message, hint=hint)])
 
 
 _ADD_YEAR_HINT = (
@@ -105,98 +121,6 @@ class YearSchedule:
 
     def is_working_day(self, d: date) -> bool:
         return d in self.working_days or (d.weekday() < 5 and d not in self.holidays)
-
-
-@attrs.frozen
-class Provisional:
-    """What a computation run under :func:`track` read from years without an official schedule.
-
-    ``years``: those years. ``latest``: the latest the result could move to
-    once their schedules are published, assuming each holiday block stays
-    within the widest the published schedules ever gave its festival
-    (docs/calendar.md, "How late can it get?"); None when the result is not a
-    date or the bound leaves the calendar's range.
-    """
-
-    years: tuple[int, ...]
-    latest: date | None
-
-    def describe(self, what: str, value: Any, lang: str = "en") -> str:
-        """The warning for ``what`` (e.g. "deadline decision_due") whose value is ``value``,
-        in ``lang`` (the engine's messages, messages.py)."""
-        years = join(map(str, self.years), lang)
-        law = statutory.law_in_force(self.years[0])
-        shown = value.isoformat() if isinstance(value, date) else value
-        out = text(
-            "calendar.provisional", lang, what=what, value=shown, years=years, decree=law.decree
-        )
-        if self.latest is not None and isinstance(value, date) and self.latest > value:
-            out += text("calendar.could_move", lang, latest=self.latest.isoformat())
-        elif self.latest is not None:
-            out += text("calendar.would_not_move", lang)
-        return out + text(
-            "calendar.add",
-            lang,
-            years=years,
-            command="mtbrules calendar add",
-            page="docs/calendar.md",
-        )
-
-    def describe_reading(self, what: str, lang: str = "en") -> str:
-        """The warning for ``what`` (e.g. "the rules' conditions") having read provisional days."""
-        years = join(map(str, self.years), lang)
-        law = statutory.law_in_force(self.years[0])
-        out = text("calendar.reading", lang, what=what, years=years, decree=law.decree)
-        return out + text(
-            "calendar.add",
-            lang,
-            years=years,
-            command="mtbrules calendar add",
-            page="docs/calendar.md",
-        )
-
-
-class _Watch:
-    """The collector :func:`track` installs; the calendar writes to it only off the fast path."""
-
-    __slots__ = ("latest", "years")
-
-    def __init__(self, latest: bool):
-        self.latest = latest
-        self.years: set[int] = set()
-
-
-_watch: ContextVar[_Watch | None] = ContextVar("mtbrules_calendar_watch", default=None)
-
-
-def track(compute: Callable[[], Any]) -> tuple[Any, Provisional | None]:
-    """Run ``compute()`` and say whether it read days the calendar only knows provisionally.
-
-    Returns ``(value, None)`` when every day it read has an official schedule,
-    else ``(value, Provisional(years, latest))``: ``latest`` is ``compute()``
-    run again on the latest reading of those years (more days off for forward
-    counts, more working days for backward ones). Exceptions of ``compute``
-    propagate unchanged.
-    """
-    watch = _Watch(latest=False)
-    token = _watch.set(watch)
-    try:
-        value = compute()
-    finally:
-        _watch.reset(token)
-    if not watch.years:
-        return value, None
-    bound = _Watch(latest=True)
-    token = _watch.set(bound)
-    try:
-        latest = compute()
-    except CalendarError:
-        latest = None
-    finally:
-        _watch.reset(token)
-    if not isinstance(latest, date):
-        latest = None
-    return value, Provisional(tuple(sorted(watch.years)), latest)
 
 
 @attrs.frozen
@@ -268,7 +192,7 @@ class WorkingCalendar:
         """A calendar of contiguous official years, each from its schedule, provisional after."""
         by_year = {s.year: s for s in schedules}
         if not by_year:
-            raise _error(BAD_ADDITION, "a calendar needs at least one year's schedule")
+            raise calendar_error(BAD_ADDITION, "a calendar needs at least one year's schedule")
         first, last = min(by_year), max(by_year)
         _check_contiguous(set(by_year))
         horizon = max(statutory.festival_years().stop - 1, last)
@@ -306,7 +230,7 @@ class WorkingCalendar:
     def year_schedule(self, year: int) -> YearSchedule:
         """The schedule of an official ``year`` as this calendar holds it."""
         if year not in self.known_years:
-            raise _error(OUT_OF_RANGE, f"{year} has no official schedule in this calendar")
+            raise calendar_error(OUT_OF_RANGE, f"{year} has no official schedule in this calendar")
         for s in self.schedules:
             if s.year == year:
                 return s
@@ -340,14 +264,14 @@ class WorkingCalendar:
         on = [_as_date(d, "working_days") for d in working_days]
         clash = sorted(set(off) & set(on))
         if clash:
-            raise _error(
+            raise calendar_error(
                 BAD_ADDITION,
                 f"{clash[0].isoformat()} is given both as a holiday and as a working day",
             )
         years = set(self.known_years)
         for year in known_years:
             if isinstance(year, bool) or not isinstance(year, int):
-                raise _error(BAD_ADDITION, f"known year {year!r} is not an integer")
+                raise calendar_error(BAD_ADDITION, f"known year {year!r} is not an integer")
             years.add(year)
         first, last = min(years), max(years)
         _check_contiguous(years)
@@ -368,7 +292,7 @@ class WorkingCalendar:
         for value, day in itertools.chain(((0, d) for d in off), ((1, d) for d in on)):
             if not first <= day.year <= last:
                 kind = "holiday" if value == 0 else "working day"
-                raise _error(
+                raise calendar_error(
                     BAD_ADDITION,
                     f"{kind} {day.isoformat()} is outside the known years {_years(first, last)}",
                     hint="add its year to known_years",
@@ -394,7 +318,7 @@ class WorkingCalendar:
         if not self._first_ord <= o <= self._end_ord:
             raise self._outside(d)
         if o > self._last_ord:
-            _note(o, o, self.last_year)
+            note(o, o, self.last_year)
         return self._flags[o - self._first_ord] == 1
 
     def add_working_days(self, d: date, n: int) -> date:
@@ -414,7 +338,7 @@ class WorkingCalendar:
             raise self._count_leaves(d, n)
         if found > self._last_ord or o > self._last_ord:
             # Off the fast path: the span reads provisional days.
-            watch = _note(min(o, found), max(o, found), self.last_year)
+            watch = note(min(o, found), max(o, found), self.last_year)
             if watch is not None and watch.latest:
                 found = _count(self._bound(n > 0), o, n)
                 if found is None:
@@ -424,19 +348,19 @@ class WorkingCalendar:
     def nth_working_day(self, year: int, month: int, n: int) -> date:
         """The ``n``-th working day of the month (n >= 1; n = -1 is the last one)."""
         if not self.first_year <= year <= self.horizon_year:
-            raise _error(
+            raise calendar_error(
                 OUT_OF_RANGE,
                 f"{year}-{month:02d} is outside the working-day calendar's years "
                 f"{_years(self.first_year, self.horizon_year)}",
                 hint=_ADD_YEAR_HINT,
             )
         if not 1 <= month <= 12:
-            raise _error(BAD_DAY, f"month {month} is not between 1 and 12")
+            raise calendar_error(BAD_DAY, f"month {month} is not between 1 and 12")
         start = date(year, month, 1).toordinal()
-        end = start + _stdlib_calendar.monthrange(year, month)[1] - 1
+        end = start + days_in_month(year, month) - 1
         work = self._work
         if year > self.last_year:
-            watch = _note(start, end, self.last_year)
+            watch = note(start, end, self.last_year)
             if watch is not None and watch.latest:
                 work = self._bound(n > 0)
         lo, hi = bisect_left(work, start), bisect_right(work, end)
@@ -446,8 +370,8 @@ class WorkingCalendar:
         if n <= -1 and -n <= count:
             return date.fromordinal(work[hi + n])
         if n == 0:
-            raise _error(BAD_DAY, "nth_working_day counts from 1 (n = 0 is not a day)")
-        raise _error(
+            raise calendar_error(BAD_DAY, "nth_working_day counts from 1 (n = 0 is not a day)")
+        raise calendar_error(
             BAD_DAY,
             f"{year}-{month:02d} has {count} working days, so it has no working day number {n}",
         )
@@ -466,7 +390,7 @@ class WorkingCalendar:
         if not first <= ob <= end:
             raise self._outside(b)
         if max(oa, ob) > self._last_ord:
-            _note(min(oa, ob), max(oa, ob), self.last_year)
+            note(min(oa, ob), max(oa, ob), self.last_year)
         if ob >= oa:
             return bisect_right(self._work, ob) - bisect_right(self._work, oa)
         return bisect_left(self._work, ob) - bisect_left(self._work, oa)
@@ -525,7 +449,7 @@ class WorkingCalendar:
     # -- errors -------------------------------------------------------------
 
     def _outside(self, d: date) -> CalendarError:
-        return _error(
+        return calendar_error(
             OUT_OF_RANGE,
             f"{d.isoformat()} is outside the working-day calendar's years "
             f"{_years(self.first_year, self.horizon_year)} (official schedules "
@@ -540,7 +464,7 @@ class WorkingCalendar:
         else:
             what = f"{-n} working day{'s' if n != -1 else ''} before {d.isoformat()}"
             edge = f"before {date(self.first_year, 1, 1).isoformat()}, the start"
-        return _error(
+        return calendar_error(
             COUNT_OUT_OF_RANGE,
             f"counting {what} goes {edge} of the working-day calendar's years "
             f"{_years(self.first_year, self.horizon_year)}",
@@ -555,15 +479,6 @@ def _count(work: tuple[int, ...], o: int, n: int) -> int | None:
         return work[i] if i < len(work) else None
     i = bisect_left(work, o) + n
     return work[i] if i >= 0 else None
-
-
-def _note(lo: int, hi: int, last_official: int) -> _Watch | None:
-    """Tell the active :func:`track` that days lo..hi (ordinals) were read, some provisionally."""
-    watch = _watch.get()
-    if watch is not None:
-        first = max(date.fromordinal(lo).year, last_official + 1)
-        watch.years.update(range(first, date.fromordinal(hi).year + 1))
-    return watch
 
 
 def _year(s: YearSchedule) -> int:
@@ -587,7 +502,7 @@ def _check_contiguous(years: set[int]) -> None:
     first, last = min(years), max(years)
     if len(years) != last - first + 1:
         missing = sorted(set(range(first, last + 1)) - years)
-        raise _error(
+        raise calendar_error(
             BAD_ADDITION,
             f"official years must be contiguous; {_years(first, last)} lacks "
             + ", ".join(map(str, missing)),
@@ -617,7 +532,7 @@ def _as_date(value: date | str, field: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise _error(BAD_ADDITION, f"{field}: {value!r} is not a date (expected YYYY-MM-DD)")
+    raise calendar_error(BAD_ADDITION, f"{field}: {value!r} is not a date (expected YYYY-MM-DD)")
 
 
 _lock = threading.Lock()
@@ -635,7 +550,7 @@ def _official() -> WorkingCalendar:
 
 def _load(name: str) -> WorkingCalendar:
     """Read the bundled calendar data (format 1, see calendars/generate.py)."""
-    text = resources.files(__package__).joinpath("calendars", name).read_text(encoding="utf-8")
+    text = bundled.read_text("calendars", name)
     doc = json.loads(text)
     if doc.get("format") != 1:
         raise CalendarError(f"calendars/{name}: unsupported format {doc.get('format')!r}")
@@ -654,124 +569,3 @@ def _load(name: str) -> WorkingCalendar:
         for year, block in doc["years"].items()
     ]
     return WorkingCalendar.from_schedules(schedules)
-
-
-# -- calendar-day arithmetic (no holidays involved) ---------------------------
-
-
-def _days_in_month(year: int, month: int) -> int:
-    return _stdlib_calendar.monthrange(year, month)[1]
-
-
-def _checked(make, what: str) -> date:
-    try:
-        return make()
-    except (OverflowError, ValueError):
-        raise _error(BAD_DAY, f"{what} is not a representable date") from None
-
-
-def add_days(d: date, n: int) -> date:
-    """``d`` plus ``n`` calendar days ("N days" counts from the day after d, so d + 1 is day 1)."""
-    return _checked(lambda: d + timedelta(days=n), f"{d.isoformat()} + {n} days")
-
-
-def add_weeks(d: date, n: int) -> date:
-    """``d`` plus ``n`` weeks of seven calendar days."""
-    return _checked(lambda: d + timedelta(weeks=n), f"{d.isoformat()} + {n} weeks")
-
-
-def add_months(d: date, n: int) -> date:
-    """``d`` plus ``n`` months, the day clamped to the month's end (2024-01-31 + 1 month = 2024-02-29)."""
-    index = d.year * 12 + d.month - 1 + n
-    year, month = divmod(index, 12)
-    month += 1
-
-    def make() -> date:
-        return date(year, month, min(d.day, _days_in_month(year, month)))
-
-    return _checked(make, f"{d.isoformat()} + {n} months")
-
-
-def add_years(d: date, n: int) -> date:
-    """``d`` plus ``n`` years; 29 February becomes 28 February in a common year."""
-    return add_months(d, 12 * n)
-
-
-def start_of_month(d: date) -> date:
-    """The first day of ``d``'s month."""
-    return date(d.year, d.month, 1)
-
-
-def end_of_month(d: date) -> date:
-    """The last day of ``d``'s month."""
-    return date(d.year, d.month, _days_in_month(d.year, d.month))
-
-
-def quarter(d: date) -> int:
-    """The quarter (1 to 4) of ``d``."""
-    return (d.month - 1) // 3 + 1
-
-
-def start_of_quarter(d: date) -> date:
-    """The first day of ``d``'s quarter."""
-    return date(d.year, 3 * quarter(d) - 2, 1)
-
-
-def end_of_quarter(d: date) -> date:
-    """The last day of ``d``'s quarter."""
-    month = 3 * quarter(d)
-    return date(d.year, month, _days_in_month(d.year, month))
-
-
-def start_of_year(d: date) -> date:
-    """1 January of ``d``'s year."""
-    return date(d.year, 1, 1)
-
-
-def end_of_year(d: date) -> date:
-    """31 December of ``d``'s year."""
-    return date(d.year, 12, 31)
-
-
-def start_of_next_month(d: date) -> date:
-    """The first day of the month after ``d``'s."""
-    return _checked(
-        lambda: date(d.year + d.month // 12, d.month % 12 + 1, 1),
-        f"the month after {d.isoformat()}",
-    )
-
-
-def start_of_next_quarter(d: date) -> date:
-    """The first day of the quarter after ``d``'s."""
-    q = quarter(d)
-    return _checked(
-        lambda: date(d.year + q // 4, 3 * (q % 4) + 1, 1), f"the quarter after {d.isoformat()}"
-    )
-
-
-def start_of_next_year(d: date) -> date:
-    """1 January of the year after ``d``'s."""
-    return _checked(lambda: date(d.year + 1, 1, 1), f"the year after {d.isoformat()}")
-
-
-def day_of_month(d: date, n: int) -> date:
-    """The ``n``-th calendar day of ``d``'s month; CalendarError if the month has no such day."""
-    length = _days_in_month(d.year, d.month)
-    if not 1 <= n <= length:
-        raise _error(
-            BAD_DAY,
-            f"{d.year}-{d.month:02d} has {length} days, so it has no day {n}",
-        )
-    return date(d.year, d.month, n)
-
-
-def natural_years_end(d: date, n: int) -> date:
-    """31 December of the ``n``-th natural year (自然年度) counting ``d``'s year as the first.
-
-    两个自然年度 from 2025-03-10 ends on ``natural_years_end(d, 2)`` = 2026-12-31.
-    """
-    if n < 1:
-        raise _error(BAD_DAY, f"natural_years_end needs n >= 1 natural years, got {n}")
-    return _checked(
-        lambda: date(d.year + n - 1, 12, 31), f"the end of {n} natural years from {d.isoformat()}"
-    )
