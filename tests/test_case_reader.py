@@ -48,3 +48,49 @@ def test_valid_case_takes_the_fast_path():
     case = reader._read(data)
     assert case is not None and case == parse_case(data, pack.case_fields, pack.case_field_values)
     assert reader._read({**data, "age": "70"}) is None
+
+
+def test_reader_builds_every_field():
+    """The reader builds Case and Material without their __init__: it must set every field."""
+    import attrs
+
+    from mtbrules.case import Case, Material
+
+    assert [f.name for f in attrs.fields(Case)] == ["values", "diseases", "materials", "pack"]
+    assert [f.name for f in attrs.fields(Material)] == ["name", "issued_on"]
+    pack = mtbrules.load_pack("qingdao")
+    reader = CaseReader(pack.case_fields, pack.case_field_values)
+    data = {
+        "service": "renewal",
+        "submitted_on": "2025-01-02",
+        "materials": ["身份证"],
+        "pack": "q",
+    }
+    case = reader._read(data)
+    assert case is not None
+    assert repr(case) == repr(parse_case(data, pack.case_fields, pack.case_field_values))
+    assert hash(case.materials) == hash(parse_case(data).materials)
+
+
+@pytest.mark.parametrize(
+    "value", ["2025-W01-1", "20250102", "2025-1-02", "２０２５-01-02", "2025-02-30", " 2025-01-02"]
+)
+def test_dates_the_reader_does_not_vouch_for(value):
+    """Only YYYY-MM-DD of a real day takes the fast path; the rest get parse_case's message."""
+    pack = mtbrules.load_pack("qingdao")
+    reader = CaseReader(pack.case_fields, pack.case_field_values)
+    data = {"service": "renewal", "submitted_on": value}
+    assert reader._read(data) is None
+    assert _outcome(reader.read, data) == _outcome(parse_case, data)
+
+
+def test_date_objects_take_the_fast_path():
+    import datetime as dt
+
+    reader = CaseReader()
+    data = {
+        "service": "renewal",
+        "submitted_on": dt.date(2025, 1, 2),
+        "prior": {"issued_on": dt.date(2024, 1, 1)},
+    }
+    assert reader._read(data) == parse_case(data)

@@ -147,14 +147,25 @@ _COMPACT: dict[str, Callable[[Any], tuple[Any, ...]]] = {
 
 
 def _doc_state(doc: YamlDoc) -> tuple[dict[str, Any]]:
+    # One tuple per path, shared by every map keyed by it (the parser makes a copy per map):
+    # pickle then writes, and reads back, each path once.
+    paths: dict[tuple, tuple] = {}
     state = {}
     for field in attrs.fields(YamlDoc):
         if not field.init:
             continue
         value = getattr(doc, field.name)
         compact = _COMPACT.get(field.name)
-        state[field.name] = value if compact is None else {k: compact(v) for k, v in value.items()}
+        if compact is not None:
+            value = {paths.setdefault(k, k): compact(v) for k, v in value.items()}
+        elif field.name in _BY_PATH:
+            value = {paths.setdefault(k, k): v for k, v in value.items()}
+        state[field.name] = value
     return (state,)
+
+
+#: The other YamlDoc fields keyed by path.
+_BY_PATH = frozenset({"spans", "keys"})
 
 
 def _location(state: tuple[Any, ...]) -> Location:

@@ -352,57 +352,69 @@ def _material(field: str, raw: Any) -> Material:
 
 # ---------------------------------------------------------------- the per-pack reader (hot path)
 
-_SLOW = (
-    object()
-)  # a value the fast reader does not vouch for: parse_case decides (and words errors)
+# How the reader checks a field's value, one small number per kind (see _vouch).
+_BOOL, _INT, _NUMBER, _DATE, _TEXT, _CHOICE, _DISEASES, _MATERIALS, _OBJECT, _PACK, _LOOK = range(
+    11
+)
+_SLOW = object()  # what _vouch returns for a value it does not vouch for: parse_case decides
 
 
-def _fast_reader(type_: Type) -> Any:
-    """A function taking a raw value to its typed value, or _SLOW when parse_case must look."""
+def _kind(type_: Type, allowed: tuple[Any, ...] | None = None) -> tuple[int, frozenset[Any] | None]:
+    """How the reader checks a value of `type_` (and the values it may take, if limited)."""
     name = type_.name
-    if name == "bool":
-        return lambda raw: raw if type(raw) is bool else _SLOW
-    if name == "int":
-        return lambda raw: raw if type(raw) is int and -MAX_INT <= raw <= MAX_INT else _SLOW
+    if allowed is not None:
+        if name != "string":
+            return _LOOK, None  # a limited list: parse_case checks it
+        # Only values parse_case takes as they are: a pack could list "" or " ".
+        return _CHOICE, frozenset(v for v in allowed if _plain_text(v))
+    vocab = _FIXED_VOCAB.get(type_.vocab or "") if name == "string" else None
+    if vocab is not None:
+        return _CHOICE, frozenset(vocab)
+    kinds = {"bool": _BOOL, "int": _INT, "number": _NUMBER, "date": _DATE, "string": _TEXT}
+    return kinds.get(name, _LOOK), None
 
-    if name == "number":
 
-        def number(raw: Any) -> Any:
-            kind = type(raw)
-            if kind is int and -MAX_INT <= raw <= MAX_INT:
-                return raw
-            if kind is float and math.isfinite(raw) and abs(raw) <= MAX_INT:
-                return raw
-            return _SLOW
+def _vouch(kind: int, choices: frozenset[Any] | None, raw: Any) -> Any:
+    """`raw` as parse_case would read it when it plainly is a valid value of `kind`, else _SLOW.
 
-        return number
-    if name == "date":
-        fromisoformat, match = _dt.date.fromisoformat, _DATE_RE.match
+    Every branch accepts only what parse_case accepts, and gives the same value.
+    """
+    if kind == _TEXT:
+        return raw if _plain_text(raw) else _SLOW
+    if kind == _DATE:
+        # YYYY-MM-DD and nothing else (fromisoformat alone also takes 2025-W01-1).
+        if type(raw) is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+            try:
+                return _fromisoformat(raw)
+            except ValueError:
+                return _SLOW
+        return raw if type(raw) is _dt.date else _SLOW
+    if kind == _BOOL:
+        return raw if type(raw) is bool else _SLOW
+    if kind == _CHOICE:
+        return raw if type(raw) is str and raw in choices else _SLOW  # type: ignore[operator]
+    if kind == _INT:
+        return raw if type(raw) is int and -MAX_INT <= raw <= MAX_INT else _SLOW
+    if kind == _NUMBER:
+        if type(raw) is int:
+            return raw if -MAX_INT <= raw <= MAX_INT else _SLOW
+        if type(raw) is float and math.isfinite(raw) and abs(raw) <= MAX_INT:
+            return raw
+    return _SLOW
 
-        def date(raw: Any) -> Any:
-            if type(raw) is str and match(raw):
-                try:
-                    return fromisoformat(raw)
-                except ValueError:
-                    return _SLOW
-            return _SLOW
 
-        return date
-    if name == "string":
-        allowed = _FIXED_VOCAB.get(type_.vocab or "")
-        if allowed is not None:
-            choices = frozenset(allowed)
-            return lambda raw: raw if type(raw) is str and raw in choices else _SLOW
-        return lambda raw: raw if _plain_text(raw) else _SLOW
-    return lambda raw: _SLOW  # lists of a pack's own fields: the full check
+_OBJECT_FIELD_KINDS = {
+    obj: {sub: (f"{obj}.{sub}", *_kind(t)) for sub, t in fields.items()}
+    for obj, fields in CASE_OBJECTS.items()
+}
 
 
 class CaseReader:
-    """parse_case for one pack, faster on valid cases: per-field readers built once.
+    """parse_case for one pack, faster on valid cases: every field's check decided once.
 
-    A valid case gives exactly parse_case's Case; anything the readers do not
+    A valid case gives exactly parse_case's Case; anything the reader does not
     vouch for (a wrong type, a value out of range, an unknown field, a missing
-    one) goes to parse_case itself, so every error and its wording are its own.
+    one, a null) goes to parse_case itself, so every error and its wording are its own.
     """
 
     def __init__(
@@ -412,17 +424,17 @@ class CaseReader:
     ):
         self.extra_fields = dict(extra_fields or {})
         self.allowed_values = dict(allowed_values or {})
-        self._fields: dict[str, Any] = {k: _fast_reader(t) for k, t in CASE_FIELDS.items()}
-        del self._fields["diseases"], self._fields["materials"]
+        found = {k: _kind(t) for k, t in CASE_FIELDS.items()}
         for key, kind in self.extra_fields.items():
-            read = _fast_reader(PACK_FIELD_TYPES[kind])
-            allowed = self.allowed_values.get(key)
-            if allowed is not None:
-                read = _within(read, frozenset(allowed))
-            self._fields[key] = read
-        self._objects = {
-            obj: {sub: (f"{obj}.{sub}", _fast_reader(t)) for sub, t in fields.items()}
-            for obj, fields in CASE_OBJECTS.items()
+            found[key] = _kind(PACK_FIELD_TYPES[kind], self.allowed_values.get(key))
+        found["diseases"] = (_DISEASES, None)
+        found["materials"] = (_MATERIALS, None)
+        found.update({obj: (_OBJECT, None) for obj in CASE_OBJECTS})
+        found["pack"] = (_PACK, None)
+        # field -> its kind; field -> the values it may take (the fields so limited).
+        self._kinds: dict[str, int] = {k: kind for k, (kind, _) in found.items()}
+        self._choices: dict[str, frozenset[Any] | None] = {
+            k: choices for k, (_, choices) in found.items() if choices is not None
         }
 
     def read(self, data: Any) -> Case:
@@ -433,68 +445,111 @@ class CaseReader:
         return case
 
     def _read(self, data: dict[Any, Any]) -> Case | None:
+        """The Case when every field is plainly valid, else None (parse_case decides)."""
         values: dict[str, Any] = {}
         diseases: tuple[str, ...] = ()
         materials = None
         pack = None
-        fields, objects = self._fields, self._objects
+        kinds = self._kinds
         for key, raw in data.items():
-            read = fields.get(key)
-            if read is not None:
-                if raw is None:
-                    continue
-                value = read(raw)
-                if value is _SLOW:
+            kind = kinds.get(key)
+            if kind is None:
+                return None
+            # The commonest kinds inline (the same checks as _vouch), the others through it.
+            if kind == _BOOL:
+                if type(raw) is not bool:
                     return None
-                values[key] = value
-            elif key == "diseases":
+            elif kind == _TEXT:
+                if not (
+                    type(raw) is str
+                    and 0 < len(raw) <= MAX_STRING
+                    and raw.isprintable()
+                    and not raw.isspace()
+                ):
+                    return None
+            elif kind == _DATE and type(raw) is str:
+                if not (len(raw) == 10 and raw[4] == "-" and raw[7] == "-"):
+                    return None
+                try:
+                    raw = _fromisoformat(raw)
+                except ValueError:
+                    return None
+            elif kind == _DISEASES:
                 if type(raw) is not list or len(raw) > MAX_LIST:
                     return None
                 for v in raw:
                     if not _plain_text(v):
                         return None
                 diseases = tuple(raw)
-            elif key == "materials":
+                continue
+            elif kind == _MATERIALS:
                 if type(raw) is not list or len(raw) > MAX_LIST:
                     return None
                 for v in raw:
                     if not _plain_text(v):
                         return None
-                materials = tuple([Material(v) for v in raw])
-            elif key in objects:
+                materials = tuple([_material_named(v) for v in raw])
+                continue
+            elif kind == _OBJECT:
                 if raw is None:
                     continue
-                if type(raw) is not dict:
+                if type(raw) is not dict or not _read_object(key, raw, values):
                     return None
-                subs = objects[key]
-                for sub, sub_raw in raw.items():
-                    entry = subs.get(sub)
-                    if entry is None:
-                        return None
-                    if sub_raw is None:
-                        continue
-                    value = entry[1](sub_raw)
-                    if value is _SLOW:
-                        return None
-                    values[entry[0]] = value
-            elif key == "pack":
+                continue
+            elif kind == _PACK:
                 if not _plain_text(raw):
                     return None
                 pack = raw
+                continue
             else:
-                return None
+                raw = _vouch(kind, self._choices.get(key), raw)
+                if raw is _SLOW:
+                    return None
+            values[key] = raw
         if "service" not in values or "submitted_on" not in values:
             return None
-        for key, value in DEFAULTS.items():
-            values.setdefault(key, value)
-        return Case(values, diseases, materials, pack)
+        for key, value in _DEFAULT_ITEMS:
+            if key not in values:
+                values[key] = value
+        # Built without attrs' __init__ (a Python call setting each slot through
+        # object.__setattr__): every value is validated already.
+        case = _new_object(Case)
+        _set(case, "values", values)
+        _set(case, "diseases", diseases)
+        _set(case, "materials", materials)
+        _set(case, "pack", pack)
+        return case
 
 
-def _within(read: Any, allowed: frozenset[Any]) -> Any:
-    def check(raw: Any) -> Any:
-        value = read(raw)
-        if value is _SLOW or value not in allowed:
-            return _SLOW
-        return value
+def _read_object(obj: str, raw: dict[Any, Any], values: dict[str, Any]) -> bool:
+    """Put the fields of `offsite` or `prior` into `values` as `obj.field`; False when one
+    is not plainly valid."""
+    subs = _OBJECT_FIELD_KINDS[obj]
+    for sub, sub_raw in raw.items():
+        entry = subs.get(sub)
+        if entry is None:
+            return False
+        if sub_raw is None:
+            continue
+        path, kind, choices = entry
+        value = _vouch(kind, choices, sub_raw)
+        if value is _SLOW:
+            return False
+        values[path] = value
+    return True
 
-    return check
+
+_fromisoformat = _dt.date.fromisoformat
+_DEFAULT_ITEMS = tuple(DEFAULTS.items())
+
+# For building Case and Material without attrs' __init__ (CaseReader._read, _material_named);
+# tests/test_case_reader.py checks that they set every field the classes have.
+_new_object = object.__new__
+_set = object.__setattr__
+
+
+def _material_named(name: str) -> Material:
+    material = _new_object(Material)
+    _set(material, "name", name)
+    _set(material, "issued_on", None)
+    return material
