@@ -174,7 +174,12 @@ def test_batch_gives_each_case_its_library_result_in_order(client):
     ]
     assert r3[0]["decision"]["pack"] == "qingdao" and r3[1]["decision"]["pack"] == "rizhao"
     r4 = client.post("/v1/packs/qingdao/batch", json={"cases": [QINGDAO, other]}).json()["results"]
-    assert r4[0]["status"] == 200 and r4[1]["status"] == 422 and r4[1]["error"]["field"] == "pack"
+    assert r4[0]["status"] == 200 and r4[1]["status"] == 200
+    assert r4[1]["decision"]["pack"] == "qingdao"
+    assert r4[1]["decision"]["warnings"] == [
+        "the case names pack 'rizhao' but was evaluated with 'qingdao'",
+        *r4[0]["decision"]["warnings"],
+    ]
     r5 = client.post("/v1/batch", json={"cases": [QINGDAO]}).json()["results"]
     assert r5[0]["status"] == 422 and r5[0]["error"]["field"] == "pack"
 
@@ -235,7 +240,17 @@ def test_other_client_errors(client):
     assert client.get("/v1/packs/nowhere").status_code == 404
     r = client.post("/v1/evaluate", json=QINGDAO)
     assert r.status_code == 422 and r.json()["error"]["field"] == "pack"
+    # The URL's pack decides; a case naming another pack gets a warning (docs/contract.md, "Case").
     r = client.post("/v1/packs/qingdao/evaluate", json={**QINGDAO, "pack": "rizhao"})
+    assert r.status_code == 200 and r.json()["pack"] == "qingdao"
+    assert "the case names pack 'rizhao' but was evaluated with 'qingdao'" in r.json()["warnings"]
+    r = client.post(
+        "/v1/packs/qingdao/evaluate",
+        json={**QINGDAO, "pack": "rizhao"},
+        headers={"Accept-Language": "zh"},
+    )
+    assert "个案指定规则包“rizhao”，但按“qingdao”判断" in r.json()["warnings"]
+    r = client.post("/v1/packs/qingdao/evaluate", json={**QINGDAO, "pack": 7})
     assert r.status_code == 422 and r.json()["error"]["field"] == "pack"
     r = client.post("/v1/packs/qingdao/evaluate", json={**QINGDAO, "pack": "qingdao"})
     assert r.status_code == 200

@@ -83,16 +83,6 @@ __all__ = [
 
 def evaluate(case: Any, lang: str = "en") -> Decision:
     """Decide `case` with the pack its `pack` field names (CONTRACT §1); `lang` as for Pack.evaluate."""
-    from collections.abc import Mapping
+    from .registry import pack_for_case
 
-    if not isinstance(case, Mapping):
-        raise CaseError(f"case: a case must be a JSON object, got {type(case).__name__}")
-    ref = case.get("pack")
-    if not isinstance(ref, str) or not ref:
-        raise CaseError(
-            "case field 'pack': is required here (or use load_pack(ref).evaluate(case))",
-            field="pack",
-        )
-    from .registry import load_pack
-
-    return load_pack(ref).evaluate(case, lang=lang)
+    return pack_for_case(case).evaluate(lang)

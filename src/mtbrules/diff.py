@@ -7,7 +7,7 @@
 
 A pack is given as a built-in id, a folder, or `git:REV:PATH` (the folder
 PATH of the repository in the current directory, as it was at revision REV;
-read with `git archive`, no network).
+registry.resolve reads it with `git archive`, no network).
 
 Blame: each change in a decision is put on the rule that caused it: a
 document added or removed on the rule that requires it; a deadline on the
@@ -20,18 +20,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as _dt
-import io
 import json
-import os
-import subprocess
-import tarfile
-import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import nodes as n
 from .caseio import chunk_cases, read_chunks
-from .errors import InputError, MtbError
+from .errors import MtbError
 from .pool import default_workers, parallel_map
 
 EXAMPLES = 3
@@ -41,52 +36,12 @@ EXAMPLES = 3
 
 
 @contextlib.contextmanager
-def open_pack(ref: str) -> Iterator:
-    """A loaded Pack for a built-in id, a folder, or `git:REV:PATH`."""
-    from .loader import load_pack_folder
-    from .registry import resolve
+def open_pack(ref) -> Iterator:
+    """A loaded Pack for a Pack, a built-in id, a folder, or `git:REV:PATH` (kept for
+    callers of 0.x: `registry.load_pack` takes every kind of reference now)."""
+    from .registry import load_pack
 
-    if isinstance(ref, str) and ref.startswith("git:"):
-        try:
-            _, rev, path = ref.split(":", 2)
-        except ValueError:
-            raise InputError(f"'{ref}': expected git:REV:PATH") from None
-        with tempfile.TemporaryDirectory(prefix="mtbrules-diff-") as tmp:
-            folder = _git_export(rev, path, tmp)
-            yield load_pack_folder(folder)
-        return
-    if hasattr(ref, "evaluate"):
-        yield ref
-        return
-    yield load_pack_folder(resolve(ref))
-
-
-def _git_export(rev: str, path: str, into: str) -> str:
-    """Write the files under `path` at `rev` into `into`; the pack folder's path there."""
-    try:
-        top = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        prefix = subprocess.run(
-            ["git", "rev-parse", "--show-prefix"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        raise InputError("git:REV:PATH needs to be run inside a git repository") from None
-    rel = os.path.normpath(os.path.join(prefix, path)).strip("/")
-    proc = subprocess.run(
-        ["git", "-C", top, "archive", "--format=tar", rev, "--", rel],
-        capture_output=True,
-        check=False,  # a failure is reported below, with git's own words
-    )
-    if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(f"git:{rev}:{path}: {message[-1] if message else 'git archive failed'}")
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
-        tar.extractall(into, filter="data")
-    folder = os.path.join(into, rel)
-    if not os.path.isfile(os.path.join(folder, "pack.yaml")):
-        raise InputError(f"git:{rev}:{path}: no pack.yaml there at that revision")
-    return folder
+    yield ref if hasattr(ref, "evaluate") else load_pack(ref)
 
 
 # ---------------------------------------------------------------- static diff

@@ -1,18 +1,23 @@
-"""Built-in pack ids → folders, and pack references (id or path) → loaded Packs."""
+"""Pack references → pack folders and loaded Packs: built-in ids, folders, `git:REV:PATH`,
+and the pack a case goes to (`pack_for_case`, the one rule every entry point follows)."""
 
 from __future__ import annotations
 
 import difflib
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import attrs
+
+from . import gitref
 from .diagnostics import Location
-from .errors import PackError
+from .errors import CaseError, PackError
 
 if TYPE_CHECKING:
+    from .decision import Decision
     from .pack import Pack
     from .workdays import WorkingCalendar
 
@@ -37,10 +42,13 @@ def builtin_ids() -> list[str]:
 
 
 def resolve(ref: str | os.PathLike[str]) -> Path:
-    """The folder of a pack given by built-in id or path; PackError if neither."""
+    """The folder of a pack given by built-in id, path or `git:REV:PATH` (exported to a
+    temporary folder that lives until the process ends); PackError if none of these."""
     text = os.fspath(ref)
     if isinstance(text, bytes):
         text = os.fsdecode(text)
+    if gitref.is_git_ref(text):
+        return gitref.export(text)
     ids = builtin_ids()
     if text in ids:
         return builtin_root() / text
@@ -106,6 +114,18 @@ def pack_folders(refs: Iterable[str]) -> list[Path]:
 
 
 def _folders_of(ref: str) -> list[Path]:
+    if gitref.is_git_ref(ref):
+        # A pack folder, or a folder holding packs, as it was at that revision.
+        exported = gitref.export(ref, need_pack=False)
+        found = packs_below(exported)
+        if not found:
+            raise PackError.at(
+                "MTB100",
+                f"no pack in '{_shown(ref)}': no folder at or below it has a pack.yaml",
+                Location(_shown(ref)),
+                hint="give a pack folder, a folder holding packs, or a built-in id",
+            )
+        return found
     path = Path(ref)
     try:
         is_file, is_dir = path.is_file(), path.is_dir()
@@ -134,7 +154,8 @@ def _shown(text: str) -> str:
 
 
 def load_pack(ref: str | os.PathLike[str], calendar: WorkingCalendar | None = None) -> Pack:
-    """Load a pack by built-in id or folder path (cached per folder when no calendar is given)."""
+    """Load a pack by built-in id, folder path or `git:REV:PATH` (cached per folder when no
+    calendar is given)."""
     from .loader import load_pack_folder
 
     folder = resolve(ref)
@@ -154,3 +175,81 @@ def load_pack(ref: str | os.PathLike[str], calendar: WorkingCalendar | None = No
 def clear_cache() -> None:
     """Forget loaded packs (after editing pack files in a long-running process)."""
     _cache.clear()
+
+
+# ---------------------------------------------------------------- the pack a case goes to
+
+#: How the library says where a pack may be given (`required` of pack_for_case).
+LIBRARY_REQUIRED = "here (or use load_pack(ref).evaluate(case))"
+
+
+@attrs.frozen
+class PackChoice:
+    """The pack a case goes to, and the case as that pack is to evaluate it.
+
+    `other_pack` is the different pack the case itself named, when a pack was asked
+    for: the case keeps its `pack` then, so that the decision's `warnings` say so
+    (messages.py `case.other_pack`, in the answer's language)."""
+
+    pack: Pack
+    case: Mapping[str, Any]
+    other_pack: str | None = None
+
+    def evaluate(self, lang: str = "en") -> Decision:
+        return self.pack.evaluate(self.case, lang=lang)
+
+
+def pack_for_case(
+    case: object,
+    asked: str | os.PathLike[str] | Pack | None = None,
+    *,
+    load: Callable[[str], Pack] | None = None,
+    required: str = LIBRARY_REQUIRED,
+    name: str = "case",
+) -> PackChoice:
+    """The one rule for which pack decides a case (docs/contract.md, "Case"):
+
+    - the pack asked for (`--pack`, `load_pack(ref).evaluate(case)`, the service's URL)
+      decides; a case whose own `pack` names a different one is decided by the asked
+      pack, with a warning in the decision;
+    - without an asked pack, the case's own `pack` chooses;
+    - with neither, CaseError "case field 'pack': is required <required>".
+
+    `load` turns a reference into a Pack (default: load_pack; the service passes its
+    served packs, so that a request never makes it read a folder). `name` is how an
+    error names the case (a file name on the command line)."""
+    from .case import kind_of
+
+    if not isinstance(case, Mapping):
+        raise CaseError(f"{name}: a case must be a JSON object, got {kind_of(case)}")
+    named = case.get("pack")
+    if named is not None and not isinstance(named, str):
+        raise CaseError(f"case field 'pack': expected text, got {kind_of(named)}", field="pack")
+    if asked is None:
+        if not named:
+            raise CaseError(f"case field 'pack': is required {required}", field="pack")
+        asked = named
+    if isinstance(asked, (str, os.PathLike)):
+        ref = os.fspath(asked)
+        pack = load(ref) if load is not None else load_pack(ref)
+    else:
+        pack = asked
+    if named is None:
+        return PackChoice(pack, case)
+    mine = {k: v for k, v in case.items() if k != "pack"}
+    if named == asked or _names(named, pack, local=load is None):
+        return PackChoice(pack, mine)
+    return PackChoice(pack, case, named)
+
+
+def _names(named: str, pack: Pack, local: bool) -> bool:
+    """Whether a case's `pack` text names `pack`: its id or folder, or (for local callers
+    only: never a service request) another path to the same folder."""
+    if named in (pack.id, str(pack.folder)):
+        return True
+    if not local or gitref.is_git_ref(named):
+        return False  # a case's git reference is never exported just to compare it
+    try:
+        return resolve(named).resolve() == Path(pack.folder).resolve()
+    except (PackError, OSError, ValueError):
+        return False

@@ -1,8 +1,8 @@
 """One module per `mtbrules` subcommand: HELP, add_arguments(parser), run(args) -> exit code."""
 
 PACK_PATHS_HELP = (
-    "pack folders, folders holding packs (searched below), built-in ids, or files inside packs"
-    " (default: every built-in pack)"
+    "pack folders, folders holding packs (searched below), built-in ids, files inside packs,"
+    " or git:REV:PATH (default: every built-in pack)"
 )
 
 

@@ -1,21 +1,14 @@
-"""Shared by commands that take one case file: read it and pick the pack."""
+"""Shared by commands that take one case file: read it and choose its pack (registry.pack_for_case)."""
 
 from __future__ import annotations
 
+#: How the command line says where a pack may be given.
+REQUIRED = "when --pack is not given"
+
 
 def read_case_and_pack(path: str, ref: str | None):
-    """(case mapping, Pack) for `path` with `--pack ref` (or the case's own `pack`)."""
-    from ..errors import CaseError
-    from ..registry import load_pack
+    """The PackChoice for the case file `path` with `--pack ref` (or the case's own `pack`)."""
+    from ..registry import pack_for_case
     from ._io import read_json
 
-    case = read_json(path)
-    if ref is None:
-        ref = case.get("pack") if isinstance(case, dict) else None
-        if not isinstance(ref, str) or not ref:
-            raise CaseError("case field 'pack': is required when --pack is not given", field="pack")
-        return case, load_pack(ref)
-    pack = load_pack(ref)
-    if isinstance(case, dict) and "pack" in case:
-        case = {k: v for k, v in case.items() if k != "pack"}
-    return case, pack
+    return pack_for_case(read_json(path), ref, required=REQUIRED, name=path)

@@ -29,7 +29,7 @@ def add_arguments(parser) -> None:
         help="decisions: .jsonl, .csv or .parquet (- for JSONL on standard output)",
     )
     parser.add_argument(
-        "--pack", required=True, metavar="REF", help="built-in pack id or pack folder"
+        "--pack", required=True, metavar="REF", help="built-in pack id, pack folder or git:REV:PATH"
     )
     parser.add_argument(
         "--errors", metavar="FILE", help="errors file, JSONL or .csv (default: OUT.errors.jsonl)"

@@ -14,7 +14,7 @@ def add_arguments(parser) -> None:
         "--packs",
         default="all",
         metavar="REFS",
-        help="comma-separated pack ids or folders, or 'all' for every built-in pack (default)",
+        help="comma-separated pack ids, folders or git:REV:PATH, or 'all' for every built-in pack (default); the case's own `pack` is ignored",
     )
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     from ._io import LANG_HELP

@@ -26,16 +26,15 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from .. import diff as d
+    from ..registry import load_pack
     from ._io import write_json
 
-    with d.open_pack(args.old) as old, d.open_pack(args.new) as new:
-        static = d.static_diff(old, new)
-        impact = None
-        if args.cases:
-            impact = d.impact_file(
-                old, new, args.cases, workers=args.workers, examples=args.examples
-            )
-        rep = d.report(static, impact, str(args.old), str(args.new))
+    old, new = load_pack(args.old), load_pack(args.new)
+    static = d.static_diff(old, new)
+    impact = None
+    if args.cases:
+        impact = d.impact_file(old, new, args.cases, workers=args.workers, examples=args.examples)
+    rep = d.report(static, impact, str(args.old), str(args.new))
     if args.format == "json":
         write_json(rep)
     else:

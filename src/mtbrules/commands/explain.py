@@ -13,7 +13,9 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
     parser.add_argument(
-        "--pack", metavar="REF", help="built-in pack id or pack folder (default: the case's `pack`)"
+        "--pack",
+        metavar="REF",
+        help="built-in pack id, pack folder or git:REV:PATH (default: the case's `pack`)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--lang", choices=("zh", "en"), default=None, help=LANG_HELP)
@@ -41,9 +43,9 @@ def run(args) -> int:
 
     if args.depth < 1:
         raise InputError("--depth: must be at least 1")
-    case, pack = read_case_and_pack(args.case, args.pack)
+    choice = read_case_and_pack(args.case, args.pack)
     lang = answer_lang(args.lang, args.format)
-    x = explain(pack, case, depth=args.depth, rules=args.rule, lang=lang)
+    x = explain(choice.pack, choice.case, depth=args.depth, rules=args.rule, lang=lang)
     if args.format == "json":
         write_json(x.to_dict())
     else:

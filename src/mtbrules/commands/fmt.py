@@ -24,10 +24,13 @@ def run(args) -> int:
     from ..checker import display_path
     from ..errors import InputError
     from ..formatter import format_text, pack_files
+    from ..gitref import is_git_ref
     from ..registry import builtin_ids, pack_folders
 
     files: list[Path] = []
     for ref in args.paths or builtin_ids():
+        if is_git_ref(ref) and not args.check:
+            raise InputError(f"{ref}: a git revision cannot be rewritten; use --check")
         path = Path(ref)
         if path.is_file() and path.suffix in (".yaml", ".yml"):
             files.append(path)

@@ -10,7 +10,7 @@ HELP = "generate seeded synthetic cases (JSONL) from a pack"
 
 def add_arguments(parser) -> None:
     parser.add_argument(
-        "--pack", required=True, metavar="REF", help="built-in pack id or pack folder"
+        "--pack", required=True, metavar="REF", help="built-in pack id, pack folder or git:REV:PATH"
     )
     parser.add_argument("-n", type=int, required=True, metavar="N", help="how many cases")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")

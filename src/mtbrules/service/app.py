@@ -40,6 +40,7 @@ from ..compare import compare
 from ..errors import CaseError, InputError, MtbError, error_message
 from ..explain import explain
 from ..messages import negotiate
+from ..registry import pack_for_case
 from .accesslog import AccessLogMiddleware, log_info
 from .answers import (
     HttpError,
@@ -552,30 +553,15 @@ def _decide_all(
 
 
 def _pick_pack(packs: PackSet, case: Any, url_pack: str | None):
-    """The served pack for `case` (URL or default first, then the case's own `pack`) and the case to evaluate."""
-    if not isinstance(case, dict):
-        raise CaseError(f"case: a case must be a JSON object, got {kind_of(case)}")
-    named = case.get("pack")
-    if url_pack is not None:
-        if named is not None and named != url_pack:
-            shown = _short(named) if isinstance(named, str) else kind_of(named)
-            raise CaseError(
-                f"case field 'pack': '{shown}' is not the pack of the URL '{url_pack}'",
-                field="pack",
-            )
-        served = packs.get(url_pack)
-    else:
-        if named is None:
-            raise CaseError(
-                "case field 'pack': is required here (or use the /v1/packs/{pack}/... form)",
-                field="pack",
-            )
-        if not isinstance(named, str):
-            raise CaseError(f"case field 'pack': expected text, got {kind_of(named)}", field="pack")
-        served = packs.get(named)
-    if "pack" in case:
-        case = {k: v for k, v in case.items() if k != "pack"}
-    return served.pack, case
+    """The served pack for `case` and the case to evaluate: registry.pack_for_case's rule
+    (the URL's pack decides, with a warning for a case naming another), served packs only."""
+    choice = pack_for_case(
+        case,
+        url_pack,
+        load=lambda ref: packs.get(ref).pack,
+        required="here (or use the /v1/packs/{pack}/... form)",
+    )
+    return choice.pack, choice.case
 
 
 def parse_json(raw: bytes, name: str) -> Any:
