@@ -336,14 +336,18 @@ With no change (`mtbrules diff qingdao qingdao`), the exit code is
 |---|---|---|---|
 | `explain`, `compare` | done | — | invalid case, unknown pack or rule |
 | `diff` | nothing changed | something changed (statically or in the caseload) | unreadable pack, bad `git:REV:PATH` |
-| `batch` | every row evaluated | some rows bad (see the errors file) | input unusable (missing, unknown format, not Parquet) |
+| `batch` | every row evaluated | some rows bad (see the errors file) | input unusable (missing, unknown format, not Parquet), or `--resume` cannot continue |
 | `synth` | done | — | unknown pack |
 
 ## Batch formats
 
 - **JSONL** in: one case per line (CONTRACT §2); `row` is the line number
   (blank lines are skipped but counted). Out: each line is `eval`'s Decision
-  JSON with `row` added.
+  JSON with `row` added, written compact (no space after `,` and `:`; keys
+  in the same order; UTF-8, not `\\u` escapes) by orjson, the same bytes on
+  every run and with any number of workers. The errors file, `decision_json`
+  and `synth`'s cases are written the same way. (Before 2026-12 the lines
+  had a space after `,` and `:`; a JSON reader sees no difference.)
 - **CSV** in: a header, then one case per record; `row` 1 is the first
   record. Empty cells are absent fields; `offsite.settled`-style columns
   build objects; booleans accept `true/false/1/0/yes/no`; lists are a JSON
@@ -359,8 +363,52 @@ With no change (`mtbrules diff qingdao qingdao`), the exit code is
   not in the output; join on `row`.
 - Work is split into chunks of `--chunk-rows` (2000) rows over `-j` processes
   (default: all CPUs); at most 2×workers+1 chunks are in flight and output is
-  written in input order, so memory stays flat whatever the input size. A
+  written in input order, so memory stays flat whatever the input size. Each
+  worker writes its own chunks of a JSONL or CSV output file, at the place
+  that follows the previous chunk (decisions do not pass through the parent
+  process); Parquet and standard output are written by the parent. A
   progress line appears on a terminal (not when `CI` is set, or with `-q`).
+
+## An interrupted batch
+
+A run never leaves a file at its final name until it has finished.
+
+- While it runs, the decisions go to `OUT.partial` and the errors to
+  `OUT.errors.jsonl.partial` (or `ERRORS.partial` for `--errors ERRORS`),
+  in the output's folder, with `OUT.partial.manifest.json` beside them: the
+  input (path, size, modification time), the formats, the pack and a
+  fingerprint of its files, and `rows_done` — input rows 1…`rows_done` are
+  all written, each either a decision or an error (`ok`, `bad`,
+  `output_bytes`, `errors_bytes`). The manifest is rewritten at most twice
+  a second, always after the files are flushed, so it never names a row that
+  is not written.
+- When every row is done, the errors file and then the output are renamed
+  to their final names and the manifest is removed.
+- **SIGTERM or Ctrl-C** (SIGINT, to the process or its whole group): the run
+  finishes the chunks already handed to the workers, writes them, updates
+  the manifest (`interrupted: "SIGTERM"`), says on standard error how many
+  rows are done and where, and exits 128 + the signal: **143** for SIGTERM,
+  **130** for Ctrl-C. A second signal stops at once (the manifest still
+  names only rows that are written).
+- **SIGKILL**, or a crash, of the command: the worker processes notice and
+  end at once (on Linux the kernel kills them, `PR_SET_PDEATHSIG`; elsewhere
+  a watchdog thread in each worker); the partial files may hold more than the
+  manifest names, never less. A worker that dies stops the run like a signal,
+  with exit code 3.
+- **`mtbrules batch … --resume`** (the same input, output, errors file and
+  pack) continues: it cuts the partial files back to the lengths the
+  manifest names, skips the input rows already done (JSONL: seeks to where
+  row `rows_done + 1` begins), appends the rest, and renames as a full run
+  does. Every input row is then exactly once in the output or the errors
+  file; the exit code and the summary count the whole run. It refuses
+  (exit 2, saying why) when there is no manifest, when the input, formats,
+  pack or errors file differ from the interrupted run's, or when a partial
+  file is shorter than its manifest says. A Parquet output can be resumed
+  after SIGTERM or Ctrl-C (the partial file is then a complete Parquet file)
+  but not after SIGKILL (no footer): run again without `--resume`.
+- Without `--resume`, a new run starts from the beginning and replaces any
+  partial files of an earlier one. Standard output (`-o -`) is written as it
+  comes and cannot be resumed.
 
 ## What synth cannot reach
 

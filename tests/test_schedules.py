@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from datetime import date
+from pathlib import Path
 
 import pytest
 from packbuilder import MINI_PACK, write_pack
@@ -24,24 +25,11 @@ from mtbrules.workdays import DEPLOYMENT, PACK, WorkingCalendar
 
 CAL = WorkingCalendar.official()
 
-FIXTURE_2027 = """\
-# TEST FIXTURE: a made-up 2027 schedule that satisfies Article 2; not an official notice.
-format: 1
-year: 2027
-source: "test fixture (not an official notice)"
-holidays:
-  元旦: 2027-01-01..2027-01-03
-  春节: 2027-02-05..2027-02-12
-  清明节: 2027-04-03..2027-04-05
-  劳动节: 2027-05-01..2027-05-04
-  端午节: 2027-06-09
-  中秋节: 2027-09-15
-  国庆节: 2027-10-01..2027-10-07
-working_days:
-  春节: [2027-02-13, 2027-02-14]
-  劳动节: 2027-05-08
-  国庆节: 2027-10-09
-"""
+# TEST FIXTURE: a made-up 2027 schedule that satisfies Article 2; not an official notice
+# (the one copy, shared with tests/fixtures/bad_packs/make_fixtures.py).
+FIXTURE_2027 = (Path(__file__).parent / "fixtures" / "schedule_2027.yaml").read_text(
+    encoding="utf-8"
+)
 
 
 def _parse(text: str, name: str = "2027.yaml"):
@@ -79,7 +67,7 @@ class TestValidation:
         assert schedule is None
         (p,) = [p for p in problems if p.code == "MTB507"]
         assert "2027-02-08" in p.message and "国务院令第795号" in p.message
-        assert (p.location.line, p.location.col) == (7, 7)
+        assert (p.location.line, p.location.col) == (6, 7)
 
     def test_statutory_day_as_working_day(self):
         """MTB507 (and MTB509): a statutory day listed as a make-up working day."""
@@ -90,7 +78,7 @@ class TestValidation:
         """MTB508: a make-up working day must be a Saturday or Sunday, at its file:line:column."""
         _, problems = _parse(_edit("  劳动节: 2027-05-08", "  劳动节: 2027-05-07"))
         (p,) = [p for p in problems if p.code == "MTB508"]
-        assert (p.location.line, p.location.col) == (15, 8) and "周五" in p.message
+        assert (p.location.line, p.location.col) == (14, 8) and "周五" in p.message
 
     def test_day_listed_twice(self):
         assert "MTB509" in _codes(
@@ -146,7 +134,7 @@ class TestValidation:
         with pytest.raises(mtbrules.PackError) as info:
             _parse(_edit("  端午节: 2027-06-09", "  端午节: 2027-06-31"))
         assert info.value.diagnostics[0].code == "MTB102"
-        assert info.value.diagnostics[0].location.line == 10
+        assert info.value.diagnostics[0].location.line == 9
 
     def test_year_outside_the_horizon(self):
         text = FIXTURE_2027.replace("year: 2027", "year: 2100")
@@ -222,7 +210,7 @@ class TestPrecedence:
         with pytest.raises(mtbrules.PackError) as info:
             load_pack_folder(self._pack(tmp_path, bad))
         (d,) = [d for d in info.value.diagnostics if d.code == "MTB508"]
-        assert d.location.file.endswith("calendars/2027.yaml") and d.location.line == 15
+        assert d.location.file.endswith("calendars/2027.yaml") and d.location.line == 14
 
     def test_years_must_follow_on(self, tmp_path):
         (tmp_path / "2028.yaml").write_text(
@@ -338,7 +326,7 @@ class TestCommand:
             FIXTURE_2027.replace("  劳动节: 2027-05-08", "  劳动节: 2027-05-07"), encoding="utf-8"
         )
         out = _run("calendar", "check", str(bad))
-        assert out.returncode == 1 and "2027.yaml:15:8: MTB508" in out.stdout
+        assert out.returncode == 1 and "2027.yaml:14:8: MTB508" in out.stdout
         assert _run("calendar", "check", str(tmp_path / "missing.yaml")).returncode == 2
 
     def test_add_refuses_an_invalid_schedule_and_writes_nothing(self, tmp_path):
