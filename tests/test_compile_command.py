@@ -16,7 +16,7 @@ def test_shows_every_service(capsys):
     pack = mtbrules.load_pack("qingdao")
     for service in pack.services:
         assert f"# qingdao · {service}\n" in out
-    assert "def fire(env, version):" in out
+    assert "def decide(case, values, diseases," in out
 
 
 def test_literals_are_listed_as_data_not_code(capsys):
@@ -37,8 +37,8 @@ def test_generated_source_is_registered_for_tracebacks():
     pack = mtbrules.load_pack("qingdao")
     source = pack.prepared.generated_source("certificate")
     assert source is not None
-    lines = linecache.getlines("<mtbrules firing qingdao:certificate>")
-    assert lines and lines[0].startswith("def fire(env, version):")
+    lines = linecache.getlines("<mtbrules decision qingdao:certificate>")
+    assert lines and lines[0].startswith("def decide(")
 
 
 @pytest.mark.parametrize("pack_id", mtbrules.builtin_packs())

@@ -28,7 +28,7 @@ from .dsltypes import UNDEFINED
 from .primitives import PRIMITIVES, case_groups, case_ids, kleene_all, kleene_any, shifter
 
 Runner = Callable[[Mapping[str, Any], str], tuple]
-_UNCOMPILABLE = (SyntaxError, RecursionError, MemoryError, ValueError)
+UNCOMPILABLE = (SyntaxError, RecursionError, MemoryError, ValueError)
 
 
 class Gen:
@@ -239,13 +239,13 @@ class Gen:
         return head
 
     def load(self, source: str, filename: str, entry: str) -> Callable[..., Any]:
-        """Compile and run the module's source; its function `entry`. Raises _UNCOMPILABLE."""
+        """Compile and run the module's source; its function `entry`. Raises UNCOMPILABLE."""
         fn = self.load_module(source, filename)[entry]
         fn.source = source
         return fn
 
     def load_module(self, source: str, filename: str) -> dict[str, Any]:
-        """Compile and run the module's source; its namespace. Raises _UNCOMPILABLE."""
+        """Compile and run the module's source; its namespace. Raises UNCOMPILABLE."""
         code = compile(source, filename, "exec")
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         namespace = dict(self.namespace)
@@ -268,7 +268,7 @@ def _member(name: str) -> str:
 # ---------------------------------------------------------------- the condition runner
 
 
-def _conditions(gen: Gen, rules: Sequence[Any]) -> list[str]:
+def condition_lines(gen: Gen, rules: Sequence[Any]) -> list[str]:
     """Lines setting r0, r1, …: each rule's condition (None when scoped to other versions)."""
     lines = []
     for i, rule in enumerate(rules):
@@ -294,11 +294,11 @@ def build_runner(name: str, rules: Sequence[Any], calendar: wd.WorkingCalendar) 
     """
     try:
         gen = Gen(calendar)
-        lines = _conditions(gen, rules)
+        lines = condition_lines(gen, rules)
         tail = [f"    return {_results(rules)}"]
         source = "\n".join(["def run(env, version):", *gen.prologue(), *lines, *tail]) + "\n"
         return gen.load(source, f"<mtbrules conditions {name}>", "run")
-    except _UNCOMPILABLE:
+    except UNCOMPILABLE:
         return _reference_runner(rules, calendar)
 
 
@@ -345,7 +345,7 @@ def build_firing(
         if len(gated) >= GATE_MIN:
             return _indexed_firing(name, rules, gated, suppresses, calendar)
         gen = Gen(calendar)
-        lines = _conditions(gen, rules)
+        lines = condition_lines(gen, rules)
         lines += ["    effective = []", "    undecided = []"]
         for i, rule in enumerate(rules):
             ref = gen.bind(rule)
@@ -364,7 +364,7 @@ def build_firing(
         lines.append("    return effective, undecided")
         source = "\n".join(["def fire(env, version):", *gen.prologue(), *lines]) + "\n"
         return gen.load(source, f"<mtbrules firing {name}>", "fire")
-    except _UNCOMPILABLE:
+    except UNCOMPILABLE:
         return _reference_firing(rules, suppresses, calendar)
 
 
@@ -538,5 +538,5 @@ def expression_function(
             "\n".join(["def evaluate(env):", *gen.prologue(), *binds, f"    return {value}"]) + "\n"
         )
         return gen.load(source, f"<mtbrules {name} {id(expr):x}>", "evaluate")
-    except _UNCOMPILABLE:
+    except UNCOMPILABLE:
         return reference.evaluator(expr, calendar)

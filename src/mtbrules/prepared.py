@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
-from . import codegen
+from . import codegen, decisioncode
 from . import workdays as wd
 from .case import CaseReader
 from .decision import ChannelRef, DiseaseMatch, PathStep, Reason, RequiredDocument
@@ -139,23 +139,27 @@ class PreparedPack:
         )
         self.condition_runners = _PerService(self, _build_runner)
         self.firing = _PerService(self, _build_firing)
+        # service -> the generated whole-decision function (None: the interpreter decides).
+        self.deciders = _PerService(self, _build_decider)
 
     def generated_source(self, service: str) -> str | None:
         """The Python source generated for `service` (None: the reference interpreter runs it).
 
-        The firing function: every rule's condition (a plain form and an
-        undefined-aware one) and which rules take effect, overrides included.
-        Literals appear as `_k…` names: they are data in the namespace, never text.
+        The whole-decision function (mtbrules.decisioncode): every rule's
+        condition (a plain form and an undefined-aware one), which rules take
+        effect, and the Decision they give. Where no such function is made
+        (packs firing by a disease index), the firing function. Literals
+        appear as `_k…` names: they are data in the namespace, never text.
         """
         if service not in self.rules_by_service:
             raise KeyError(service)
-        fire = self.firing[service]
-        source = getattr(fire, "source", None)
+        fn: Any = self.deciders[service] or self.firing[service]
+        source = getattr(fn, "source", None)
         if source is None:
             return None
         constants = sorted(
             (int(k[2:]), k, v)
-            for k, v in fire.__globals__.items()
+            for k, v in fn.__globals__.items()
             if k[:2] == "_k" and k[2:].isdigit()
         )
         listing = "".join(f"# {k} = {v!r}\n" for _, k, v in constants)
@@ -181,6 +185,12 @@ def _build_runner(prepared: PreparedPack, service: str) -> codegen.Runner:
     )
 
 
+def _build_decider(prepared: PreparedPack, service: str) -> decisioncode.Decider | None:
+    return decisioncode.build_decider(
+        f"{prepared.pack.id}:{service}", prepared.pack, prepared, service
+    )
+
+
 def _build_firing(prepared: PreparedPack, service: str) -> codegen.Firing:
     pack = prepared.pack
     return codegen.build_firing(
@@ -201,14 +211,13 @@ class _PerService(Generic[T]):
         self._lock = threading.Lock()
 
     def __getitem__(self, service: str) -> T:
-        fn = self._built.get(service)
-        if fn is None:
+        try:
+            return self._built[service]
+        except KeyError:
             with self._lock:
-                fn = self._built.get(service)
-                if fn is None:
-                    fn = self._build(self._prepared, service)
-                    self._built[service] = fn
-        return fn
+                if service not in self._built:
+                    self._built[service] = self._build(self._prepared, service)
+                return self._built[service]
 
 
 def override_closure(rules: Iterable[Rule]) -> dict[str, frozenset[str]]:

@@ -1,13 +1,14 @@
 """Show the Python code a pack is compiled to: per service, the generated function that
-evaluates every rule's condition and decides which rules take effect. Literals of the
-pack appear as names (`_k3`) with their values listed below the source: they are data,
-never code. Tracebacks through generated code show these same lines."""
+takes a case and returns its Decision (every rule's condition, which rules take effect,
+documents, deadlines, channels, path, reasons, warnings). Literals of the pack appear as
+names (`_k3`) with their values listed below the source: they are data, never code.
+Tracebacks through generated code show these same lines."""
 
 from __future__ import annotations
 
 import sys
 
-HELP = "show the Python code generated for a pack's rules"
+HELP = "show the Python code generated for a pack's decisions"
 
 
 def add_arguments(parser) -> None:

@@ -1,0 +1,440 @@
+"""Whole-decision codegen: each (pack, service) compiled to one function from a case to its Decision.
+
+The generated function evaluates every rule's condition, settles overrides,
+detects conflicts, and assembles the Decision — path, reasons, required
+documents (alternatives, recency), deadlines with their basis, channels,
+warnings — from parts built once, when the function is generated. It serves
+the usual path; what it leaves to the interpreted assembly (mtbrules.assembly,
+also its oracle in tests/test_decision_code.py) it signals by returning None:
+conflicts and errors (whose messages name the rule), and — decided by the
+caller — traces, provisional calendar days, unlisted or unknown diseases.
+
+As in codegen.py, the source holds only identifiers this module makes: every
+string of the pack (ids, kinds, texts) is data in the namespace.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Mapping, Sequence
+from itertools import chain, compress
+from typing import Any
+
+from . import analysis, codegen
+from . import nodes as n
+from .decision import Deadline, Decision, PathStep, Reason
+from .decisionparts import BASIS_FUNCTIONS, RULE_UNDECIDED, deadline_basis, is_provided
+from .env import Env
+from .messages import LANGS, join, span
+from .messages import text as _text
+
+Decider = Callable[..., Decision | None]
+
+# Arguments of a generated decider (in this order).
+PARAMS = "case, values, diseases, matches, materials, provided, version, as_of, lang, warnings"
+
+
+def build_decider(name: str, pack: Any, prepared: Any, service: str) -> Decider | None:
+    """The generated decision function of `service`, or None when the interpreter must serve it.
+
+    None for packs whose firing looks diseases up in an index (many disease
+    rules: codegen.GATE_MIN), and for source CPython cannot compile.
+    """
+    rules = prepared.rules_by_service[service]
+    if sum(codegen.gate_of(r) is not None for r in rules) >= codegen.GATE_MIN:
+        return None
+    try:
+        return _DecisionGen(name, pack, prepared, service, rules).build()
+    except codegen.UNCOMPILABLE:
+        return None
+
+
+class _DecisionGen:
+    def __init__(self, name: str, pack: Any, prepared: Any, service: str, rules: Sequence[Any]):
+        self.name = name
+        self.pack = pack
+        self.prepared = prepared
+        self.service = service
+        self.rules = rules
+        self.gen = codegen.Gen(pack.calendar)
+        self.gen.namespace.update(
+            dict=dict,
+            map=map,
+            tuple=tuple,
+            _Decision=Decision,
+            _Deadline=Deadline,
+            _compress=compress,
+            _chain=chain.from_iterable,
+            _iso=_iso_or,
+            _pack=pack,
+        )
+
+    def bind(self, obj: Any) -> str:
+        return self.gen.bind(obj)
+
+    def absent(self, needs: Sequence[str]) -> str:
+        """The key of a _Texts: the language, then whether each field is absent."""
+        return "lang, " + ", ".join(f"{self.gen.const(f)} not in values" for f in needs)
+
+    def flags(self, indices: Sequence[int]) -> str:
+        return "(" + "".join(f"e{i}, " for i in indices) + ")"
+
+    def build(self) -> Decider:
+        gen, rules, prep = self.gen, self.rules, self.prepared
+        body = codegen.condition_lines(gen, rules)
+        suppresses = prep.suppresses
+        for i, rule in enumerate(rules):
+            overriders = [j for j, o in enumerate(rules) if rule.id in suppresses.get(o.id, ())]
+            held = "".join(f" or r{j} is True" for j in overriders)[4:]
+            body.append(f"    e{i} = r{i} is True" + (f" and not ({held})" if held else ""))
+        for i, rule in enumerate(rules):
+            if rule.when is None or not analysis.present_test(rule.when.needs):
+                continue  # never undecided: every field it needs is always set
+            texts = _Texts("rules.undecided", rule.when.needs, rule=rule.id)
+            body.append(f"    if r{i} is _U:")
+            body.append(f"        w = {self.bind(texts)}[{self.absent(texts.needs)}]")
+            body.append("        if w:")
+            body.append("            warnings.append(w)")
+        body += self._conflicts()
+        body += self._ineligible()
+        body += self._outcome()
+        body += self._decided()
+        prologue = self._prologue()
+        source = "\n".join([f"def decide({PARAMS}):", *prologue, *body]) + "\n"
+        fn = gen.load(source, f"<mtbrules decision {self.name}>", "decide")
+        return fn
+
+    def _prologue(self) -> list[str]:
+        gen = self.gen
+        head = ["    get = values.get"]
+        if gen.uses_groups or gen.uses_ids:
+            head.append("    case_diseases = diseases")
+        if gen.uses_groups:
+            head.append("    case_groups = _groups(case_diseases)")
+        if gen.uses_ids:
+            head.append("    case_ids = _ids(case_diseases)")
+        for key, local in gen.fields.items():
+            if key in ("diseases", "materials"):  # set by the engine, never absent
+                head.append(f"    {local} = {key}")
+            else:
+                head.append(f"    {local} = get({gen.const(key)}, _U)")
+        return head
+
+    # -- what rules take effect
+
+    def _conflicts(self) -> list[str]:
+        """Two applying rules setting one output, neither overriding the other: the interpreter says which."""
+        setters: dict[str, list[int]] = {}
+        for i, rule in enumerate(self.rules):
+            for slot in rule.slots:
+                setters.setdefault(slot, []).append(i)
+        lines = []
+        for indices in setters.values():
+            if len(indices) > 1:
+                lines.append(f"    if {' + '.join(f'e{i}' for i in indices)} > 1:")
+                lines.append("        return None")
+        return lines
+
+    def _ineligible(self) -> list[str]:
+        rules, steps, reasons = self.rules, self.prepared.path_steps, self.prepared.reasons_of
+        rejects = [i for i, r in enumerate(rules) if r.reject]
+        if not rejects:
+            return []
+        used = [i for i, r in enumerate(rules) if r.reject or r.warn]
+        lines = [f"    if {' or '.join(f'e{i}' for i in rejects)}:"]
+        lines += self._warn_lines(used, "        ")
+        path = self.bind(tuple(steps[rules[i].id] for i in used))
+        why = self.bind(tuple(reasons[rules[i].id] for i in rejects))
+        lines.append(
+            f"        return _Decision({self.gen.const(self.pack.id)}, version, "
+            f"{self.gen.const(self.service)}, as_of, {self.gen.const('ineligible')}, False, "
+            f"matches, (), (), tuple(_compress({path}, {self.flags(used)})), (), "
+            f"tuple(_chain(_compress({why}, {self.flags(rejects)}))), tuple(warnings))"
+        )
+        return lines
+
+    def _warn_lines(self, among: Sequence[int], indent: str) -> list[str]:
+        warned = [i for i in among if self.rules[i].warn]
+        if not warned:
+            return []
+        texts = self.bind(tuple(self.rules[i].warn for i in warned))
+        return [f"{indent}warnings.extend(_compress({texts}, {self.flags(warned)}))"]
+
+    def _outcome(self) -> list[str]:
+        """Which rule sets the outcome; none: not_covered, citing the rules that say why."""
+        rules, prep, gen = self.rules, self.prepared, self.gen
+        lines = []
+        keyword = "if"
+        for i, rule in enumerate(rules):
+            if rule.outcome:
+                instant = None
+                if rule.outcome == "instant":
+                    instant = self.bind((rule.id, str(rule.source)))
+                lines.append(f"    {keyword} e{i}:")
+                lines.append(f"        outcome = {gen.const(rule.outcome)}")
+                lines.append(f"        instant = {instant}")
+                keyword = "elif"
+        used = [i for i, r in enumerate(rules) if r.reason or r.warn]
+        step_reason = {}
+        for lang in LANGS:
+            step = PathStep(RULE_UNDECIDED, _text("rules.no_outcome_step", lang), "pack rules")
+            text = _text("rules.no_outcome", lang, pack=self.pack.id, service=self.service)
+            step_reason[lang] = (step, Reason(RULE_UNDECIDED, text, step.source))
+        engine = self.bind(step_reason)
+        path = self.bind(tuple(prep.path_steps[rules[i].id] for i in used))
+        why = self.bind(tuple(prep.reasons_of[rules[i].id] for i in used))
+        inner = "        " if lines else "    "
+        if lines:
+            lines.append("    else:")
+        lines += self._warn_lines(used, inner)
+        lines.append(f"{inner}step, reason = {engine}[lang]")
+        lines.append(
+            f"{inner}return _Decision({gen.const(self.pack.id)}, version, "
+            f"{gen.const(self.service)}, as_of, {gen.const('not_covered')}, False, "
+            f"matches, (), (), (*_compress({path}, {self.flags(used)}), step), (), "
+            f"(*_chain(_compress({why}, {self.flags(used)})), reason), tuple(warnings))"
+        )
+        return lines
+
+    # -- the decided case: documents, deadlines, channels
+
+    def _decided(self) -> list[str]:
+        rules, prep, gen = self.rules, self.prepared, self.gen
+        lines = self._documents()
+        lines.append(
+            "    complete = case.materials is not None and all(d.provided for d in documents)"
+        )
+        lines += self._deadlines()
+        lines += self._channels()
+        everyone = range(len(rules))
+        lines += self._warn_lines(everyone, "    ")
+        steps = self.bind(tuple(prep.path_steps[r.id] for r in rules))
+        giving = [i for i, r in enumerate(rules) if prep.reasons_of[r.id]]
+        why = self.bind(tuple(prep.reasons_of[rules[i].id] for i in giving))
+        lines.append(
+            f"    return _Decision({gen.const(self.pack.id)}, version, "
+            f"{gen.const(self.service)}, as_of, outcome, complete, matches, documents, "
+            f"channels, tuple(_compress({steps}, {self.flags(everyone)})), deadlines, "
+            f"tuple(_chain(_compress({why}, {self.flags(giving)}))), tuple(warnings))"
+        )
+        return lines
+
+    def _documents(self) -> list[str]:
+        """Required documents in order, the first rule listing a document citing it."""
+        rules, gen = self.rules, self.gen
+        reqs = self.prepared.requirements_of
+        count: dict[str, int] = {}
+        for r in rules:
+            for req in r.require:
+                count[req.doc] = count.get(req.doc, 0) + 1
+        if not count:
+            return ["    documents = ()"]
+        lines = ["    listed = {}", "    given = provided.keys()"]
+        for i, rule in enumerate(rules):
+            if not rule.require:
+                continue
+            lines.append(f"    if e{i}:")
+            for req, doc, candidates, entry in reqs[rule.id]:
+                if req.issued_within is None:
+                    test = f"not given.isdisjoint({gen.const(candidates)})"
+                else:
+                    test = (
+                        f"{self.bind(is_provided)}(_pack, case, {self.bind(doc)}, "
+                        f"{self.bind(req)}, provided, warnings, lang)"
+                    )
+                key = gen.const(req.doc)
+                if count[req.doc] > 1:
+                    lines.append(f"        if {key} not in listed:")
+                    lines.append(f"            listed[{key}] = {self.bind(entry)}[{test}]")
+                else:
+                    lines.append(f"        listed[{key}] = {self.bind(entry)}[{test}]")
+        lines.append("    documents = tuple(listed.values())")
+        return lines
+
+    def _deadlines(self) -> list[str]:
+        rules, gen = self.rules, self.gen
+        lines = ["    deadlines = []"]
+        own_due = False
+        for i, rule in enumerate(rules):
+            if not rule.deadlines:
+                continue
+            lines.append(f"    if e{i}:")
+            for spec in rule.deadlines:
+                own_due = own_due or spec.kind == "decision_due"
+                expr = spec.date.ir
+                value = gen.value(expr, analysis.needs(expr), {})
+                lines.append(f"        d = {value}")
+                lines.append("        if d is _U:")
+                texts = _Texts("deadlines.undefined", spec.date.needs, kind=spec.kind, rule=rule.id)
+                key = self.absent(texts.needs) if texts.needs else "lang, "
+                lines.append(f"            warnings.append({self.bind(texts)}[{key}])")
+                lines.append("        else:")
+                lines.append(
+                    f"            deadlines.append(_Deadline({gen.const(spec.kind)}, d.isoformat(), "
+                    f"{self._basis(spec)}, {gen.const(rule.id)}, {gen.const(str(rule.source))}))"
+                )
+        due = [
+            f"(_Deadline({gen.const('decision_due')}, as_of, {self._instant_basis()}, *instant),)"
+        ]
+        lines.append(
+            "    if instant is not None"
+            + (
+                " and not any(x.kind == " + gen.const("decision_due") + " for x in deadlines):"
+                if own_due
+                else ":"
+            )
+        )
+        lines.append(f"        deadlines = {due[0]} + tuple(deadlines)")
+        lines.append("    else:")
+        lines.append("        deadlines = tuple(deadlines)")
+        return lines
+
+    def _channels(self) -> list[str]:
+        """Channels in order of first mention."""
+        rules, refs = self.rules, self.prepared.channel_refs
+        entries = [(i, cid) for i, r in enumerate(rules) for cid in r.channels]
+        if not entries:
+            return ["    channels = ()"]
+        ids = [cid for _, cid in entries]
+        if len(set(ids)) == len(ids):  # each channel named once: no repeat to drop
+            every = self.bind(tuple(refs[c] for c in ids))
+            return [
+                f"    channels = tuple(_compress({every}, {self.flags([i for i, _ in entries])}))"
+            ]
+        # A channel several rules name: listed once, where first named.
+        ids_ = self.bind(tuple(ids))
+        named = self.flags([i for i, _ in entries])
+        line = (
+            f"    channels = tuple(map({self.bind(refs)}.__getitem__, "
+            f"dict.fromkeys(_compress({ids_}, {named}))))"
+        )
+        return [line]
+
+    def _instant_basis(self) -> str:
+        parts = {lang: tuple(_split(_text("basis.instant", lang, date=_HOLE), 1)) for lang in LANGS}
+        name = self.bind(parts)
+        return f"{name}[lang][0] + as_of + {name}[lang][1]"
+
+    def _basis(self, spec: Any) -> str:
+        """The deadline's basis: its own words, or how its date was reached, in `lang`."""
+        gen = self.gen
+        if spec.basis:
+            return gen.const(spec.basis)
+        node, conditions = spec.date.node, spec.date.conditions
+        if conditions and _branches(node, conditions):
+            # The branch taken is in the words: the interpreter's account, on an environment.
+            env = self.bind(_environment)
+            return (
+                f"{self.bind(deadline_basis)}({self.bind(node)}, "
+                f"{env}(values, diseases, materials), {self.bind(conditions)}, lang)"
+            )
+        leaves: list[n.Node] = []
+        by_lang = {}
+        for lang in LANGS:
+            leaves.clear()
+            words = _basis_words(node, lang, leaves)
+            by_lang[lang] = tuple(_split(words, len(leaves)))
+        pieces = self.bind(by_lang)
+        out = [f"{pieces}[lang][0]"]
+        for k, leaf in enumerate(leaves):
+            key = _leaf_key(leaf)
+            out.append(f"_iso({gen.field(key)}, {gen.const(n.to_source(leaf))})")
+            out.append(f"{pieces}[lang][{k + 1}]")
+        return " + ".join(out)
+
+
+# ---------------------------------------------------------------- static helpers
+
+_HOLE = "\x00"
+
+
+def _iso_or(value: Any, source: str) -> str:
+    """A basis names a date by its value, anything else by its source (as deadline_basis)."""
+    return value.isoformat() if isinstance(value, _dt.date) else source
+
+
+def _leaf_key(leaf: n.Node) -> str:
+    """The environment key deadline_basis looks a name up by."""
+    if isinstance(leaf, n.Name):
+        return leaf.name
+    assert isinstance(leaf, n.Attr) and isinstance(leaf.operand, n.Name)
+    return f"{leaf.operand.name}.{leaf.name}"
+
+
+def _split(words: str, holes: int) -> list[str]:
+    parts = words.split(_HOLE)
+    if len(parts) != holes + 1:  # a message placing a value twice: not expected
+        raise ValueError("basis template holds a value more than once")
+    return parts
+
+
+def _basis_words(node: n.Node, lang: str, leaves: list[n.Node]) -> str:
+    """deadline_basis with a hole for each name it would look up (filled per case)."""
+    if isinstance(node, n.Arith) and isinstance(node.right, n.Duration):
+        d = node.right
+        key = "basis.after" if node.op == "+" else "basis.before"
+        base = _basis_words(node.left, lang, leaves)
+        return _text(key, lang, span=span(d.amount, d.unit, lang), base=base)
+    if isinstance(node, n.Call) and f"basis.{node.func}" in BASIS_FUNCTIONS:
+        args = [_basis_words(a, lang, leaves) for a in node.args]
+        return _text(f"basis.{node.func}", lang, *args)
+    if isinstance(node, n.Name) or (isinstance(node, n.Attr) and isinstance(node.operand, n.Name)):
+        leaves.append(node)
+        return _HOLE
+    if isinstance(node, n.Literal) and isinstance(node.value, _dt.date):
+        return node.value.isoformat()
+    return n.to_source(node)
+
+
+def _branches(node: n.Node, conditions: Mapping[int, Any]) -> bool:
+    """The node holds an `if` whose branch the basis shows."""
+    if isinstance(node, n.If) and id(node) in conditions:
+        return True
+    return any(_branches(c, conditions) for c in _children(node))
+
+
+def _children(node: n.Node) -> list[n.Node]:
+    if isinstance(node, n.Arith):
+        return [node.left, node.right]
+    if isinstance(node, n.Call):
+        return list(node.args)
+    if isinstance(node, n.If):
+        return [node.then, node.otherwise]
+    return []
+
+
+def _environment(values: Mapping[str, Any], diseases: tuple, materials: frozenset) -> Env:
+    env = Env(values)
+    env["diseases"] = diseases
+    env["materials"] = materials
+    return env
+
+
+class _Texts(dict[tuple, str]):
+    """A warning naming the fields a case lacks, by (lang, absent?, absent?, …): each made once.
+
+    Its words depend only on which of `needs` are absent, so each text is
+    made on first use and kept (at most 2**len(needs) per language). An empty
+    text: none is absent.
+    """
+
+    def __init__(self, message: str, needs: frozenset[str], **kw: Any):
+        super().__init__()
+        self.message = message
+        # The engine always sets diseases and materials; other fields are absent when not given.
+        self.needs = tuple(sorted(analysis.present_test(needs)))
+        self.kw = kw
+
+    def __missing__(self, key: tuple) -> str:
+        lang, absent = key[0], key[1:]
+        missing = [f for f, gone in zip(self.needs, absent) if gone]
+        if not missing and self.message == "rules.undecided":
+            text = ""  # the interpreter warns of an undecided rule only when a field is missing
+        else:
+            text = _text(self.message, lang, fields=join(missing, lang), **self.kw)
+        if len(self) < _TEXTS_KEPT:
+            self[key] = text
+        return text
+
+
+_TEXTS_KEPT = 1024  # bound per warning: beyond it, texts are made again each time

@@ -1,0 +1,168 @@
+"""Pieces both assemblies of a Decision share: the interpreted one and the generated one.
+
+Engine rule ids, the vocabulary check of a case, which documents the
+materials provide (alternatives, recency on the calendar) and the words of a
+deadline's basis.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from . import nodes as n
+from .case import CONTRACT_SERVICES, Case
+from .errors import CaseError
+from .messages import DEFAULT_LANG, span
+from .messages import text as _text
+from .primitives import shifter
+from .workdays import track
+
+# Pseudo-rule ids for decisions the engine makes from the pack's metadata.
+RULE_VERSIONS = "pack:versions"
+RULE_SERVICES = "pack:services"
+RULE_DISEASES = "pack:diseases"
+RULE_UNDECIDED = "pack:no-outcome"
+
+
+def check_vocabulary(pack: Any, prep: Any, values: dict) -> None:
+    """The case's service and category against the pack's vocabularies (CONTRACT §2: exit 2).
+
+    A category given by name or alias is replaced by its id in `values`.
+    """
+    service = values["service"]
+    if service not in pack.services and service not in CONTRACT_SERVICES:
+        allowed = sorted(set(CONTRACT_SERVICES) | set(pack.services))
+        raise CaseError(
+            f"case field 'service': unknown value '{service}'; allowed: {', '.join(allowed)}",
+            field="service",
+        )
+    if "category" in values:
+        raw = values["category"]
+        ident = prep.category_index.lookup(raw)
+        if ident is None:
+            names = (
+                ", ".join(f"{c.id} ({c.name})" for c in pack.categories.values())
+                or "none (this pack defines no categories)"
+            )
+            raise CaseError(
+                f"case field 'category': unknown value '{raw}'; allowed: {names}",
+                field="category",
+            )
+        values["category"] = ident
+
+
+def is_provided(pack: Any, case: Case, doc, req, provided, warnings: list, lang: str) -> bool:
+    """Whether `provided` satisfies the requirement `req` of `doc` (recency checked on the calendar).
+
+    Says in `warnings` what made a material not count (too old, no date) and
+    when the window was counted on provisional days.
+    """
+    candidates = (doc.id,) + doc.any_of
+    if req.issued_within is None:
+        return any(c in provided for c in candidates)
+    amount, unit = req.issued_within
+    submitted = case.submitted_on
+    as_of = submitted.isoformat()
+    earliest, read = track(partial(shifter(unit, -amount, pack.calendar), submitted))
+    if read is not None:
+        what = _text("calendar.what.window", lang, span=span(amount, unit, lang), doc=doc.name)
+        warnings.append(read.describe_reading(what, lang))
+    for c in candidates:
+        for issued in provided.get(c, ()):
+            if issued is None:
+                warnings.append(
+                    _text(
+                        "materials.no_date",
+                        lang,
+                        doc=doc.name,
+                        span=span(amount, unit, lang),
+                        date=as_of,
+                    )
+                )
+            elif earliest <= issued <= submitted:
+                return True
+            else:
+                warnings.append(
+                    _text(
+                        "materials.too_old",
+                        lang,
+                        doc=doc.name,
+                        issued=issued.isoformat(),
+                        span=span(amount, unit, lang),
+                        date=as_of,
+                    )
+                )
+    return False
+
+
+def provided_ids(prep: Any, provided: Mapping[str, Any]) -> frozenset:
+    """The ids of the documents provided, a document counting when an alternative of it is."""
+    if not provided:
+        return frozenset()
+    ids = set(provided)
+    for doc_id, any_of in prep.alternative_documents:
+        for alt in any_of:
+            if alt in ids:
+                ids.add(doc_id)
+                break
+    return frozenset(ids)
+
+
+# ---------------------------------------------------------------- deadline basis
+
+# The DSL date functions a basis puts in words (messages.py "basis.<function>").
+BASIS_FUNCTIONS = frozenset(
+    f"basis.{f}"
+    for f in (
+        "end_of_year",
+        "end_of_quarter",
+        "end_of_month",
+        "start_of_year",
+        "start_of_quarter",
+        "start_of_month",
+        "start_of_next_year",
+        "start_of_next_quarter",
+        "start_of_next_month",
+        "day_of_month",
+        "nth_working_day",
+        "natural_years_end",
+    )
+)
+
+
+def deadline_basis(
+    node: n.Node, env: dict, conditions: dict | None = None, lang: str = DEFAULT_LANG
+) -> str:
+    """A human-readable account of how a date expression reached its value, in `lang`."""
+    conditions = conditions or {}
+    if isinstance(node, n.Arith) and isinstance(node.right, n.Duration):
+        d = node.right
+        key = "basis.after" if node.op == "+" else "basis.before"
+        base = deadline_basis(node.left, env, conditions, lang)
+        return _text(key, lang, span=span(d.amount, d.unit, lang), base=base)
+    if isinstance(node, n.Call) and f"basis.{node.func}" in BASIS_FUNCTIONS:
+        args = [deadline_basis(a, env, conditions, lang) for a in node.args]
+        return _text(f"basis.{node.func}", lang, *args)
+    if isinstance(node, n.If) and id(node) in conditions:
+        # Show the branch taken; the condition itself is in the rule.
+        branch = node.then if conditions[id(node)](env) is True else node.otherwise
+        return deadline_basis(branch, env, conditions, lang)
+    if isinstance(node, (n.Name, n.Attr)):
+        value = _lookup(node, env)
+        if isinstance(value, _dt.date):
+            return value.isoformat()
+        return n.to_source(node)
+    if isinstance(node, n.Literal) and isinstance(node.value, _dt.date):
+        return node.value.isoformat()
+    return n.to_source(node)
+
+
+def _lookup(node, env):
+    if isinstance(node, n.Name):
+        return env.get(node.name, getattr(env, "locals", {}).get(node.name))
+    if isinstance(node.operand, n.Name):
+        return env.get(f"{node.operand.name}.{node.name}")
+    return None
