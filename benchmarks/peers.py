@@ -28,6 +28,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable
+from typing import Any
 
 try:  # imported as benchmarks.peers, or run from inside benchmarks/
     from . import decision as D
@@ -671,7 +672,9 @@ def mtbrules_result(decision: dict) -> dict:
     return {
         "outcome": decision["outcome"],
         "required_documents": sorted(docs),
-        "decision_due": due[0] if due else None,
+        # An instant decision is due the day it is made (contract amendment 2026-12); the
+        # benchmark's answer has no due date for it (README: "instant or 7 working days").
+        "decision_due": due[0] if due and decision["outcome"] != "instant" else None,
     }
 
 
@@ -707,13 +710,17 @@ def build_mtbrules_equivalent() -> Decide:
         raise Unavailable(
             f"mtbrules.load_pack(benchmarks/packs/equivalent) failed: {type(exc).__name__}: {exc}"
         ) from exc
-    evaluate = pack.evaluate
+    return equivalent_answer(pack.evaluate)
+
+
+def equivalent_answer(evaluate: Callable[[dict], Any]) -> Decide:
+    """The benchmark's answer read from the Decision `evaluate` gives (the equivalent pack)."""
 
     def decide(case: dict) -> dict:
         d = evaluate({"service": "certificate", **case})
         due = None
         for deadline in d.deadlines:
-            if deadline.kind == "decision_due":
+            if deadline.kind == "decision_due" and d.outcome != "instant":  # as mtbrules_result
                 due = deadline.date
         return {
             "outcome": d.outcome,

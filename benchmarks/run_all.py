@@ -113,6 +113,27 @@ def run_equivalent_section(args, log) -> dict:
             timed["mtbrules parse_case (the pack's case reader)"] = lambda c: read(
                 contract_cases[id(c)]
             )
+        # The generated decision functions keep a bounded memo of the parts of decisions
+        # that depend only on which rules apply (PreparedPack.decision_memo; the rows above
+        # are warm): the same decisions with it off, on a copy of each pack.
+        if hasattr(pack.prepared, "set_decision_memo"):
+            import attrs
+
+            cold = attrs.evolve(pack)
+            cold.prepared.set_decision_memo(0)
+            cold_evaluate = cold.evaluate
+            timed["mtbrules Qingdao evaluate(), memo off"] = lambda c: cold_evaluate(
+                contract_cases[id(c)]
+            )
+            timed["mtbrules Qingdao evaluate().to_json_bytes(), memo off"] = lambda c: (
+                cold_evaluate(contract_cases[id(c)]).to_json_bytes()
+            )
+            if "mtbrules-equivalent" in built:
+                equivalent = attrs.evolve(mtbrules.load_pack(peers.EQUIVALENT_PACK))
+                equivalent.prepared.set_decision_memo(0)
+                timed["mtbrules-equivalent, memo off"] = peers.equivalent_answer(
+                    equivalent.evaluate
+                )
     # Repeats are interleaved (engine 1, 2, ..., then again), so that a burst of load
     # from other work on the machine spreads over every engine instead of hitting one.
     runs: dict[str, list[float]] = {name: [] for name in timed}

@@ -1,6 +1,8 @@
 """Differential test of the whole decision: the generated decision function ≡ the interpreted assembly.
 
-Random cases for every built-in pack and the benchmark's equivalent pack —
+The generated function is tested with its memo on (the default), off, and
+bounded to a few entries (so that the bound is reached): always the same
+answer. Random cases for every built-in pack and the benchmark's equivalent pack —
 synthetic cases with fields dropped, materials added (by name, alias or id,
 with and without issue dates, some too old, some unknown), dates moved to
 years the calendar knows only provisionally, unknown diseases — decided in
@@ -19,8 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mtbrules
-from mtbrules import evaluator
+from mtbrules import decisioncode, evaluator
 from mtbrules.errors import MtbError
+from mtbrules.prepared import PreparedPack
 from mtbrules.synth import synth_cases
 
 EQUIVALENT = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "packs", "equivalent")
@@ -28,10 +31,28 @@ PACKS = [*mtbrules.builtin_packs(), EQUIVALENT]
 POOL = 200  # synthetic cases per pack to start from
 
 
+class _Memo:
+    """The pack with a PreparedPack of its own whose decision functions keep `entries`."""
+
+    def __init__(self, pack, entries: int):
+        self._pack = pack
+        self.prepared = PreparedPack(pack)
+        self.prepared.set_decision_memo(entries)
+
+    def __getattr__(self, name):
+        return getattr(self._pack, name)
+
+
 @pytest.fixture(scope="module", params=PACKS, ids=os.path.basename)
 def pack_and_pool(request):
     pack = mtbrules.load_pack(request.param)
     return pack, list(synth_cases(pack, POOL, seed=20201105))
+
+
+@pytest.fixture(scope="module")
+def memo_off_and_small(pack_and_pool):
+    pack, _ = pack_and_pool
+    return _Memo(pack, 0), _Memo(pack, 3)
 
 
 def _answer(decide, pack, case, lang):
@@ -85,6 +106,38 @@ def test_generated_decision_equals_interpreted(pack_and_pool, data):
     case = data.draw(mutated(pool, pack))
     lang = data.draw(st.sampled_from(["en", "zh"]))
     assert _answer(_generated, pack, case, lang) == _answer(_interpreted, pack, case, lang)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_memo_on_equals_memo_off(pack_and_pool, memo_off_and_small, data):
+    pack, pool = pack_and_pool
+    off, small = memo_off_and_small
+    lang = data.draw(st.sampled_from(["en", "zh"]))
+    for _ in range(3):  # a few cases in a row: the small memo fills, then refuses
+        case = data.draw(mutated(pool, pack))
+        want = _answer(_generated, off, case, lang)
+        assert _answer(_generated, pack, case, lang) == want
+        assert _answer(_generated, small, case, lang) == want
+
+
+def test_memo_is_bounded(pack_and_pool):
+    pack, pool = pack_and_pool
+    small = _Memo(pack, 3)
+    for case in pool:
+        _answer(_generated, small, case, "en")
+    for service in pack.services:
+        decide = small.prepared.deciders[service]
+        if decide is None:
+            continue
+        kept = [v for v in decide.__globals__.values() if isinstance(v, decisioncode.Memo)]
+        assert kept and all(len(m) <= 3 for m in kept)
+
+
+def test_memo_off_generates_no_memo():
+    pack = mtbrules.load_pack("qingdao")
+    source = _Memo(pack, 0).prepared.deciders["certificate"].source
+    assert "kept" not in source and ".get((d, basis))" not in source
 
 
 def test_every_synthetic_case_agrees(pack_and_pool):

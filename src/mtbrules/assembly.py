@@ -34,6 +34,7 @@ from .decisionparts import (
     deadline_basis,
     is_provided,
     provided_ids,
+    unknown_diseases,
 )
 from .diagnostics import Diagnostic
 from .dsltypes import UNDEFINED
@@ -244,17 +245,8 @@ class Evaluation:
 
     def _unknown_diseases(self, version, matches, unknown) -> Decision:
         """A complete catalogue: a disease outside it is not covered (ineligible), with did-you-mean."""
-        reasons = []
-        for name in unknown:
-            close = self.prep.disease_index.closest(name)
-            text = self.msg("diseases.not_covered", name=name)
-            if close:
-                text += self.msg("diseases.closest_covered", names="、".join(close))
-            reasons.append(Reason(RULE_DISEASES, text, "diseases.yaml"))
-        step = self._engine_step(RULE_DISEASES, self.msg("diseases.step"), "diseases.yaml")
-        return self._decision(
-            version, "ineligible", diseases=matches, path=(step,), reasons=tuple(reasons)
-        )
+        path, reasons = unknown_diseases(self.prep, unknown, self.lang)
+        return self._decision(version, "ineligible", diseases=matches, path=path, reasons=reasons)
 
     def _unknown_members_warning(self, unlisted) -> None:
         pack = self.pack

@@ -206,7 +206,8 @@ class Decision:
 
         Parts are encoded once each (orjson) and spliced in: the static parts of
         a pack (path steps, reasons, required documents, channels) are shared by
-        every decision that lists them.
+        every decision that lists them, and so are the deadlines a generated
+        decision function keeps in its memo.
         """
         return orjson.dumps(
             {
@@ -221,7 +222,7 @@ class Decision:
                 "missing_documents": list(self.missing_documents),
                 "channels": [c.fragment() for c in self.channels],
                 "path": [p.fragment() for p in self.path],
-                "deadlines": [d.to_dict() for d in self.deadlines],  # new per decision: not cached
+                "deadlines": [d.fragment() for d in self.deadlines],
                 "reasons": [r.fragment() for r in self.reasons],
                 "warnings": list(self.warnings),
             }

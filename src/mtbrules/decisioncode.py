@@ -34,7 +34,9 @@ Decider = Callable[..., Decision | None]
 PARAMS = "case, values, diseases, matches, materials, provided, version, as_of, lang, warnings"
 
 
-def build_decider(name: str, pack: Any, prepared: Any, service: str) -> Decider | None:
+def build_decider(
+    name: str, pack: Any, prepared: Any, service: str, memo: int = 0
+) -> Decider | None:
     """The generated decision function of `service`, or None when the interpreter must serve it.
 
     None for packs whose firing looks diseases up in an index (many disease
@@ -44,14 +46,17 @@ def build_decider(name: str, pack: Any, prepared: Any, service: str) -> Decider 
     if sum(codegen.gate_of(r) is not None for r in rules) >= codegen.GATE_MIN:
         return None
     try:
-        return _DecisionGen(name, pack, prepared, service, rules).build()
+        return _DecisionGen(name, pack, prepared, service, rules, memo).build()
     except codegen.UNCOMPILABLE:
         return None
 
 
 class _DecisionGen:
-    def __init__(self, name: str, pack: Any, prepared: Any, service: str, rules: Sequence[Any]):
+    def __init__(
+        self, name: str, pack: Any, prepared: Any, service: str, rules: Sequence[Any], memo: int
+    ):
         self.name = name
+        self.memo = memo
         self.pack = pack
         self.prepared = prepared
         self.service = service
@@ -85,6 +90,9 @@ class _DecisionGen:
         suppresses = prep.suppresses
         for i, rule in enumerate(rules):
             overriders = [j for j, o in enumerate(rules) if rule.id in suppresses.get(o.id, ())]
+            if not overriders and _always_bool(rule):
+                body[i] = body[i].replace(f"    r{i} = ", f"    r{i} = e{i} = ", 1)
+                continue
             held = "".join(f" or r{j} is True" for j in overriders)[4:]
             body.append(f"    e{i} = r{i} is True" + (f" and not ({held})" if held else ""))
         for i, rule in enumerate(rules):
@@ -199,23 +207,64 @@ class _DecisionGen:
     # -- the decided case: documents, deadlines, channels
 
     def _decided(self) -> list[str]:
+        """Documents, channels, path, reasons and the rules' warnings, then deadlines.
+
+        With a memo (`memo` > 0), the parts that depend only on which rules
+        take effect and which documents the case provides are kept per
+        (rules, documents provided): at most `memo` entries. Rules with a
+        recency requirement depend on dates too: a case where one takes effect
+        is never memoised.
+        """
         rules, prep, gen = self.rules, self.prepared, self.gen
-        lines = self._documents()
-        lines.append(
-            "    complete = case.materials is not None and all(d.provided for d in documents)"
-        )
-        lines += self._deadlines()
-        lines += self._channels()
         everyone = range(len(rules))
-        lines += self._warn_lines(everyone, "    ")
         steps = self.bind(tuple(prep.path_steps[r.id] for r in rules))
         giving = [i for i, r in enumerate(rules) if prep.reasons_of[r.id]]
         why = self.bind(tuple(prep.reasons_of[rules[i].id] for i in giving))
+        static = self._documents()
+        static.append(
+            "    complete = case.materials is not None and all(d.provided for d in documents)"
+        )
+        static += self._channels()
+        static.append(f"    path = tuple(_compress({steps}, {self.flags(everyone)}))")
+        static.append(f"    reasons = tuple(_chain(_compress({why}, {self.flags(giving)})))")
+        warned = [i for i in everyone if rules[i].warn]
+        if warned:
+            texts = self.bind(tuple(rules[i].warn for i in warned))
+            static.append(f"    said = tuple(_compress({texts}, {self.flags(warned)}))")
+        else:
+            static.append("    said = ()")
+        if self.memo:
+            dated = [i for i, r in enumerate(rules) if any(q.issued_within for q in r.require)]
+            memo = self.bind(Memo())
+            key = (
+                f"({self.flags(everyone)}, None if case.materials is None else frozenset(provided))"
+            )
+            lines = [f"    key = {key}"]
+            if dated:
+                lines.append(
+                    f"    kept = None if ({' or '.join(f'e{i}' for i in dated)}) else {memo}.get(key)"
+                )
+            else:
+                lines.append(f"    kept = {memo}.get(key)")
+            lines.append("    if kept is None:")
+            lines += ["    " + line for line in static]
+            store = f"        if len({memo}) < {gen.const(self.memo)}:"
+            if dated:
+                store = f"        if not ({' or '.join(f'e{i}' for i in dated)}) and len({memo}) < {gen.const(self.memo)}:"
+            lines.append(store)
+            lines.append(
+                f"            {memo}[key] = (documents, complete, channels, path, reasons, said)"
+            )
+            lines.append("    else:")
+            lines.append("        documents, complete, channels, path, reasons, said = kept")
+        else:
+            lines = static
+        lines += self._deadlines()
+        lines.append("    warnings.extend(said)")
         lines.append(
             f"    return _Decision({gen.const(self.pack.id)}, version, "
             f"{gen.const(self.service)}, as_of, outcome, complete, matches, documents, "
-            f"channels, tuple(_compress({steps}, {self.flags(everyone)})), deadlines, "
-            f"tuple(_chain(_compress({why}, {self.flags(giving)}))), tuple(warnings))"
+            f"channels, path, deadlines, reasons, tuple(warnings))"
         )
         return lines
 
@@ -269,13 +318,13 @@ class _DecisionGen:
                 key = self.absent(texts.needs) if texts.needs else "lang, "
                 lines.append(f"            warnings.append({self.bind(texts)}[{key}])")
                 lines.append("        else:")
-                lines.append(
-                    f"            deadlines.append(_Deadline({gen.const(spec.kind)}, d.isoformat(), "
-                    f"{self._basis(spec)}, {gen.const(rule.id)}, {gen.const(str(rule.source))}))"
+                made = (
+                    f"_Deadline({gen.const(spec.kind)}, d.isoformat(), basis, "
+                    f"{gen.const(rule.id)}, {gen.const(str(rule.source))})"
                 )
-        due = [
-            f"(_Deadline({gen.const('decision_due')}, as_of, {self._instant_basis()}, *instant),)"
-        ]
+                lines.append(f"            basis = {self._basis(spec)}")
+                lines += self._kept("(d, basis)", made, "            ")
+                lines.append("            deadlines.append(deadline)")
         lines.append(
             "    if instant is not None"
             + (
@@ -284,7 +333,9 @@ class _DecisionGen:
                 else ":"
             )
         )
-        lines.append(f"        deadlines = {due[0]} + tuple(deadlines)")
+        made = f"_Deadline({gen.const('decision_due')}, as_of, {self._instant_basis()}, *instant)"
+        lines += self._kept("(instant, lang, as_of)", made, "        ")
+        lines.append("        deadlines = (deadline, *deadlines)")
         lines.append("    else:")
         lines.append("        deadlines = tuple(deadlines)")
         return lines
@@ -309,6 +360,19 @@ class _DecisionGen:
             f"dict.fromkeys(_compress({ids_}, {named}))))"
         )
         return [line]
+
+    def _kept(self, key: str, made: str, indent: str) -> list[str]:
+        """`deadline = made`, or with a memo the Deadline made before for the same `key`."""
+        if not self.memo:
+            return [f"{indent}deadline = {made}"]
+        memo = self.bind(Memo())
+        return [
+            f"{indent}deadline = {memo}.get({key})",
+            f"{indent}if deadline is None:",
+            f"{indent}    deadline = {made}",
+            f"{indent}    if len({memo}) < {self.gen.const(self.memo)}:",
+            f"{indent}        {memo}[{key}] = deadline",
+        ]
 
     def _instant_basis(self) -> str:
         parts = {lang: tuple(_split(_text("basis.instant", lang, date=_HOLE), 1)) for lang in LANGS}
@@ -351,6 +415,17 @@ _HOLE = "\x00"
 def _iso_or(value: Any, source: str) -> str:
     """A basis names a date by its value, anything else by its source (as deadline_basis)."""
     return value.isoformat() if isinstance(value, _dt.date) else source
+
+
+def _always_bool(rule: Any) -> bool:
+    """The rule's condition is True or False for every case, never undefined nor out of scope.
+
+    It reads no field a case can leave out, so its plain form runs, and that
+    is Python logic over typed values: a bool.
+    """
+    if rule.versions is not None:
+        return False
+    return rule.when is None or not analysis.present_test(rule.when.needs)
 
 
 def _leaf_key(leaf: n.Node) -> str:
@@ -408,6 +483,14 @@ def _environment(values: Mapping[str, Any], diseases: tuple, materials: frozense
     env["diseases"] = diseases
     env["materials"] = materials
     return env
+
+
+class Memo(dict[Any, Any]):
+    """A memo of a generated decision function: what it keeps, by exactly what that depends on.
+
+    The generated code adds an entry only while it holds fewer than the
+    function's bound (PreparedPack.decision_memo); then it computes again.
+    """
 
 
 class _Texts(dict[tuple, str]):

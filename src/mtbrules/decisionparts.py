@@ -8,12 +8,13 @@ deadline's basis.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
 from . import nodes as n
 from .case import CONTRACT_SERVICES, Case
+from .decision import PathStep, Reason
 from .errors import CaseError
 from .messages import DEFAULT_LANG, span
 from .messages import text as _text
@@ -166,3 +167,19 @@ def _lookup(node, env):
     if isinstance(node.operand, n.Name):
         return env.get(f"{node.operand.name}.{node.name}")
     return None
+
+
+def unknown_diseases(prep: Any, unknown: Sequence[str], lang: str) -> tuple[tuple, tuple]:
+    """Path and reasons of a case naming diseases outside a complete catalogue (ineligible).
+
+    Each reason says the disease is not covered, and names the catalogue's closest names.
+    """
+    reasons = []
+    for name in unknown:
+        close = prep.disease_index.closest(name)
+        text = _text("diseases.not_covered", lang, name=name)
+        if close:
+            text += _text("diseases.closest_covered", lang, names="、".join(close))
+        reasons.append(Reason(RULE_DISEASES, text, "diseases.yaml"))
+    step = PathStep(RULE_DISEASES, _text("diseases.step", lang), "diseases.yaml")
+    return (step,), tuple(reasons)

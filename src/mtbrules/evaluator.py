@@ -23,6 +23,7 @@ from .decisionparts import (
     RULE_VERSIONS,
     check_vocabulary,
     provided_ids,
+    unknown_diseases,
 )
 from .errors import CalendarError
 from .messages import DEFAULT_LANG, check_lang
@@ -87,12 +88,29 @@ def generated_decision(pack: Prepared, case: Case, lang: str) -> Decision | None
         return None
     lookup, catalogue = prep.disease_index.lookup, pack.diseases
     found: dict[str, Any] = {}
+    unknown = []
     for name in case.diseases:
         ident = lookup(name)
-        if ident is None:  # not in the catalogue: ineligible, or undetermined
-            return None
-        if ident not in found:
+        if ident is None:
+            unknown.append(name)
+        elif ident not in found:
             found[ident] = catalogue[ident]
+    matches = prep.disease_matches
+    if unknown:
+        if not catalogue or pack.unknown_members is not None:
+            return None  # no catalogue, or one declared incomplete: the interpreter decides
+        path, reasons = unknown_diseases(prep, unknown, lang)
+        return Decision(
+            pack.id,
+            version.id,
+            service,
+            day.isoformat(),
+            "ineligible",
+            False,
+            tuple([matches[i] for i in found]),
+            path=path,
+            reasons=reasons,
+        )
     provided: dict[str, list] = {}
     if case.materials:
         lookup = prep.document_index.lookup
@@ -101,7 +119,6 @@ def generated_decision(pack: Prepared, case: Case, lang: str) -> Decision | None
             if ident is None:  # warned of by the interpreted assembly
                 return None
             provided.setdefault(ident, []).append(m.issued_on)
-    matches = prep.disease_matches
     try:
         decision, read = track(
             partial(

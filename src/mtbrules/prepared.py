@@ -31,6 +31,9 @@ from .primitives import UNIT_WORDS
 
 T = TypeVar("T")
 
+#: The default bound of a generated decision function's memo (PreparedPack.decision_memo).
+DECISION_MEMO = 2048
+
 
 class PackContent(Protocol):
     """What preparing reads of a pack: the data of mtbrules.pack.Pack."""
@@ -142,6 +145,16 @@ class PreparedPack:
         # service -> the generated whole-decision function (None: the interpreter decides).
         self.deciders = _PerService(self, _build_decider)
 
+    #: Entries each generated decision function keeps of the parts of decisions that
+    #: depend only on which rules take effect and which documents a case provides (and
+    #: of deadlines per date): 0 turns the memo off (set_decision_memo).
+    decision_memo = DECISION_MEMO
+
+    def set_decision_memo(self, entries: int) -> None:
+        """Bound the generated functions' memo (0: none); they are generated again on next use."""
+        self.decision_memo = entries
+        self.deciders = _PerService(self, _build_decider)
+
     def generated_source(self, service: str) -> str | None:
         """The Python source generated for `service` (None: the reference interpreter runs it).
 
@@ -186,8 +199,9 @@ def _build_runner(prepared: PreparedPack, service: str) -> codegen.Runner:
 
 
 def _build_decider(prepared: PreparedPack, service: str) -> decisioncode.Decider | None:
+    pack = prepared.pack
     return decisioncode.build_decider(
-        f"{prepared.pack.id}:{service}", prepared.pack, prepared, service
+        f"{pack.id}:{service}", pack, prepared, service, prepared.decision_memo
     )
 
 
