@@ -168,3 +168,24 @@ def test_generated_source_is_the_whole_decision():
     assert source.startswith("def decide(")
     assert "_Decision(" in source and "_Deadline(" in source
     assert "市南区" not in source and "group_a" not in source and "import" not in source
+
+
+def test_a_decision_with_its_parts_json_kept_pickles_and_encodes_the_same():
+    """The memo's encoded parts travel with a decision (bytes: it stays picklable)."""
+    import pickle
+
+    pack = mtbrules.load_pack("qingdao")
+    cases = list(synth_cases(pack, 60, seed=3))
+    for case in cases:
+        pack.evaluate(dict(case))  # fill the memo
+    kept = 0
+    for case in cases:
+        try:
+            decision = pack.evaluate(dict(case))
+        except MtbError:
+            continue
+        copy = pickle.loads(pickle.dumps(decision))
+        assert copy == decision and copy.to_json_bytes() == decision.to_json_bytes()
+        assert decision.to_json_bytes() == _answer(_interpreted, pack, case, "en")
+        kept += decision._parts_json is not None
+    assert kept

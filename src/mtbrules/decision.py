@@ -19,11 +19,12 @@ class _Part:
 
     def fragment(self) -> orjson.Fragment:
         """This part's JSON, pre-encoded: `Decision.to_json` splices it in unchanged."""
-        cached: orjson.Fragment | None = self._json  # type: ignore[attr-defined]
+        cached: bytes | None = self._json  # type: ignore[attr-defined]
         if cached is None:
-            cached = orjson.Fragment(orjson.dumps(self.to_dict()))
+            cached = orjson.dumps(self.to_dict())
+            # Bytes, not the fragment: a decision holding this part stays picklable.
             object.__setattr__(self, "_json", cached)
-        return cached
+        return orjson.Fragment(cached)
 
 
 #: Every outcome a decision can have (CONTRACT §3 and its 2026-12 amendment). Count from this.
@@ -36,7 +37,7 @@ class DiseaseMatch(_Part):
     name: str
     groups: tuple[str, ...]
 
-    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _json: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "groups": list(self.groups)}
@@ -53,7 +54,7 @@ class RequiredDocument(_Part):
     alternatives: tuple[str, ...] = ()
     issued_within: str | None = None
 
-    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _json: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -79,7 +80,7 @@ class ChannelRef(_Part):
     kind: str | None = None
     name_en: str | None = None
 
-    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _json: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"id": self.id, "name": self.name}
@@ -97,7 +98,7 @@ class PathStep(_Part):
     source: str
     quote: str | None = None
 
-    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _json: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"rule": self.rule, "title": self.title, "source": self.source}
@@ -118,7 +119,7 @@ class Deadline(_Part):
     provisional: bool = False
     latest: str | None = None
 
-    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _json: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -144,7 +145,7 @@ class Reason(_Part):
     # The pack note that acknowledges what the source is silent on (undetermined decisions).
     note: str | None = None
 
-    _json: orjson.Fragment | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _json: bytes | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"rule": self.rule, "text": self.text, "source": self.source}
@@ -170,6 +171,12 @@ class Decision:
     deadlines: tuple[Deadline, ...] = ()
     reasons: tuple[Reason, ...] = ()
     warnings: tuple[str, ...] = ()
+    # The JSON of required_documents, missing_documents, channels, path and reasons, when
+    # a generated decision function kept it with them (keep_parts_json): spliced as it is.
+    # Bytes, not orjson fragments: a decision stays picklable.
+    _parts_json: tuple[bytes, ...] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False
+    )
 
     @property
     def missing_documents(self) -> tuple[str, ...]:
@@ -209,6 +216,15 @@ class Decision:
         every decision that lists them, and so are the deadlines a generated
         decision function keeps in its memo.
         """
+        kept = self._parts_json
+        if kept is None:
+            documents: Any = [d.fragment() for d in self.required_documents]
+            missing: Any = list(self.missing_documents)
+            channels: Any = [c.fragment() for c in self.channels]
+            path: Any = [p.fragment() for p in self.path]
+            reasons: Any = [r.fragment() for r in self.reasons]
+        else:
+            documents, missing, channels, path, reasons = map(orjson.Fragment, kept)
         return orjson.dumps(
             {
                 "pack": self.pack,
@@ -218,12 +234,12 @@ class Decision:
                 "outcome": self.outcome,
                 "complete": self.complete,
                 "diseases": [d.fragment() for d in self.diseases],
-                "required_documents": [d.fragment() for d in self.required_documents],
-                "missing_documents": list(self.missing_documents),
-                "channels": [c.fragment() for c in self.channels],
-                "path": [p.fragment() for p in self.path],
+                "required_documents": documents,
+                "missing_documents": missing,
+                "channels": channels,
+                "path": path,
                 "deadlines": [d.fragment() for d in self.deadlines],
-                "reasons": [r.fragment() for r in self.reasons],
+                "reasons": reasons,
                 "warnings": list(self.warnings),
             }
         )
@@ -241,3 +257,30 @@ class Decision:
         from .htmlview import decision_html
 
         return decision_html(self)
+
+
+def encode_parts(
+    documents: tuple[RequiredDocument, ...],
+    channels: tuple[ChannelRef, ...],
+    path: tuple[PathStep, ...],
+    reasons: tuple[Reason, ...],
+) -> tuple[bytes, ...]:
+    """The JSON of a decision's static parts, in the order Decision.to_json_bytes splices them."""
+    return (
+        orjson.dumps([d.fragment() for d in documents]),
+        orjson.dumps([d.id for d in documents if not d.provided]),
+        orjson.dumps([c.fragment() for c in channels]),
+        orjson.dumps([p.fragment() for p in path]),
+        orjson.dumps([r.fragment() for r in reasons]),
+    )
+
+
+def keep_parts_json(decision: Decision, parts: tuple[bytes, ...]) -> Decision:
+    """`decision`, carrying the JSON of its static parts (encode_parts of those same parts).
+
+    The generated decision functions keep it with the parts they memoise, so
+    that decisions sharing them do not encode them again. It is a cache: it
+    changes no value, equality or repr.
+    """
+    object.__setattr__(decision, "_parts_json", parts)
+    return decision

@@ -22,7 +22,7 @@ from typing import Any
 
 from . import analysis, codegen
 from . import nodes as n
-from .decision import Deadline, Decision, PathStep, Reason
+from .decision import Deadline, Decision, PathStep, Reason, encode_parts, keep_parts_json
 from .decisionparts import BASIS_FUNCTIONS, RULE_UNDECIDED, deadline_basis, is_provided
 from .env import Env
 from .messages import LANGS, join, span
@@ -67,6 +67,8 @@ class _DecisionGen:
             map=map,
             tuple=tuple,
             _Decision=Decision,
+            _encode=encode_parts,
+            _keep=keep_parts_json,
             _Deadline=Deadline,
             _compress=compress,
             _chain=chain.from_iterable,
@@ -248,24 +250,30 @@ class _DecisionGen:
                 lines.append(f"    kept = {memo}.get(key)")
             lines.append("    if kept is None:")
             lines += ["    " + line for line in static]
-            store = f"        if len({memo}) < {gen.const(self.memo)}:"
-            if dated:
-                store = f"        if not ({' or '.join(f'e{i}' for i in dated)}) and len({memo}) < {gen.const(self.memo)}:"
-            lines.append(store)
+            room = f"len({memo}) < {gen.const(self.memo)}"
+            if dated:  # a case where a rule with a recency requirement applies is not kept
+                room = f"not ({' or '.join(f'e{i}' for i in dated)}) and {room}"
+            lines.append(f"        if {room}:")
             lines.append(
-                f"            {memo}[key] = (documents, complete, channels, path, reasons, said)"
+                "            kept = (documents, complete, channels, path, reasons, said, "
+                "_encode(documents, channels, path, reasons))"
             )
+            lines.append(f"            {memo}[key] = kept")
             lines.append("    else:")
-            lines.append("        documents, complete, channels, path, reasons, said = kept")
+            lines.append("        documents, complete, channels, path, reasons, said, _ = kept")
         else:
             lines = static
         lines += self._deadlines()
         lines.append("    warnings.extend(said)")
-        lines.append(
-            f"    return _Decision({gen.const(self.pack.id)}, version, "
+        made = (
+            f"_Decision({gen.const(self.pack.id)}, version, "
             f"{gen.const(self.service)}, as_of, outcome, complete, matches, documents, "
             f"channels, path, deadlines, reasons, tuple(warnings))"
         )
+        if self.memo:
+            lines.append("    if kept is not None:  # kept: its parts' JSON too")
+            lines.append(f"        return _keep({made}, kept[6])")
+        lines.append(f"    return {made}")
         return lines
 
     def _documents(self) -> list[str]:
