@@ -604,6 +604,36 @@ def _startup(d: dict) -> str:
             ],
         )
     )
+    ph = d.get("phases")
+    if ph:
+        out += [
+            "",
+            (
+                "Where a warm import + load goes, in-process (median of fresh processes, ms): "
+                f"{ph['modules']} modules imported ({ph['mtbrules modules']} of mtbrules), "
+                f"{ph['attrs classes']} attrs classes created, PyYAML imported: "
+                f"{'yes' if ph['yaml imported'] else 'no'}, Lark imported: "
+                f"{'yes' if ph['lark imported'] else 'no'}."
+            ),
+            "",
+        ]
+        rows = [
+            [f"`{k}`", _f(ph[k])]
+            for k in ("import mtbrules", "the load path's imports", "loading the packs")
+        ]
+        rows += [[f"`load_pack({p!r})`", _f(v)] for p, v in ph["packs"].items()]
+        out.append(_table(["phase", "ms"], rows))
+    if d.get("load_importtime"):
+        out += ["", "Slowest imports of import + load (`python -X importtime`, by own time):", ""]
+        out.append(
+            _table(
+                ["module", "self ms", "cumulative ms"],
+                [
+                    [f"`{r['module']}`", _f(r["self_ms"]), _f(r["cumulative_ms"])]
+                    for r in d["load_importtime"]
+                ],
+            )
+        )
     lp = d.get("load_profile") or {}
     if "rows" in lp:
         out += [

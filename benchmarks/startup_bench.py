@@ -15,7 +15,10 @@ Each measurement is the wall time of a whole `python -c ...` subprocess
 
 A bare `python -c pass` is measured the same way, so the interpreter's own
 start-up can be subtracted. Also: `python -X importtime` (the 10 slowest
-imports, by their own time) and a cProfile of loading the packs in-process.
+imports, by their own time) of `import mtbrules` and of import + load, where
+a warm load's time goes (in-process phases, medians of fresh processes, with
+counts of what the load path imports and builds), and a cProfile of loading
+the packs in-process.
 """
 
 from __future__ import annotations
@@ -79,9 +82,9 @@ def measure(code: str, runs: int) -> dict:
     }
 
 
-def importtime(top: int = 10) -> list[dict]:
+def importtime(top: int = 10, code: str = "import mtbrules") -> list[dict]:
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import mtbrules"],
+        [sys.executable, "-X", "importtime", "-c", code],
         capture_output=True,
         text=True,
         env=dict(os.environ),
@@ -103,6 +106,63 @@ def importtime(top: int = 10) -> list[dict]:
             continue
     rows.sort(key=lambda r: r["self_ms"], reverse=True)
     return rows[:top]
+
+
+_PHASES = """
+import json, sys, time
+t0 = time.perf_counter()
+import mtbrules
+t1 = time.perf_counter()
+from mtbrules import loader, registry  # what loading a pack imports
+t2 = time.perf_counter()
+packs = {}
+for p in mtbrules.builtin_packs():
+    t = time.perf_counter()
+    mtbrules.load_pack(p)
+    packs[p] = (time.perf_counter() - t) * 1e3
+t3 = time.perf_counter()
+own = [m for n, m in sys.modules.items() if n.startswith("mtbrules")]
+attrs_classes = sum(
+    1
+    for m in own
+    for v in vars(m).values()
+    if isinstance(v, type) and hasattr(v, "__attrs_attrs__") and v.__module__ == m.__name__
+)
+json.dump({
+    "import mtbrules": (t1 - t0) * 1e3,
+    "the load path's imports": (t2 - t1) * 1e3,
+    "loading the packs": (t3 - t2) * 1e3,
+    "packs": packs,
+    "modules": len(sys.modules),
+    "mtbrules modules": len(own),
+    "attrs classes": attrs_classes,
+    "yaml imported": "yaml" in sys.modules,
+    "lark imported": "lark" in sys.modules,
+}, sys.stdout)
+"""
+
+
+def phases(runs: int) -> dict:
+    """Where a warm import + load of every built-in pack spends its time, in-process
+    (milliseconds, the median of `runs` fresh processes; the compiled-pack cache warm)."""
+    import json
+
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-c", _PHASES], env=env, check=True, capture_output=True)
+    found = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", _PHASES], env=env, check=True, capture_output=True
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
+    out = dict(found[0])
+    for key in ("import mtbrules", "the load path's imports", "loading the packs"):
+        out[key] = statistics.median(f[key] for f in found)
+    out["packs"] = {p: statistics.median(f["packs"][p] for f in found) for p in out["packs"]}
+    return out
 
 
 def profile_load(top: int = 15) -> dict:
@@ -143,6 +203,8 @@ def run(runs: int, log=print) -> dict:
         "runs": runs,
         "snippets": results,
         "importtime": importtime(),
+        "load_importtime": importtime(code=SNIPPETS["import + load every built-in pack"]),
+        "phases": phases(max(runs, 3)),
         "load_profile": profile_load(),
     }
 

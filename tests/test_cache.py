@@ -126,3 +126,21 @@ def test_hit_keeps_rule_positions(tmp_path, cache_dir):
     assert [d.location for r in second.rules for d in r.deadlines] == [
         d.location for r in first.rules for d in r.deadlines
     ]
+
+
+def test_hit_reads_what_only_tools_ask_for_when_asked(tmp_path, cache_dir):
+    """A clean load from the cache leaves a file's scalars, spans and lines unread; a tool
+    asking for them (the checker, through the pack's locator) gets the parsed file's."""
+    from mtbrules._yaml import load_yaml
+
+    root = write_pack(tmp_path / "p")
+    load_pack_folder(root)
+    pack = load_pack_folder(root)  # a hit
+    doc = pack.locator.rule_files[0]
+    assert isinstance(doc.lines, cache.LaterList) and doc.lines._items is None
+    fresh = load_yaml(doc.file)
+    assert list(doc.lines) == fresh.lines and doc.lines == fresh.lines
+    assert dict(doc.spans) == fresh.spans and dict(doc.keys) == fresh.keys
+    path = ("rules", 0, "when")
+    assert doc.span(path) == fresh.span(path)
+    assert pack.locator.rule("instant", ("when",)) is not None

@@ -6,10 +6,12 @@ the bytes of the pack's files and the version of mtbrules, so the result is
 kept under a hash of exactly those. Lowering to the IR and generating code
 still happen on every load (they are fast, and generated functions do not pickle).
 
-A file's positions (one Location per YAML node, one Scalar per string) are
-stored as plain tuples and made into objects only when asked for: a clean load
-asks for a few dozen of the thousands, and unpickling an attrs object runs
-Python code (`slots_setstate`) where a tuple does not.
+A file's positions (one Location per YAML node) are stored as plain tuples
+and made into objects only when asked for: a clean load asks for a few dozen
+of the thousands, and unpickling an attrs object runs Python code
+(`slots_setstate`) where a tuple does not. What only tools pointing inside
+values ask for (the scalars, spans, key spans and the file's lines: most of an
+entry's bytes) is pickled apart and read back when first used.
 
 Where: $MTBRULES_CACHE_DIR, else $XDG_CACHE_HOME/mtbrules, else ~/.cache/mtbrules.
 MTBRULES_CACHE=0 turns it off. As Jinja's bytecode cache does, entries are read
@@ -24,7 +26,8 @@ import hashlib
 import os
 import pickle
 import stat
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +37,9 @@ from . import bundled
 from ._yaml import Scalar, YamlDoc
 from .diagnostics import Location
 
-# 2: YamlDoc keeps spans and scalar ends; 3: positions stored as tuples, entries in an envelope.
-_FORMAT = 3
+# 2: YamlDoc keeps spans and scalar ends; 3: positions stored as tuples, entries in an envelope;
+# 4: scalars, spans, keys and lines pickled apart, read on first use.
+_FORMAT = 4
 
 
 def _fields(cls: type) -> tuple[str, ...]:
@@ -144,9 +148,13 @@ _COMPACT: dict[str, Callable[[Any], tuple[Any, ...]]] = {
     "locations": _location_state,
     "scalars": _scalar_state,
 }
+#: The YamlDoc fields keyed by path.
+_BY_PATH = frozenset({"locations", "scalars", "spans", "keys"})
+#: The YamlDoc fields pickled apart (a clean load never reads them).
+_LATER = ("scalars", "spans", "keys", "lines")
 
 
-def _doc_state(doc: YamlDoc) -> tuple[dict[str, Any]]:
+def _doc_state(doc: YamlDoc) -> tuple[dict[str, Any], bytes]:
     # One tuple per path, shared by every map keyed by it (the parser makes a copy per map):
     # pickle then writes, and reads back, each path once.
     paths: dict[tuple, tuple] = {}
@@ -160,12 +168,11 @@ def _doc_state(doc: YamlDoc) -> tuple[dict[str, Any]]:
             value = {paths.setdefault(k, k): compact(v) for k, v in value.items()}
         elif field.name in _BY_PATH:
             value = {paths.setdefault(k, k): v for k, v in value.items()}
+        elif field.name in _LATER:
+            value = list(value)
         state[field.name] = value
-    return (state,)
-
-
-#: The other YamlDoc fields keyed by path.
-_BY_PATH = frozenset({"spans", "keys"})
+    later = {name: state.pop(name) for name in _LATER}
+    return state, pickle.dumps(later, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _location(state: tuple[Any, ...]) -> Location:
@@ -177,23 +184,97 @@ def _scalar(state: tuple[Any, ...]) -> Scalar:
     return Scalar(Location(*loc), style, block_indent, end, value)
 
 
-def _revive_doc(state: dict[str, Any]) -> YamlDoc:
+def _revive_doc(state: dict[str, Any], later: bytes) -> YamlDoc:
+    rest = Later(later)
     state["locations"] = OnFirstUse(state["locations"], _location)
-    state["scalars"] = OnFirstUse(state["scalars"], _scalar)
+    state["scalars"] = OnFirstUse(rest.field("scalars"), _scalar)
+    state["spans"] = OnFirstUse(rest.field("spans"))
+    state["keys"] = OnFirstUse(rest.field("keys"))
+    state["lines"] = LaterList(rest.field("lines"))
     return YamlDoc(**state)
 
 
+class Later:
+    """Fields pickled apart, unpickled together when the first of them is used."""
+
+    __slots__ = ("_blob", "_fields", "_lock")
+
+    def __init__(self, blob: bytes):
+        self._blob = blob
+        self._fields: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def field(self, name: str) -> Callable[[], Any]:
+        """A function giving field `name` (unpickling them all on its first call)."""
+
+        def value() -> Any:
+            fields = self._fields
+            if fields is None:
+                with self._lock:
+                    if self._fields is None:
+                        self._fields = pickle.loads(self._blob)
+                        self._blob = b""
+                    fields = self._fields
+            return fields[name]
+
+        return value
+
+
+class LaterList(Sequence[Any]):
+    """A read-only list given by a function, called when it is first used."""
+
+    __slots__ = ("_items", "_load")
+
+    def __init__(self, load: Callable[[], list]):
+        self._load = load
+        self._items: list | None = None
+
+    def _list(self) -> list:
+        items = self._items
+        if items is None:
+            items = self._items = self._load()
+        return items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._list()[index]
+
+    def __len__(self) -> int:
+        return len(self._list())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        return self._list() == (list(other) if isinstance(other, LaterList) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> Any:
+        return (list, (self._list(),))
+
+
 class OnFirstUse(Mapping[Any, Any]):
-    """A read-only mapping whose values are made from stored tuples when first looked up."""
+    """A read-only mapping of stored tuples, each made into its value (by `make`, if given)
+    when first looked up; `stored` may be a function giving the stored dict on first use."""
 
-    __slots__ = ("_made", "_make", "_stored")
+    __slots__ = ("_made", "_make", "_source", "_stored_dict")
 
-    def __init__(self, stored: dict, make: Callable[[Any], Any]):
-        self._stored = stored
+    def __init__(self, stored: dict | Callable[[], dict], make: Callable[[Any], Any] | None = None):
+        self._source = stored
+        self._stored_dict: dict | None = stored if isinstance(stored, dict) else None
         self._make = make
         self._made: dict = {}
 
+    @property
+    def _stored(self) -> dict:
+        stored = self._stored_dict
+        if stored is None:
+            stored = self._stored_dict = self._source()  # type: ignore[operator]
+        return stored
+
     def __getitem__(self, key: Any) -> Any:
+        if self._make is None:
+            return self._stored[key]
         made = self._made.get(key)
         if made is None:
             # Two threads may both make it: equal values, either one is kept.

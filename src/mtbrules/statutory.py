@@ -31,6 +31,7 @@ __all__ = [
     "LawVersion",
     "canonical_festival",
     "festival_dates",
+    "festival_day",
     "festival_years",
     "law_in_force",
     "provisional_bounds",
@@ -196,7 +197,9 @@ def festival_dates(year: int) -> dict[str, date]:
     return {name: date.fromisoformat(iso) for name, iso in raw.items()}
 
 
-def _anchor(name: str, year: int, movable: dict[str, date]) -> date:
+def festival_day(name: str, year: int, movable: dict[str, date]) -> date:
+    """The day festival `name` falls on in `year`: fixed ones by the calendar, the movable
+    ones from `movable` (festival_dates(year))."""
     if name == "元旦":
         return date(year, 1, 1)
     if name == "劳动节":
@@ -215,7 +218,7 @@ def statutory_days(year: int) -> dict[date, str]:
     movable = festival_dates(year)
     out: dict[date, str] = {}
     for f in law_in_force(year).festivals:
-        anchor = _anchor(f.name, year, movable)
+        anchor = festival_day(f.name, year, movable)
         for offset in f.offsets:
             out.setdefault(anchor + timedelta(days=offset), f.name)
     return out

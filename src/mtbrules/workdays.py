@@ -424,7 +424,7 @@ class WorkingCalendar:
             law = statutory.law_in_force(year)
             movable = statutory.festival_dates(year)
             for f in law.festivals:
-                anchor = statutory._anchor(f.name, year, movable)
+                anchor = statutory.festival_day(f.name, year, movable)
                 days = [anchor.toordinal() + o for o in f.offsets]
                 b = bounds[f.name]
                 if forward:

@@ -159,7 +159,7 @@ def learn_bounds(calendar_doc: dict, years: dict[str, dict[str, str]]) -> dict[s
             if law is None:
                 continue
             movable = {k: dt.date.fromisoformat(v) for k, v in years[str(y)].items()}
-            anchor = statutory._anchor(name, y, movable)
+            anchor = statutory.festival_day(name, y, movable)
             days = [anchor + dt.timedelta(days=o) for o in law.offsets]
             out.append((min(days), max(days)))
         return out
