@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from .errors import InputError
 from .evaluator import Trace, evaluate
+from .expectation import Expectation
 from .pack import Pack
 from .tester import Scenario, ScenarioResult, load_scenarios, run_scenario
 
@@ -112,46 +114,10 @@ def run_one(pack: Pack, scenario: Scenario) -> ScenarioRun:
 # ---------------------------------------------------------------- failure reports
 
 
-def expected_vs_actual(expect: dict, result: ScenarioResult) -> tuple[dict, dict]:
-    """The scenario's `expect` and the same keys read from the actual decision."""
-    if result.decision is None:
-        return dict(expect), {"error": result.error}
-    actual = result.decision.to_dict()
-    got: dict[str, Any] = {}
-    ids = {
-        "required_documents": sorted(d["id"] for d in actual["required_documents"]),
-        "missing_documents": sorted(actual["missing_documents"]),
-        "channels": sorted(c["id"] for c in actual["channels"]),
-        "reasons": sorted({r["rule"] for r in actual["reasons"]}),
-        "diseases": sorted(d["id"] for d in actual["diseases"]),
-    }
-    path = [p["rule"] for p in actual["path"]]
-    want: dict[str, Any] = {}
-    for key, value in expect.items():
-        if key in ids:
-            want[key] = sorted(value)
-            got[key] = ids[key]
-        elif key == "path":
-            want[key], got[key] = list(value), path
-        elif key == "path_includes":
-            want[key], got[key] = list(value), [r for r in value if r in path]
-        elif key == "deadlines":
-            have = {d["kind"]: d["date"] for d in actual["deadlines"]}
-            want[key] = dict(value)
-            got[key] = {k: have.get(k) for k in value}
-        elif key == "warnings_include":
-            want[key] = list(value)
-            got[key] = [t for t in value if any(t in w for w in actual["warnings"])]
-        elif key == "error":
-            want[key], got[key] = value, None
-        else:
-            want[key], got[key] = value, actual.get(key)
-    return want, got
-
-
-def diff_text(expect: dict, result: ScenarioResult) -> str:
-    """A unified diff, expected (-) against actual (+), of the keys the scenario gives."""
-    want, got = expected_vs_actual(expect, result)
+def diff_text(expect: Expectation | Mapping[str, Any], result: ScenarioResult) -> str:
+    """A unified diff, expected (-) against actual (+), of the keys the scenario gives
+    (`expect`: the scenario's Expectation, or its `expect:` mapping)."""
+    want, got = Expectation.parse(expect).expected_and_actual(result.decision, result.error)
     a = json.dumps(want, ensure_ascii=False, indent=2, sort_keys=True, default=str).splitlines()
     b = json.dumps(got, ensure_ascii=False, indent=2, sort_keys=True, default=str).splitlines()
     return "\n".join(difflib.unified_diff(a, b, "expected", "actual", lineterm="", n=1))
@@ -164,7 +130,7 @@ def failure_report(run: ScenarioRun) -> str:
     loc = sc.location
     lines = [f"FAIL {display_path(loc.file)}:{loc.line}: {sc.name}"]
     lines += ["  " + f for f in result.failures]
-    diff = diff_text(sc.expect, result)
+    diff = diff_text(sc.expectation, result)
     if diff:
         lines += ["  " + line for line in diff.splitlines()]
     if result.decision is not None:

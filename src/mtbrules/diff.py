@@ -477,7 +477,8 @@ def something_changed(rep: dict) -> bool:
     return bool(s["static_changes"] or s.get("changed"))
 
 
-def _show(value) -> str:
+def _field_value(value) -> str:
+    """A changed field's old or new value in the text report."""
     if value is None:
         return "—"
     if isinstance(value, (list, dict)):
@@ -511,7 +512,7 @@ def to_text(rep: dict, markdown: bool = False) -> str:
             )
             for field, ch in e["changes"].items():
                 lines.append(
-                    f"{'  ' if markdown else '      '}{'- ' if markdown else ''}{field}: {_show(ch['old'])} → {_show(ch['new'])}"
+                    f"{'  ' if markdown else '      '}{'- ' if markdown else ''}{field}: {_field_value(ch['old'])} → {_field_value(ch['new'])}"
                 )
         lines.append("")
     imp = rep.get("impact")

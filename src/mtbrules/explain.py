@@ -132,7 +132,7 @@ class Explanation:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def to_text(self, lang: str = "zh", only: str | None = None) -> str:
-        return render_text(self, lang, only)
+        return explanation_text(self, lang, only)
 
     def _repr_html_(self) -> str:  # notebooks (mtbrules.htmlview)
         from .htmlview import explanation_html
@@ -295,7 +295,7 @@ def _condition(node: n.Node, scope, env: Env, depth: int) -> Condition:
                     env.locals[node.var] = saved
     elif isinstance(node, (n.BoolOp, n.Not, n.If, n.Quantifier)):
         truncated = True
-    return Condition(n.to_source(node), _plain(value), seen, tuple(parts), tuple(items), truncated)
+    return Condition(n.to_source(node), show(value), seen, tuple(parts), tuple(items), truncated)
 
 
 def _flatten(node: n.Node, op: str) -> list:
@@ -303,12 +303,6 @@ def _flatten(node: n.Node, op: str) -> list:
     if isinstance(node, n.BoolOp) and node.op == op:
         return _flatten(node.left, op) + _flatten(node.right, op)
     return [node]
-
-
-def _plain(value: Any) -> Any:
-    if value is UNDEFINED:
-        return None
-    return show(value)
 
 
 def show(value: Any) -> Any:
@@ -401,7 +395,7 @@ _T: dict[str, dict[str, Any]] = {
 _MARK = {True: "✓", False: "✗", None: "?"}
 
 
-def render_text(x: Explanation, lang: str = "zh", only: str | None = None) -> str:
+def explanation_text(x: Explanation, lang: str = "zh", only: str | None = None) -> str:
     """The explanation as a report. `only`: "applied" or "not_applied" to show one half."""
     t = _T[lang]
     d = x.decision

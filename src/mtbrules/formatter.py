@@ -180,7 +180,7 @@ def format_text(text: str, path: str | os.PathLike = "pack.yaml") -> str:
     escaped = _PUA.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
     if escaped != out:
         try:
-            if _plain(y.load(escaped)) == _plain(y.load(out)):
+            if _as_builtins(y.load(escaped)) == _as_builtins(y.load(out)):
                 out = escaped
         except Exception:  # noqa: BLE001, S110 - keep the unescaped form when escaping is not valid YAML here
             pass
@@ -189,11 +189,12 @@ def format_text(text: str, path: str | os.PathLike = "pack.yaml") -> str:
     return out.rstrip("\n") + "\n"
 
 
-def _plain(data):
+def _as_builtins(data):
+    """Loaded YAML as plain dicts, lists and str (ruamel's own types compare by more than value)."""
     if isinstance(data, dict):
-        return {str(k): _plain(v) for k, v in data.items()}
+        return {str(k): _as_builtins(v) for k, v in data.items()}
     if isinstance(data, list):
-        return [_plain(v) for v in data]
+        return [_as_builtins(v) for v in data]
     return str(data) if isinstance(data, str) else data
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InputError
+from .terminal import clipped
 
 if TYPE_CHECKING:
     import tempfile
@@ -39,13 +40,13 @@ def split(ref: str) -> tuple[str, str]:
     """(REV, PATH) of a `git:REV:PATH` reference; InputError when it is not one."""
     parts = ref.split(":", 2)
     if len(parts) != 3 or not parts[1] or not parts[2]:
-        raise InputError(f"'{_shown(ref)}': expected git:REV:PATH")
+        raise InputError(f"'{clipped(ref)}': expected git:REV:PATH")
     rev, path = parts[1], parts[2]
     # A revision that starts with '-' would be read as an option of git.
     if rev.startswith("-") or any(c.isspace() or not c.isprintable() for c in rev):
-        raise InputError(f"'{_shown(ref)}': '{_shown(rev)}' is not a git revision")
+        raise InputError(f"'{clipped(ref)}': '{clipped(rev)}' is not a git revision")
     if "\x00" in path or os.path.isabs(path):
-        raise InputError(f"'{_shown(ref)}': PATH must be relative to the repository")
+        raise InputError(f"'{clipped(ref)}': PATH must be relative to the repository")
     return rev, path
 
 
@@ -92,7 +93,7 @@ def _commit(top: str, rev: str, path: str) -> str:
         check=False,  # reported below in the reference's own words
     )
     if proc.returncode != 0 or not proc.stdout.strip():
-        raise InputError(f"git:{rev}:{path}: unknown revision '{_shown(rev)}'")
+        raise InputError(f"git:{rev}:{path}: unknown revision '{clipped(rev)}'")
     return proc.stdout.strip()
 
 
@@ -120,7 +121,3 @@ def _unpack(
         tmp.cleanup()
         raise InputError(f"git:{rev}:{path}: cannot unpack: {exc}") from None
     return tmp, Path(tmp.name) / rel
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= 200 else text[:197] + "..."

@@ -15,6 +15,7 @@ import attrs
 from . import gitref
 from .diagnostics import Location
 from .errors import CaseError, PackError
+from .terminal import clipped
 
 if TYPE_CHECKING:
     from .decision import Decision
@@ -62,7 +63,7 @@ def resolve(ref: str | os.PathLike[str]) -> Path:
         pass  # e.g. a name too long for the file system: not a pack folder
     close = difflib.get_close_matches(text, ids, n=1) if len(text) <= 200 else []
     hint = f"did you mean '{close[0]}'?" if close else f"built-in packs: {', '.join(ids)}"
-    shown = text if len(text) <= 200 else text[:197] + "..."
+    shown = clipped(text)
     raise PackError.at(
         "MTB100",
         f"unknown pack '{shown}': not a built-in pack id nor a folder with pack.yaml",
@@ -121,8 +122,8 @@ def _folders_of(ref: str) -> list[Path]:
         if not found:
             raise PackError.at(
                 "MTB100",
-                f"no pack in '{_shown(ref)}': no folder at or below it has a pack.yaml",
-                Location(_shown(ref)),
+                f"no pack in '{clipped(ref)}': no folder at or below it has a pack.yaml",
+                Location(clipped(ref)),
                 hint="give a pack folder, a folder holding packs, or a built-in id",
             )
         return found
@@ -141,16 +142,12 @@ def _folders_of(ref: str) -> list[Path]:
         if not found:
             raise PackError.at(
                 "MTB100",
-                f"no pack in '{_shown(ref)}': no folder at or below it has a pack.yaml",
-                Location(_shown(ref)),
+                f"no pack in '{clipped(ref)}': no folder at or below it has a pack.yaml",
+                Location(clipped(ref)),
                 hint="give a pack folder, a folder holding packs, or a built-in id",
             )
         return found
     return [resolve(ref)]
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def load_pack(ref: str | os.PathLike[str], calendar: WorkingCalendar | None = None) -> Pack:

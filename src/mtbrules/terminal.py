@@ -34,3 +34,8 @@ def printable(text: str) -> str:
 def one_line(text: str) -> str:
     """`printable`, and newlines shown as `\\n` too: for a value inside one line of a report."""
     return printable(text).replace("\n", "\\n")
+
+
+def clipped(text: str, limit: int = 200) -> str:
+    """`text` cut to `limit` characters (with "...") for a message that quotes it."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

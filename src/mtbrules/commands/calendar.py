@@ -86,13 +86,15 @@ def _calendar_options(parser) -> None:
 
 
 def run(args) -> int:
-    return {"show": _show, "check": _check, "add": _add}[args.calendar_command](args)
+    return {"show": _show_year, "check": _check_files, "add": _add_year}[args.calendar_command](
+        args
+    )
 
 
 # -- show -----------------------------------------------------------------------
 
 
-def _show(args) -> int:
+def _show_year(args) -> int:
     from .. import schedules, statutory
     from ..errors import CalendarError
     from ..registry import load_pack
@@ -173,7 +175,7 @@ def _day(d: date) -> str:
 # -- check ----------------------------------------------------------------------
 
 
-def _check(args) -> int:
+def _check_files(args) -> int:
     from .. import schedules
     from ..diagnostics import ERROR, Diagnostic, Location
     from ..errors import CalendarError, PackError
@@ -218,7 +220,7 @@ def _check(args) -> int:
 # -- add ------------------------------------------------------------------------
 
 
-def _add(args) -> int:
+def _add_year(args) -> int:
     from pathlib import Path
 
     from .. import schedules

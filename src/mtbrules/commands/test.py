@@ -63,7 +63,7 @@ def run(args) -> int:
                     "line": r.scenario.location.line,
                     "name": r.scenario.name,
                     "failures": list(r.result.failures),
-                    "diff": diff_text(r.scenario.expect, r.result),
+                    "diff": diff_text(r.scenario.expectation, r.result),
                     "path": [p.rule for p in r.result.decision.path] if r.result.decision else [],
                 }
                 for r in bad
