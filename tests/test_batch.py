@@ -108,6 +108,28 @@ def test_parallel_output_is_ordered_and_equal(pack, tmp_path):
     assert [r["row"] for r in _read_jsonl(tmp_path / "two.jsonl")] == list(range(1, 301))
 
 
+def test_workers_writing_their_own_chunks_give_one_process_output(pack, tmp_path):
+    """CRLF lines, blank lines, bad lines and no final newline, cut into small byte ranges: two
+    workers, each reading its ranges and writing its decisions itself, give byte for byte the
+    output and errors file of one process."""
+    lines = []
+    for i in range(400):
+        case = dict(GOOD[i % 4], submitted_on=f"2025-0{1 + i % 9}-1{i % 10}")
+        lines.append("{not json" if i % 37 == 5 else "" if i % 41 == 7 else json.dumps(case))
+    src = tmp_path / "in.jsonl"
+    src.write_bytes("\r\n".join(lines).encode())
+    for j in (1, 2):
+        evaluate_file(pack, str(src), str(tmp_path / f"o{j}.jsonl"), workers=j, chunk_rows=9)
+        evaluate_file(pack, str(src), str(tmp_path / f"o{j}.csv"), workers=j, chunk_rows=9)
+    for ext in ("jsonl", "csv"):
+        assert (tmp_path / f"o1.{ext}").read_bytes() == (tmp_path / f"o2.{ext}").read_bytes()
+        errors = [(tmp_path / f"o{j}.{ext}.errors.jsonl").read_bytes() for j in (1, 2)]
+        assert errors[0] == errors[1] and errors[0].count(b"\n") == 11
+    out = _read_jsonl(tmp_path / "o2.jsonl")
+    assert [r["row"] for r in out] == [i + 1 for i in range(400) if i % 37 != 5 and i % 41 != 7]
+    assert out[-1] == {"row": 400, **pack.evaluate(json.loads(lines[-1])).to_dict()}
+
+
 def test_csv_in_parquet_out(pack, tmp_path):
     src = tmp_path / "in.csv"
     with open(src, "w", encoding="utf-8", newline="") as fh:

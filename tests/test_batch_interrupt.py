@@ -195,6 +195,27 @@ def test_sigkill_of_the_parent_ends_the_workers_and_resume_finishes(caseload, tm
     _check_complete(out)
 
 
+def test_a_killed_worker_ends_the_run_with_exit_3_and_resume_finishes(caseload, tmp_path):
+    """A worker that dies may take decided chunks with it that were waiting for their turn to be
+    written: the run must neither hang nor name them in the manifest."""
+    out = tmp_path / "out.jsonl"
+    proc = _start(caseload, out)
+    workers = _wait_for_progress(proc, out)
+    os.kill(workers[0], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 3, stderr.decode()
+    assert "a worker process ended unexpectedly" in stderr.decode()
+    assert _wait_gone(workers) == []
+    assert not out.exists()
+    m = _check_partial(out)
+    assert m["interrupted"] == "a worker process ended unexpectedly"
+
+    resumed = _start(caseload, out, "--resume")
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 1, stderr.decode()
+    _check_complete(out)
+
+
 def test_resume_refuses_what_it_cannot_continue(caseload, tmp_path, capsys):
     out = tmp_path / "o.jsonl"
     args = ["batch", "--pack", "qingdao", str(caseload), "-o", str(out), "-q", "--resume"]

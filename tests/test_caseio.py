@@ -84,3 +84,64 @@ def test_dumps_is_compact_utf8_in_key_order():
         '{"b":1,"a":["恶性肿瘤",null,true]}'.encode()
     )
     assert caseio.dumps_bytes({"n": 2**70}) == b'{"n":1180591620717411303424}'
+
+
+# ---------------------------------------------------------------- byte ranges of a JSONL file
+
+lines = st.lists(
+    st.sampled_from([b"", b"  ", b'{"a": 1}', b'{"b": "\xe6\x81\xb6"}\r', b"x" * 40, b"\r"]),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines,
+    st.sampled_from([b"", b"\n", b"tail", b"\r\n"]),
+    st.integers(1, 6),
+    st.sampled_from([1, 5, 64, 1 << 22]),
+)
+def test_ranges_hold_the_lines_the_stream_reader_gives(tmp_path_factory, body, end, rows, block):
+    """A chunk read by its byte range is the chunk read from the stream: same rows, same bytes
+    (CRLF as LF, a final newline added), however the file falls across the splitter's blocks;
+    and a run resumed at a chunk's offset goes on with the next chunks."""
+    import io
+
+    data = b"\n".join(body) + end
+    path = tmp_path_factory.mktemp("ranges") / "in.jsonl"
+    path.write_bytes(data)
+    streamed = [
+        (start, payload) for _, start, payload in caseio.jsonl_chunks(io.BytesIO(data), rows)
+    ]
+    old_block, caseio.RANGE_BLOCK = caseio.RANGE_BLOCK, block
+    try:
+        position: list = [None, None]
+        ranges = list(caseio.jsonl_ranges(str(path), rows, position))
+        assert position == [len(data) if ranges else None, len(data)]
+        assert [(start, caseio.read_range(*r)) for _, start, r in ranges] == streamed
+        assert [caseio.chunk_rows(c) for c in ranges] == [p.count(b"\n") for _, p in streamed]
+        if len(ranges) > 1:
+            _, start, (_, offset, length, _) = ranges[1]
+            again = caseio.jsonl_ranges(str(path), rows, start=start, offset=offset)
+            assert list(again) == ranges[1:]
+    finally:
+        caseio.RANGE_BLOCK = old_block
+
+
+def test_a_range_chunk_gives_the_cases_of_its_lines(tmp_path):
+    import mtbrules
+
+    pack = mtbrules.load_pack("qingdao")
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"a": 1}\r\n\n{not json\n[1]')
+    chunk = next(caseio.jsonl_ranges(str(path), 10))
+    got = [(row, case, message) for row, case, _, message in caseio.chunk_cases(chunk, pack)]
+    assert got == [
+        (1, {"a": 1}, None),
+        (
+            3,
+            None,
+            "invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        ),
+        (4, [1], None),
+    ]

@@ -5,10 +5,18 @@ added as `row` (JSONL), or key columns plus a `decision_json` column (CSV,
 Parquet). A row that cannot be evaluated (bad JSON, unknown field, wrong
 type, a runtime conflict) goes to the errors file with its row number, field
 and message; the rest goes on. The files themselves are read and written by
-`mtbrules.caseio`; the worker processes are `mtbrules.pool`'s.
+`mtbrules.caseio`; the worker processes are `mtbrules.pool`'s, and what each
+does with a chunk is `mtbrules.batchwork`'s.
 
-Memory stays flat: the input is read in chunks, at most a few chunks per
-worker are in flight, and output is written as chunks come back, in order.
+This module is the driver: it cuts the input into chunks (for a JSONL file,
+byte ranges cut at line ends, which the workers read themselves), hands them
+out, and keeps the errors file, the counts, the progress line and the
+manifest. The decisions never pass through it when they go to a JSONL or CSV
+file: each worker writes its chunk at its place in the output (standard
+output and Parquet, which cannot be written that way, are written here).
+
+Memory stays flat: at most a few chunks per worker are in flight, and each is
+written as soon as the chunks before it are.
 
 Nothing is lost or passed off as complete when a run is interrupted: output
 goes to `OUT.partial` (and `ERRORS.partial`) and is renamed when the run has
@@ -37,7 +45,7 @@ from typing import Any, Self
 
 import attrs
 
-from . import caseio, partial
+from . import batchwork, caseio, partial
 from .caseio import (
     CHUNK_ROWS,
     FORMATS,
@@ -129,102 +137,6 @@ def evaluate_iter(pack, cases: Iterable, start: int = 1) -> Iterator[RowResult]:
             yield RowResult(row, None, field, message)
 
 
-# ---------------------------------------------------------------- worker side
-
-_STATE: dict = {}
-
-
-class _Ticket:
-    """The order in which workers write into one output file: the worker of chunk k takes the
-    bytes that follow chunk k-1's, then writes its chunk there itself (os.pwrite) while others
-    go on; decisions never pass through the parent. `cancel()` releases a worker still waiting
-    for a chunk that will not come (the run is stopping)."""
-
-    def __init__(self, ctx, first_offset: int):
-        self.turn = ctx.Condition()
-        self.seq = ctx.RawValue("q", 0)
-        self.offset = ctx.RawValue("q", first_offset)
-        self.cancelled = ctx.RawValue("b", 0)
-
-    def take(self, seq: int, size: int) -> int | None:
-        """Where chunk `seq` (`size` bytes) goes, once every earlier chunk has its place."""
-        with self.turn:
-            while self.seq.value != seq:
-                if self.cancelled.value:
-                    return None
-                self.turn.wait(1.0)
-            offset = self.offset.value
-            self.offset.value = offset + size
-            self.seq.value = seq + 1
-            self.turn.notify_all()
-        return offset
-
-    def cancel(self) -> None:
-        with self.turn:
-            self.cancelled.value = 1
-            self.turn.notify_all()
-
-
-def _init_worker(folder: str, out_format: str, out_path: str | None, ticket) -> None:
-    pack = _STATE.get("pack")
-    if pack is None or pack.folder != folder:
-        from .registry import load_pack
-
-        pack = load_pack(folder)
-    _STATE["pack"] = pack
-    _STATE["out"] = out_format
-    _STATE["ticket"] = ticket
-    _STATE["fd"] = os.open(out_path, os.O_WRONLY) if out_path else None
-
-
-def _work(item) -> tuple:
-    """(seq, chunk) → (rows it covers, decisions, the end of the output so far or the encoded
-    decisions, the errors). With an output file, the worker writes the decisions itself."""
-    seq, chunk = item
-    pack = _STATE["pack"]
-    evaluate = pack.evaluate
-    fmt = _STATE["out"]
-    errors: list = []
-    results: list = []  # (row, decision dict), or JSONL lines
-    for row, case, field, message in caseio.chunk_cases(chunk, pack):
-        if case is None:
-            errors.append((row, field, message))
-            continue
-        try:
-            decision = evaluate(case)
-            if fmt == "jsonl":
-                results.append(_jsonl_line(row, decision.to_json_bytes()))
-            else:
-                results.append((row, decision.to_dict()))
-        except Exception as exc:  # noqa: BLE001 - reported per row, as failure() says
-            errors.append((row, *failure(exc)))
-    rows = caseio.chunk_rows(chunk)
-    if fmt == "parquet":
-        return rows, len(results), caseio.encode_decisions(results, fmt), errors
-    if fmt == "jsonl":
-        data = b"".join(results)
-    else:
-        data = caseio.encode_decision_bytes(results, fmt)
-    fd = _STATE["fd"]
-    if fd is None:
-        return rows, len(results), data, errors
-    offset = _STATE["ticket"].take(seq, len(data))
-    if offset is None:
-        return rows, 0, None, []  # the run is stopping; the parent takes no more results
-    view = memoryview(data)
-    while view:
-        written = os.pwrite(fd, view, offset)
-        view, offset = view[written:], offset + written
-    return rows, len(results), offset, errors
-
-
-def _jsonl_line(row: int, decision_json: bytes) -> bytes:
-    """`{"row": N, ...the decision}` + newline: the decision's own compact JSON with `row` put
-    first, the bytes `caseio.dumps_bytes({"row": N, **decision.to_dict()})` gives, without
-    building the dict."""
-    return b'{"row":%d,%s\n' % (row, decision_json[1:])
-
-
 # ---------------------------------------------------------------- the output files
 
 
@@ -250,8 +162,9 @@ class _StreamOutput:
 
 
 class _WorkerOutput:
-    """A JSONL or CSV file the workers write into (see _Ticket); this side creates it (with
-    the CSV header), or cuts a resumed one back to the manifest, and follows its length."""
+    """A JSONL or CSV file the workers write into (batchwork.Ticket); this side creates it (with
+    the CSV header), or cuts a resumed one back to the manifest, and follows the length of the
+    chunks it has taken in."""
 
     def __init__(self, path: str, header: bytes, resume_at: int | None):
         self.path = path
@@ -263,15 +176,14 @@ class _WorkerOutput:
             partial.truncate(path, resume_at)
             self.end = resume_at
 
-    def write(self, end: int | None) -> None:
-        if end is not None:
-            self.end = end
+    def write(self, size: int) -> None:
+        self.end += size
 
     def flush(self) -> int:
         return self.end  # pwrite()s are in the kernel's hands: a killed process loses none
 
     def close(self) -> None:
-        # Chunks the workers wrote after the last one taken (a stopped run) are not in the run.
+        # Chunks the workers wrote after the last one taken in (a stopped run) are not in the run.
         partial.truncate(self.path, self.end)
 
 
@@ -406,19 +318,26 @@ def evaluate_file(
             sent.append((chunk[1] + caseio.chunk_rows(chunk) - 1, position[0]))
             yield seq, chunk
 
-    # Read the first chunks here so that an unusable input fails before any output is created.
-    chunks = _Peeked(
-        tracked(
-            caseio.read_chunks(
-                src,
-                fin,
-                chunk_rows,
-                position,
-                skip_rows=done.rows_done,
-                offset=done.input_offset if resume else None,
-            )
+    if fin == "jsonl" and src != "-":
+        # Byte ranges: the workers read the lines themselves; only the line ends are read here.
+        reader = caseio.jsonl_ranges(
+            src,
+            chunk_rows,
+            position,
+            start=done.rows_done + 1,
+            offset=(done.input_offset or 0) if resume else 0,
         )
-    )
+    else:
+        reader = caseio.read_chunks(
+            src,
+            fin,
+            chunk_rows,
+            position,
+            skip_rows=done.rows_done,
+            offset=done.input_offset if resume else None,
+        )
+    # Read the first chunks here so that an unusable input fails before any output is created.
+    chunks = _Peeked(tracked(reader))
     out_path = partial.partial_name(dst) if kept else dst
     err_path = partial.partial_name(errors) if kept and errors else errors
     try:
@@ -444,37 +363,53 @@ def evaluate_file(
     # Small inputs are not worth starting processes for.
     if workers > 1 and chunks.small():
         workers = 1
-    _STATE["pack"] = pack
+    batchwork.prepare(pack)
     checkpoint = partial.Throttle(0.5)
     reason = None
     exit_code = 0
-    finished = False  # every chunk written: a signal that comes now changes nothing
+    finished = False  # every chunk handed out and decided: a signal now changes nothing
     worker_file = out_path if isinstance(writer, _WorkerOutput) else None
-    ticket = _Ticket(pool_context(), writer.flush() if worker_file else 0)
+    ticket = batchwork.Ticket(pool_context(), writer.flush() if worker_file else 0)
     results = parallel_map(
-        _work,
+        batchwork.work,
         chunks,
         workers,
-        _init_worker,
-        (pack.folder, fout, worker_file, ticket),
+        batchwork.init_worker,
+        (os.getpid(), pack.folder, fout, worker_file, ticket),
         on_stop=ticket.cancel,
     )
+    # Chunks decided whose decisions may not all be written yet (the workers write them): they
+    # count, and their errors are written, once they are (`settle`), so that the errors file
+    # and the manifest never run ahead of the output.
+    decided: collections.deque = collections.deque()
+
+    def settle() -> None:
+        written = ticket.written() if worker_file else None
+        while decided and (written is None or decided[0][0] < written):
+            _, _, ok, payload, errs = decided.popleft()
+            writer.write(payload)
+            err.write(errs)
+            last_row, offset = sent.popleft()
+            done.rows_done = last_row
+            done.input_offset = offset
+            done.ok += ok
+            done.bad += len(errs)
+
+    def save() -> None:
+        if manifest is not None:
+            manifest.output_bytes = writer.flush()
+            manifest.errors_bytes = err.flush()
+            manifest.save()
+
     try:
         with _Stop() as stop:
             try:
-                for count, ok, payload, errs in results:
-                    writer.write(payload)
-                    err.write(errs)
-                    last_row, offset = sent.popleft()
-                    done.rows_done = last_row
-                    done.input_offset = offset
-                    done.ok += ok
-                    done.bad += len(errs)
-                    meter.update(count, position[0])
-                    if manifest is not None and (stop.signum is not None or checkpoint()):
-                        manifest.output_bytes = writer.flush()
-                        manifest.errors_bytes = err.flush()
-                        manifest.save()
+                for result in results:
+                    decided.append(result)
+                    meter.update(result[1], position[0])
+                    settle()
+                    if stop.signum is not None or checkpoint():
+                        save()
                     if stop.signum is not None:
                         break
                 else:
@@ -485,13 +420,19 @@ def evaluate_file(
                 reason = signal.Signals(stop.signum).name
                 exit_code = 128 + stop.signum
     finally:
-        ticket.cancel()
-        results.close()  # waits for the workers to finish what they hold
-        if _STATE.get("fd") is not None:  # one worker: this process wrote
-            os.close(_STATE.pop("fd"))
-        writer.close()
-        err.close()
-        chunks.close()
+        if not finished:
+            ticket.cancel()  # chunks not yet written are dropped: the manifest never names them
+        results.close()  # waits for the workers to finish what they hold (and write it)
+        batchwork.close()
+        try:
+            settle()  # what was written while the workers finished
+            if decided and reason is None and finished:
+                reason, exit_code = "a worker process ended unexpectedly", 3
+            save()
+            writer.close()
+        finally:
+            err.close()
+            chunks.close()
     meter.update(0, position[0], final=True)
     stats = BatchStats(
         rows=done.ok + done.bad,

@@ -1,14 +1,19 @@
 """Caseload files: JSONL, CSV and Parquet readers and writers, record → case, the errors file.
 
-One place for how a caseload is read and how decisions and errors are written,
-for every command and library call that handles caseload files (`batch`,
-`diff --cases`, `synth`; Spark and the service may use the same names).
+The one public module for how a caseload is read and how decisions and errors
+are written, for every command and library call that handles caseload files
+(`batch`, `diff --cases`, `synth`, Spark). Reading is here; the writers and the
+JSON encoder live in `mtbrules.caseout` and are offered here under the same
+names (`dumps_bytes`, `JsonlWriter`, `ErrorWriter`, ...).
 
 Reading is by chunks of rows, so that memory stays flat and the chunks can go
 to worker processes. A chunk is a tuple `(kind, start, payload)`:
 
 - `("jsonl", start, bytes)`: the raw lines from line `start` on, one per
   line (a missing final newline added, CRLF turned into LF);
+- `("jsonl-range", start, (path, offset, length, rows))`: the same lines, not
+  yet read: `rows` lines of the file at `path` from byte `offset` on (what
+  `jsonl_ranges` gives, so that a worker process reads its lines itself);
 - `("table", start, [(row, record or message), ...])`: CSV or Parquet
   records (mappings of column → cell), or the message of an unreadable one.
 
@@ -37,7 +42,58 @@ from typing import Any
 
 import orjson
 
+from .caseout import (
+    DEADLINE_COLUMNS,
+    KEY_COLUMNS,
+    ErrorWriter,
+    JsonlWriter,
+    TableWriter,
+    arrow_schema,
+    csv_header,
+    decision_keys,
+    decision_line,
+    decision_writer,
+    dumps,
+    dumps_bytes,
+    encode_decision_bytes,
+    encode_decisions,
+    encoded_rows,
+)
 from .errors import CaseError, InputError
+
+__all__ = [
+    "CHUNK_ROWS",
+    "DEADLINE_COLUMNS",
+    "FORMATS",
+    "KEY_COLUMNS",
+    "ErrorWriter",
+    "JsonlWriter",
+    "TableWriter",
+    "arrow_schema",
+    "check_formats",
+    "chunk_cases",
+    "chunk_rows",
+    "csv_header",
+    "decision_keys",
+    "decision_line",
+    "decision_writer",
+    "detect_format",
+    "dumps",
+    "dumps_bytes",
+    "encode_decision_bytes",
+    "encode_decisions",
+    "encoded_rows",
+    "errors_path",
+    "failure",
+    "jsonl_chunks",
+    "jsonl_ranges",
+    "loads",
+    "open_binary_input",
+    "read_chunks",
+    "read_range",
+    "row_to_case",
+    "run_formats",
+]
 
 #: The formats a caseload or a decision file can have.
 FORMATS = ("jsonl", "csv", "parquet")
@@ -51,24 +107,6 @@ _EXT = {
 }
 #: Rows per chunk unless the caller says otherwise.
 CHUNK_ROWS = 2000
-#: Key columns of CSV/Parquet decision files, before `decision_json`.
-KEY_COLUMNS = (
-    "row",
-    "pack",
-    "pack_version",
-    "service",
-    "as_of",
-    "outcome",
-    "complete",
-    "required_documents",
-    "missing_documents",
-    "channels",
-    "decision_due",
-    "benefit_start",
-    "valid_until",
-)
-#: The deadline kinds that have a key column (the rest are in the decision JSON only).
-DEADLINE_COLUMNS = ("decision_due", "benefit_start", "valid_until")
 
 
 def detect_format(path: str, given: str | None) -> str:
@@ -111,24 +149,6 @@ def errors_path(dst: str, errors: str | None) -> str | None:
 # ---------------------------------------------------------------- JSON
 
 
-def dumps_bytes(value: Any) -> bytes:
-    """One JSON line (no newline) as UTF-8: the encoder of every caseload file mtbrules writes.
-
-    orjson: compact (no spaces after `,` and `:`), keys in insertion order, the
-    same bytes on every run and in every process. What orjson refuses (an
-    integer beyond 64 bits, a non-text key) is written by the standard library.
-    """
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # orjson.JSONEncodeError
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def dumps(value: Any) -> str:
-    """dumps_bytes() as text."""
-    return dumps_bytes(value).decode("utf-8")
-
-
 def loads(raw: bytes) -> Any:
     """One JSON line's value, exactly as `json.loads` gives it (the same values and the same
     messages for bad input): orjson reads the line, and the standard library reads what orjson
@@ -138,12 +158,15 @@ def loads(raw: bytes) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return json.loads(raw)
-    if _has_huge_float(value):
+    # Such an integer has at least 19 digits in a row; most lines have none, and are not walked.
+    if _NINETEEN_ZEROS in raw.translate(_DIGITS_TO_ZERO) and _has_huge_float(value):
         return json.loads(raw)
     return value
 
 
-_HUGE = float(2**63)
+_HUGE = float(2**63)  # 9223372036854775808: 19 digits
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_ZEROS = b"0" * 19
 
 
 def _has_huge_float(value: Any) -> bool:
@@ -276,19 +299,21 @@ def chunk_cases(chunk: tuple, pack) -> Iterator[tuple[int, Any, str | None, str 
     """The cases of a chunk: `(row, case, None, None)`, or `(row, None, field, message)` for a
     row that is not a case (bad JSON, an unreadable record, a cell of the wrong type)."""
     kind, start, payload = chunk
+    if kind == "jsonl-range":
+        kind, payload = "jsonl", read_range(*payload)
     if kind == "jsonl":
         lines = payload.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()
-        for i, raw in enumerate(lines):
-            if not raw.strip():
+        for row, raw in enumerate(lines, start):
+            if not raw or raw.isspace():  # a blank line: counted, not a row of the output
                 continue
             try:
                 case = loads(raw)
             except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, too deep
-                yield start + i, None, None, f"invalid JSON: {exc}"
+                yield row, None, None, f"invalid JSON: {exc}"
                 continue
-            yield start + i, case, None, None
+            yield row, case, None, None
         return
     for row, record in payload:
         if isinstance(record, str):
@@ -307,6 +332,8 @@ def chunk_rows(chunk: tuple) -> int:
     kind, _, payload = chunk
     if kind == "jsonl":
         return payload.count(b"\n")
+    if kind == "jsonl-range":
+        return payload[3]
     return len(payload)
 
 
@@ -401,6 +428,77 @@ def _tell(stream):
         return None
 
 
+#: Bytes the splitter of a JSONL file reads at a time.
+RANGE_BLOCK = 1 << 22
+
+
+def jsonl_ranges(
+    path: str, chunk_rows: int, position: list | None = None, *, start: int = 1, offset: int = 0
+) -> Iterator[tuple]:
+    """The `("jsonl-range", ...)` chunks of the JSONL file at `path`, from byte `offset` (where
+    line `start` begins) on: `chunk_rows` lines each, cut after a newline. Only the newlines
+    are looked at here; whoever decides the chunk reads its lines (`read_range`), so that the
+    lines themselves never pass through this process. `position` as for `read_chunks`."""
+    position = position if position is not None else [None, None]
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        position[1] = os.fstat(fd).st_size
+        block, block_at, begin = bytearray(), offset, 0  # the file from byte block_at on
+        while True:
+            rows, end = 0, begin
+            while rows < chunk_rows:
+                newline = block.find(b"\n", end)
+                if newline >= 0:
+                    rows, end = rows + 1, newline + 1
+                    continue
+                more = os.pread(fd, RANGE_BLOCK, block_at + len(block))
+                if not more:
+                    if end < len(block):  # a last line without its newline
+                        rows, end = rows + 1, len(block)
+                    break
+                del block[:begin]  # (cheap: a bytearray drops its head without copying)
+                block += more
+                block_at, end, begin = block_at + begin, end - begin, 0
+            if not rows:
+                return
+            position[0] = block_at + end
+            yield ("jsonl-range", start, (path, block_at + begin, end - begin, rows))
+            start, begin = start + rows, end
+    finally:
+        os.close(fd)
+
+
+def read_range(path: str, offset: int, length: int, rows: int = 0) -> bytes:
+    """The lines of a `("jsonl-range", ...)` chunk, as a `("jsonl", ...)` chunk holds them (a
+    missing final newline added, CRLF turned into LF)."""
+    # Opened per chunk (microseconds): a descriptor kept open would outlive the run, and
+    # read another file's bytes if the path is later replaced.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = _read_exactly(fd, path, offset, length)
+    finally:
+        os.close(fd)
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    return data.replace(b"\r\n", b"\n") if b"\r" in data else data
+
+
+def _read_exactly(fd: int, path: str, offset: int, length: int) -> bytes:
+    data = os.pread(fd, length, offset)
+    while len(data) < length:  # pread may return less than asked (a signal, a network file)
+        more = os.pread(fd, length - len(data), offset + len(data))
+        if not more:
+            raise InputError(f"{path}: the file became shorter while it was read")
+        data += more
+    return data
+
+
 def _csv_chunks(path: str, chunk_rows: int, position: list):
     import csv
 
@@ -472,195 +570,3 @@ def _parquet_chunks(path: str, chunk_rows: int, position: list):
         yield ("table", row, payload)
         row += len(records)
         position[0] = row - 1
-
-
-# ---------------------------------------------------------------- decisions → file rows
-
-
-def decision_keys(d: dict) -> dict[str, Any]:
-    """The key columns of one decision dict (KEY_COLUMNS less `row`), in that order: ids as
-    lists, dates as ISO text (None for a deadline kind the decision does not have)."""
-    deadlines = {x["kind"]: x["date"] for x in d["deadlines"]}
-    return {
-        "pack": d["pack"],
-        "pack_version": d["pack_version"],
-        "service": d["service"],
-        "as_of": d["as_of"],
-        "outcome": d["outcome"],
-        "complete": d["complete"],
-        "required_documents": [x["id"] for x in d["required_documents"]],
-        "missing_documents": list(d["missing_documents"]),
-        "channels": [x["id"] for x in d["channels"]],
-        **{kind: deadlines.get(kind) for kind in DEADLINE_COLUMNS},
-    }
-
-
-def encode_decisions(results: Iterable[tuple[int, dict]], fmt: str):
-    """(row, decision dict) pairs → what the writer of `fmt` takes: JSONL text, or columns
-    (decision_keys, lists of ids joined by `;`)."""
-    if fmt == "jsonl":
-        parts = [dumps({"row": row, **d}) for row, d in results]
-        return "\n".join(parts) + ("\n" if parts else "")
-    columns: dict[str, list] = {c: [] for c in KEY_COLUMNS}
-    columns["decision_json"] = []
-    for row, d in results:
-        columns["row"].append(row)
-        for key, value in decision_keys(d).items():
-            columns[key].append(";".join(value) if isinstance(value, list) else value)
-        columns["decision_json"].append(dumps({"row": row, **d}))
-    return columns
-
-
-def encode_decision_bytes(results: Iterable[tuple[int, dict]], fmt: str) -> bytes:
-    """(row, decision dict) pairs → the bytes of their lines in a JSONL or CSV decision file
-    (CSV without its header: `csv_header()` is written once, first)."""
-    if fmt == "jsonl":
-        parts = [dumps_bytes({"row": row, **d}) for row, d in results]
-        return b"\n".join(parts) + (b"\n" if parts else b"")
-    import io
-
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    columns = encode_decisions(results, fmt)
-    if not columns["row"]:
-        return b""
-    sink = io.BytesIO()
-    batch = pa.RecordBatch.from_pydict(columns, schema=arrow_schema())
-    pacsv.write_csv(batch, sink, pacsv.WriteOptions(include_header=False))
-    return sink.getvalue()
-
-
-def csv_header() -> bytes:
-    """The header line of a CSV decision file, as pyarrow writes it."""
-    import io
-
-    import pyarrow.csv as pacsv
-
-    sink = io.BytesIO()
-    pacsv.write_csv(arrow_schema().empty_table(), sink)
-    return sink.getvalue()
-
-
-def encoded_rows(payload) -> int:
-    """How many decisions an encode_decisions() payload holds."""
-    return len(payload["row"]) if isinstance(payload, dict) else payload.count("\n")
-
-
-# ---------------------------------------------------------------- writers
-
-
-class JsonlWriter:
-    """JSON lines to `path` ("-": standard output)."""
-
-    def __init__(self, path: str):
-        self.fh = sys.stdout if path == "-" else open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - the writer owns it; close() closes it
-
-    def write(self, payload: str) -> None:
-        if payload:
-            self.fh.write(payload)
-
-    def write_objects(self, values: Iterable[Any]) -> None:
-        write = self.fh.write
-        for value in values:
-            write(dumps(value))
-            write("\n")
-
-    def close(self) -> None:
-        if self.fh is not sys.stdout:
-            self.fh.close()
-        else:
-            self.fh.flush()
-
-
-def arrow_schema():
-    """The Arrow schema of CSV/Parquet decision files."""
-    import pyarrow as pa
-
-    fields = [pa.field("row", pa.int64())]
-    for c in KEY_COLUMNS[1:]:
-        fields.append(pa.field(c, pa.bool_() if c == "complete" else pa.string()))
-    fields.append(pa.field("decision_json", pa.string()))
-    return pa.schema(fields)
-
-
-class TableWriter:
-    """Decision columns (encode_decisions) to a CSV or Parquet file."""
-
-    def __init__(self, path: str, fmt: str):
-        import pyarrow as pa
-
-        self.pa = pa
-        self.schema = arrow_schema()
-        self.fmt = fmt
-        if path == "-":
-            raise InputError(f"{fmt} output needs a file name (-o FILE)")
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
-        else:
-            import pyarrow.csv as pacsv
-
-            self.writer = pacsv.CSVWriter(path, self.schema)
-
-    def write(self, columns: dict) -> None:
-        if not columns["row"]:
-            return
-        batch = self.pa.RecordBatch.from_pydict(columns, schema=self.schema)
-        if self.fmt == "parquet":
-            self.writer.write_table(self.pa.Table.from_batches([batch]))
-        else:
-            self.writer.write_batch(batch)
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-def decision_writer(path: str, fmt: str):
-    """The writer of decisions in `fmt` to `path`."""
-    return JsonlWriter(path) if fmt == "jsonl" else TableWriter(path, fmt)
-
-
-class ErrorWriter:
-    """The errors file: `row, field, message` as JSONL, or CSV when the name ends in .csv
-    (`format_name`: the name that says which, when `path` is a temporary one); standard error
-    when `path` is None. `append`: continue a file (no second CSV header)."""
-
-    def __init__(self, path: str | None, *, append: bool = False, format_name: str | None = None):
-        self.path = path
-        self.count = 0
-        self.csv = False
-        if path is None:
-            self.fh = None
-        else:
-            self.csv = (format_name or path).lower().endswith(".csv")
-            self.fh = open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
-            if self.csv:
-                import csv
-
-                self.writer = csv.writer(self.fh)
-                if not append:
-                    self.writer.writerow(["row", "field", "message"])
-
-    def write(self, errors: Iterable[tuple[int, str | None, str]]) -> None:
-        for row, field, message in errors:
-            self.count += 1
-            if self.fh is None:
-                sys.stderr.write(f"row {row}: {field + ': ' if field else ''}{message}\n")
-            elif self.csv:
-                self.writer.writerow([row, field or "", message])
-            else:
-                self.fh.write(dumps({"row": row, "field": field, "message": message}) + "\n")
-
-    def flush(self) -> int:
-        """Flush to the file; its length in bytes (0 on standard error)."""
-        if self.fh is None:
-            sys.stderr.flush()
-            return 0
-        self.fh.flush()
-        return self.fh.tell()
-
-    def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()

@@ -36,9 +36,10 @@ def parallel_map(
 ) -> Generator[Any, None, None]:
     """`func` over `chunks` in `workers` processes; results in input order, at most `inflight` pending.
 
-    `on_stop` is called when the results stop being taken (the end, an error, or the caller
-    closing the iterator), before waiting for the workers to finish what they hold: it may
-    release workers that wait on one another."""
+    `on_stop` is called when the results stop being taken before the end (an error, or the
+    caller closing the iterator), before waiting for the workers to finish what they hold: it
+    may release workers that wait on one another. At the end the workers are simply waited
+    for (what they do when they end, such as writing what they hold, is done)."""
     if workers <= 1:
         initializer(*initargs)
         for chunk in chunks:
@@ -53,6 +54,7 @@ def parallel_map(
         initializer=_start_worker,
         initargs=(os.getpid(), initializer, initargs),
     ) as pool:
+        ended = False
         try:
             for chunk in chunks:
                 pending.append(pool.submit(func, chunk))
@@ -60,10 +62,11 @@ def parallel_map(
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
+            ended = True
         finally:
             for f in pending:
                 f.cancel()
-            if on_stop is not None:
+            if on_stop is not None and not ended:
                 on_stop()
 
 
