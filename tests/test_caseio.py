@@ -121,7 +121,7 @@ def test_ranges_hold_the_lines_the_stream_reader_gives(tmp_path_factory, body, e
         assert [(start, caseio.read_range(*r)) for _, start, r in ranges] == streamed
         assert [caseio.chunk_rows(c) for c in ranges] == [p.count(b"\n") for _, p in streamed]
         if len(ranges) > 1:
-            _, start, (_, offset, length, _) = ranges[1]
+            _, start, (_, offset, _, _) = ranges[1]
             again = caseio.jsonl_ranges(str(path), rows, start=start, offset=offset)
             assert list(again) == ranges[1:]
     finally:

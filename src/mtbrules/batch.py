@@ -74,13 +74,6 @@ __all__ = [
     "row_to_case",
 ]
 
-# The names spark.py imported before caseio existed; kept until it uses caseio's.
-_failure = failure
-_JsonlWriter = caseio.JsonlWriter
-_TableWriter = caseio.TableWriter
-_ErrorWriter = caseio.ErrorWriter
-_Progress = Progress
-
 
 @attrs.frozen
 class RowResult:
