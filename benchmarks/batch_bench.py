@@ -145,6 +145,7 @@ def run_one(pack_id: str, rows: int, seed: int, workers: int, workdir: str, log=
         "-q",
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = TreeSampler(proc.pid)
@@ -174,6 +175,7 @@ def run_one(pack_id: str, rows: int, seed: int, workers: int, workdir: str, log=
         "peak_second_half_mib": sampler.peak_between(0.5, 1.0) / 1024,
         "max_single_mib": after.ru_maxrss / 1024,  # KiB on Linux; max over all children so far
         "processes": max((s[2] for s in sampler.samples), default=0),
+        "load_1min": load,  # the machine's load average when the run started (others' work too)
         "command": " ".join(["python", *cmd[1:]]).replace(workdir, "$WORK"),
     }
     log(
@@ -251,15 +253,17 @@ def main(argv: list[str] | None = None) -> int:
         f"after {after[0]:.2f} / {after[1]:.2f} / {after[2]:.2f}"
     )
     print(
-        "| workers | wall s | rows/s | CPU s | CPU µs/row | speed-up over -j 1 | peak tree RSS MiB | exit |"
+        "| workers | wall s | rows/s | CPU s | CPU µs/row | speed-up over -j 1 | peak tree RSS MiB "
+        "| load at start | exit |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for result in results:
         for r in result["runs"]:
             speedup = f"{r['speedup']:.2f}×" if r["speedup"] else "—"
             print(
                 f"| {r['workers']} | {r['wall_s']:.2f} | {r['rows_per_s']:,.0f} | {r['cpu_s']:.1f} | "
-                f"{1e6 * r['cpu_s'] / args.rows:.0f} | {speedup} | {r['peak_tree_mib']:.0f} | {r['exit']} |"
+                f"{1e6 * r['cpu_s'] / args.rows:.0f} | {speedup} | {r['peak_tree_mib']:.0f} | "
+                f"{r['load_1min']:.2f} | {r['exit']} |"
             )
     return 0
 
