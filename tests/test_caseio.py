@@ -40,6 +40,11 @@ def test_loads_is_json_loads_on_json(value, ascii_only, around):
     raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
     raw = around + raw if around == b"\xef\xbb\xbf" else raw + around
     assert _outcome(caseio.loads, raw) == _outcome(json.loads, raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    assert _outcome(caseio.loads, text) == _outcome(json.loads, text)  # a line given as text
 
 
 @settings(max_examples=400, deadline=None)

@@ -149,7 +149,7 @@ def errors_path(dst: str, errors: str | None) -> str | None:
 # ---------------------------------------------------------------- JSON
 
 
-def loads(raw: bytes) -> Any:
+def loads(raw: bytes | str) -> Any:
     """One JSON line's value, exactly as `json.loads` gives it (the same values and the same
     messages for bad input): orjson reads the line, and the standard library reads what orjson
     refuses (NaN, a BOM, lone surrogates, bad JSON: its error text) or reads otherwise (an
@@ -158,15 +158,24 @@ def loads(raw: bytes) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return json.loads(raw)
-    # Such an integer has at least 19 digits in a row; most lines have none, and are not walked.
-    if _NINETEEN_ZEROS in raw.translate(_DIGITS_TO_ZERO) and _has_huge_float(value):
+    if _may_hold_huge_int(raw) and _has_huge_float(value):
         return json.loads(raw)
     return value
 
 
 _HUGE = float(2**63)  # 9223372036854775808: 19 digits
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_NINETEEN_ZEROS = b"0" * 19
+_TEXT_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+
+
+def _may_hold_huge_int(raw: bytes | bytearray | memoryview | str) -> bool:
+    """Whether the line has 19 digits in a row, as an integer beyond 64 bits has: most lines have
+    none, and their values need not be walked."""
+    if isinstance(raw, str):
+        return "0" * 19 in raw.translate(_TEXT_DIGITS_TO_ZERO)
+    if isinstance(raw, memoryview):
+        raw = raw.tobytes()
+    return b"0" * 19 in raw.translate(_DIGITS_TO_ZERO)
 
 
 def _has_huge_float(value: Any) -> bool:
