@@ -311,14 +311,14 @@ def evaluate_file(
             sent.append((chunk[1] + caseio.chunk_rows(chunk) - 1, position[0]))
             yield seq, chunk
 
-    if fin == "jsonl" and src != "-":
+    if fin == "jsonl" and src != "-" and (not resume or done.input_offset is not None):
         # Byte ranges: the workers read the lines themselves; only the line ends are read here.
         reader = caseio.jsonl_ranges(
             src,
             chunk_rows,
             position,
             start=done.rows_done + 1,
-            offset=(done.input_offset or 0) if resume else 0,
+            offset=done.input_offset if resume and done.input_offset is not None else 0,
         )
     else:
         reader = caseio.read_chunks(
