@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mtbrules.checker import CODES, check_folder, env_to_case, normalize_quote
+from mtbrules.checker import check_folder
+from mtbrules.checker.domain import env_to_case
+from mtbrules.checker.lint import normalize_quote
+from mtbrules.diagnostics import CODES
 from mtbrules.errors import ConflictError
 from mtbrules.loader import load_pack_folder
 

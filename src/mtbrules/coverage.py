@@ -123,23 +123,6 @@ def diff_text(expect: Expectation | Mapping[str, Any], result: ScenarioResult) -
     return "\n".join(difflib.unified_diff(a, b, "expected", "actual", lineterm="", n=1))
 
 
-def failure_report(run: ScenarioRun) -> str:
-    from .checker import display_path
-
-    sc, result = run.scenario, run.result
-    loc = sc.location
-    lines = [f"FAIL {display_path(loc.file)}:{loc.line}: {sc.name}"]
-    lines += ["  " + f for f in result.failures]
-    diff = diff_text(sc.expectation, result)
-    if diff:
-        lines += ["  " + line for line in diff.splitlines()]
-    if result.decision is not None:
-        lines.append("  decision path:")
-        for step in result.decision.path:
-            lines.append(f"    {step.rule}  [{step.source}] {step.title}")
-    return "\n".join(lines)
-
-
 def coverage_report(cov: PackCoverage) -> str:
     d = cov.to_dict()
     rules = d["rules"]

@@ -169,7 +169,7 @@ def test_fmt_gives_the_canonical_text(folder):
 
 @pytest.mark.parametrize("pack_id", mtbrules.builtin_packs())
 def test_every_rule_quote_is_found_and_highlighted(pack_id):
-    from mtbrules.checker import normalize_quote
+    from mtbrules.checker.lint import normalize_quote
 
     pack = mtbrules.load_pack(pack_id)
     views = {v.source_id: v for v in source_views(pack)}

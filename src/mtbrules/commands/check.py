@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import sys
 
-from . import add_pack_paths
+import attrs
+
+from . import add_pack_paths, display_path
 
 HELP = "check packs: schema, DSL, references, citations, conflicts, gaps"
 
@@ -26,8 +28,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..checker import RENDERERS, PackReport, check_folder, strict
-    from ..diagnostics import ERROR
+    from ..checker import check_folder
+    from ..diagnostics import ERROR, RENDERERS, strict
     from ..registry import builtin_ids, pack_folders
 
     refs = args.paths or builtin_ids()
@@ -35,9 +37,10 @@ def run(args) -> int:
     reports = []
     for folder in folders:
         rep = check_folder(folder, analysis=not args.no_analysis)
-        if args.strict:
-            rep = PackReport(rep.folder, rep.pack_id, tuple(strict(rep.diagnostics)))
-        reports.append(rep)
+        diagnostics = strict(rep.diagnostics) if args.strict else rep.diagnostics
+        # The report names files as the user sees them: relative to the working directory.
+        shown = tuple(_shown(d) for d in diagnostics)
+        reports.append(attrs.evolve(rep, folder=display_path(rep.folder), diagnostics=shown))
     text = RENDERERS[args.format](reports)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
@@ -50,3 +53,10 @@ def run(args) -> int:
         sys.stdout.write(text)
     failed = any(d.severity == ERROR for rep in reports for d in rep.diagnostics)
     return 1 if failed else 0
+
+
+def _shown(d):
+    """`d` with its file named by `display_path`."""
+    if d.location is None:
+        return d
+    return attrs.evolve(d, location=attrs.evolve(d.location, file=display_path(d.location.file)))

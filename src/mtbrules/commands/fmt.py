@@ -7,7 +7,7 @@ import difflib
 import sys
 from pathlib import Path
 
-from . import add_pack_paths
+from . import add_pack_paths, display_path
 
 HELP = "format pack YAML and DSL expressions canonically (--check for CI)"
 
@@ -21,7 +21,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..checker import display_path
     from ..errors import InputError
     from ..formatter import format_text, pack_files
     from ..gitref import is_git_ref

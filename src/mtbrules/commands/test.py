@@ -6,8 +6,12 @@ the scenarios exercised; `--fail-under` fails when rule coverage is lower."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from . import add_pack_paths
+from . import add_pack_paths, display_path
+
+if TYPE_CHECKING:
+    from ..coverage import ScenarioRun
 
 HELP = "run packs' scenario tests, optionally with rule and clause coverage"
 
@@ -33,8 +37,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..checker import display_path
-    from ..coverage import coverage_report, diff_text, failure_report, run_pack
+    from ..coverage import coverage_report, diff_text, run_pack
+    from ..diagnostics import github_escape
     from ..registry import builtin_ids, load_pack, pack_folders
     from ..terminal import printable
     from ._io import write_json
@@ -77,7 +81,7 @@ def run(args) -> int:
                 loc = r.scenario.location
                 text = f"scenario '{r.scenario.name}' failed: " + "; ".join(r.result.failures)
                 print(
-                    f"::error file={display_path(loc.file)},line={loc.line},title=scenario failed::{_esc(text)}"
+                    f"::error file={display_path(loc.file)},line={loc.line},title=scenario failed::{github_escape(text)}"
                 )
             if under:
                 print(
@@ -100,5 +104,19 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
-def _esc(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+def failure_report(run: ScenarioRun) -> str:
+    """A failed scenario: its file:line and name, each failure, expected against actual, the path."""
+    from ..coverage import diff_text  # heavy imports happen when a command runs (cli.py)
+
+    sc, result = run.scenario, run.result
+    loc = sc.location
+    lines = [f"FAIL {display_path(loc.file)}:{loc.line}: {sc.name}"]
+    lines += ["  " + f for f in result.failures]
+    diff = diff_text(sc.expectation, result)
+    if diff:
+        lines += ["  " + line for line in diff.splitlines()]
+    if result.decision is not None:
+        lines.append("  decision path:")
+        for step in result.decision.path:
+            lines.append(f"    {step.rule}  [{step.source}] {step.title}")
+    return "\n".join(lines)

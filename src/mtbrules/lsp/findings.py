@@ -9,7 +9,7 @@ from pathlib import Path
 
 import attrs
 
-from ..checker import PackReport, check_folder, check_pack
+from ..checker import PackReport, check_folder, check_pack, ruleanalysis
 from ..diagnostics import Diagnostic, Location
 from ..errors import MtbError
 from ..files import PackFiles
@@ -39,9 +39,9 @@ class CheckResult:
     findings: dict[str, list[Finding]]  # file -> its findings
 
 
-#: The findings of the static rule analysis (checker.py's `_Analysis`), and the one that
+#: The findings of the static rule analysis (checker.ruleanalysis), and the one that
 #: depends on them (an acknowledgement matching no warning can only be told after it).
-ANALYSIS_CODES = frozenset({"MTB430", "MTB431", "MTB432", "MTB433", "MTB434", "MTB435"})
+ANALYSIS_CODES: frozenset[str] = ruleanalysis.CODES
 AFTER_ANALYSIS = frozenset({"MTB414"})
 
 

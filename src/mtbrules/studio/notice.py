@@ -2,7 +2,7 @@
 
 A passage is a non-blank line of `source.txt` (the notices are written one
 clause or sentence group per line). A citation's quote is found in the text
-the way the checker compares quotes (`checker.normalize_quote`: NFKC, no
+the way the checker compares quotes (`checker.lint.normalize_quote`: NFKC, no
 whitespace, and for Traditional texts the Simplified form without pinyin
 glosses): the match is made on the normalised whole text and mapped back to
 the characters of the original, so the page highlights exactly the quoted
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import attrs
 
-from ..checker import normalize_quote
+from ..checker.lint import normalize_quote
 from ..names import simplified
 
-# The checker's comparison form (checker.normalize_quote) drops these.
+# The checker's comparison form (checker.lint.normalize_quote) drops these.
 _PINYIN = re.compile(r"\([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ\u0300-\u036f]+\)")
 _SPACE = re.compile(r"\s+")
 
