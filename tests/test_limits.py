@@ -6,7 +6,7 @@
 | YAML nesting | _yaml.MAX_DEPTH | MTB105 |
 | YAML values after aliases (billion laughs) | _yaml.MAX_NODES | MTB104 |
 | recursive alias | _yaml | MTB104 |
-| pack bytes, rule files, rules | loader.MAX_PACK_BYTES, MAX_RULE_FILES, MAX_RULES | MTB105 |
+| pack bytes, rule files, rules | loader.MAX_PACK_BYTES, MAX_RULE_FILES, packbuild.MAX_RULES | MTB105 |
 | source text bytes | _yaml.MAX_FILE_BYTES | MTB404 |
 | expression length, nesting | parser.MAX_EXPRESSION_LENGTH, MAX_DEPTH | MTB205 |
 | case text, list length, numbers | case.MAX_STRING, MAX_LIST, MAX_INT | CaseError naming the field |
@@ -24,7 +24,7 @@ import pytest
 from packbuilder import MINI_PACK, write_pack
 
 import mtbrules
-from mtbrules import _yaml, case, loader, parser
+from mtbrules import _yaml, case, loader, packbuild, parser
 from mtbrules._yaml import load_yaml
 from mtbrules.case import parse_case
 from mtbrules.errors import CaseError, DslSyntaxError, PackError
@@ -109,7 +109,7 @@ def test_rule_files(tmp_path, monkeypatch):
 
 
 def test_rules_per_pack(tmp_path, monkeypatch):
-    monkeypatch.setattr(loader, "MAX_RULES", 3)
+    monkeypatch.setattr(packbuild, "MAX_RULES", 3)
     rules = "rules:\n" + "".join(
         f"  - {{id: r{i}, title: t, source: {{doc: s1, clause: 一}}, reason: x}}\n"
         for i in range(5)
@@ -124,7 +124,7 @@ def test_real_limits_leave_room():
     assert loader.MAX_PACK_BYTES >= 4 * _yaml.MAX_FILE_BYTES
     for pack_id in mtbrules.builtin_packs():
         pack = mtbrules.load_pack(pack_id)
-        assert len(pack.rules) * 20 < loader.MAX_RULES
+        assert len(pack.rules) * 20 < packbuild.MAX_RULES
 
 
 def test_source_text_size(tmp_path):
