@@ -8,7 +8,7 @@ here). A pack that loads is then checked further:
   a source (MTB411), every quote is found in the cited source file (MTB412),
   every source is cited (MTB413);
 * scenario files: schema (MTB110) and the rule/document ids they expect (MTB450);
-* static rule analysis over a finite abstraction of the case (`Domain`):
+* static rule analysis over a finite abstraction of the case (`domain.CaseDomain`):
   conflicts (MTB430), unreachable rules (MTB431), rules always overridden
   (MTB432), gaps of a service, disease or category (MTB433–MTB435);
 * unused catalogue entries (MTB440–MTB443).
