@@ -147,3 +147,15 @@ def test_env_to_case_round_trips_through_the_contract():
         "offsite": {"settled": True},
     }
     assert pack.evaluate(case).outcome == "instant"
+
+
+def test_check_pack_finds_what_check_folder_finds():
+    """The language server checks a loaded pack again with the analysis (check_pack): the
+    pack's schedule warnings (MTB511) stay."""
+    from mtbrules.checker import check_pack
+
+    for name in ("MTB511-net-days", "MTB430-conflict", "MTB414-stale-acknowledgement"):
+        report = check_folder(BAD / name)
+        assert report.pack is not None
+        assert report.diagnostics
+        assert tuple(check_pack(report.pack)) == report.diagnostics

@@ -70,15 +70,15 @@ def check_folder(
         pack = load_pack_folder(folder, files=files)
     except PackError as exc:
         return PackReport(str(folder), None, tuple(sorted(exc.diagnostics, key=sort_key)))
-    found = _checked(pack, folder, files, analysis) + schedules.pack_warnings(folder)
-    return PackReport(str(folder), pack.id, tuple(sorted(unique(found), key=sort_key)), pack)
+    return PackReport(str(folder), pack.id, tuple(check_pack(pack, analysis, files)), pack)
 
 
 def check_pack(
     pack: Pack, analysis: bool = True, files: PackFiles | None = None
 ) -> list[Diagnostic]:
     """The findings for an already loaded pack (no loading errors, by definition)."""
-    found = _checked(pack, Path(pack.folder), files, analysis)
+    folder = Path(pack.folder)
+    found = _checked(pack, folder, files, analysis) + schedules.pack_warnings(folder)
     return sorted(unique(found), key=sort_key)
 
 
