@@ -117,16 +117,7 @@ def pack_folders(refs: Iterable[str]) -> list[Path]:
 def _folders_of(ref: str) -> list[Path]:
     if gitref.is_git_ref(ref):
         # A pack folder, or a folder holding packs, as it was at that revision.
-        exported = gitref.export(ref, need_pack=False)
-        found = packs_below(exported)
-        if not found:
-            raise PackError.at(
-                "MTB100",
-                f"no pack in '{clipped(ref)}': no folder at or below it has a pack.yaml",
-                Location(clipped(ref)),
-                hint="give a pack folder, a folder holding packs, or a built-in id",
-            )
-        return found
+        return _packs_in(gitref.export(ref, need_pack=False), ref)
     path = Path(ref)
     try:
         is_file, is_dir = path.is_file(), path.is_dir()
@@ -138,16 +129,21 @@ def _folders_of(ref: str) -> list[Path]:
             if (parent / "pack.yaml").is_file():
                 return [parent if path.is_absolute() else Path(os.path.relpath(parent))]
     if is_dir and not (path / "pack.yaml").is_file():
-        found = packs_below(path)
-        if not found:
-            raise PackError.at(
-                "MTB100",
-                f"no pack in '{clipped(ref)}': no folder at or below it has a pack.yaml",
-                Location(clipped(ref)),
-                hint="give a pack folder, a folder holding packs, or a built-in id",
-            )
-        return found
+        return _packs_in(path, ref)
     return [resolve(ref)]
+
+
+def _packs_in(folder: Path, ref: str) -> list[Path]:
+    """The packs at or below `folder` (which `ref` names); MTB100 when there is none."""
+    found = packs_below(folder)
+    if not found:
+        raise PackError.at(
+            "MTB100",
+            f"no pack in '{clipped(ref)}': no folder at or below it has a pack.yaml",
+            Location(clipped(ref)),
+            hint="give a pack folder, a folder holding packs, or a built-in id",
+        )
+    return found
 
 
 def load_pack(ref: str | os.PathLike[str], calendar: WorkingCalendar | None = None) -> Pack:

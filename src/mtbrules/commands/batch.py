@@ -102,12 +102,9 @@ def run(args) -> int:
                 pack,
                 args.input,
                 args.output,
-                errors=args.errors or "auto",
-                in_format=args.in_format,
-                out_format=args.out_format,
+                **_files(args),
                 workers=args.workers,
                 chunk_rows=args.chunk_rows,
-                progress=False if args.quiet else None,
                 resume=args.resume,
             )
         except Interrupted as stopped:
@@ -121,6 +118,16 @@ def run(args) -> int:
         )
         return 1
     return 0
+
+
+def _files(args) -> dict:
+    """What both engines are told about the files and the progress line."""
+    return {
+        "errors": args.errors or "auto",
+        "in_format": args.in_format,
+        "out_format": args.out_format,
+        "progress": False if args.quiet else None,
+    }
 
 
 class _Terminated(Exception):
@@ -155,11 +162,8 @@ def _on_spark(args, pack):
             pack,
             args.input,
             args.output,
-            errors=args.errors or "auto",
-            in_format=args.in_format,
-            out_format=args.out_format,
+            **_files(args),
             master=master,
-            progress=False if args.quiet else None,
             log=args.spark_log or "auto",
             conf=conf,
         )

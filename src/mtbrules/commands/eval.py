@@ -8,16 +8,9 @@ HELP = "evaluate one case and print the decision"
 
 
 def add_arguments(parser) -> None:
-    from ._io import LANG_HELP
+    from ._case import add_case_arguments
 
-    parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
-    parser.add_argument(
-        "--pack",
-        metavar="REF",
-        help="built-in pack id, pack folder or git:REV:PATH (default: the case's `pack`)",
-    )
-    parser.add_argument("--format", choices=("json", "text"), default="json")
-    parser.add_argument("--lang", choices=("zh", "en"), default=None, help=LANG_HELP)
+    add_case_arguments(parser, default_format="json")
 
 
 def run(args) -> int:
