@@ -77,8 +77,10 @@ def _date(decision, kind: str) -> str | None:
 
 
 def compare(case: Mapping, packs: Iterable = "all", lang: str = "en") -> list[CompareRow]:
-    """Evaluate `case` with each pack (ids, paths or Pack objects; "all" = every built-in pack);
-    `lang` is the language of the engine's messages (Pack.evaluate)."""
+    """Evaluate `case` with each pack (ids, paths, `git:REV:PATH` or Pack objects; "all" =
+    every built-in pack); `lang` is the language of the engine's messages (Pack.evaluate).
+    Each named pack decides by definition: the case's own `pack` is ignored, without the
+    warning registry.pack_for_case gives elsewhere (docs/contract.md, "Case")."""
     from .registry import builtin_ids, load_pack
 
     check_lang(lang)

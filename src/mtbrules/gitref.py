@@ -106,7 +106,8 @@ def _unpack(
     import tempfile  # start-up time
 
     proc = subprocess.run(
-        ["git", "-C", top, "archive", "--format=tar", commit, "--", rel],
+        # PATH is a path, never pathspec magic (":(glob)…", ":!…").
+        ["git", "--literal-pathspecs", "-C", top, "archive", "--format=tar", commit, "--", rel],
         capture_output=True,
         check=False,  # a failure is reported below, with git's own words
     )
