@@ -402,7 +402,12 @@ def _init_impact(old_folder: str, new_folder: str):
 
 
 def _impact_work(chunk) -> tuple[int, list]:
-    old, new = _STATE["old"], _STATE["new"]
+    return compare_chunk(chunk, _STATE["old"], _STATE["new"])
+
+
+def compare_chunk(chunk: tuple, old, new) -> tuple[int, list]:
+    """(cases, differences) of a caseio chunk from `old` to `new`: each case as `old` reads it
+    (caseio.chunk_cases), compared by compare_case; a row that is not a case is `invalid`."""
     out = []
     count = 0
     for row, case, _, message in chunk_cases(chunk, old):
