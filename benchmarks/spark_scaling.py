@@ -129,7 +129,7 @@ def measure_spark(path: Path, master: str, tmp: Path) -> dict:
     # The first run starts the Python workers and compiles the pack in each (on a slice), the second is timed.
     for part in (cases.limit(2000), cases):
         t = time.perf_counter()
-        ms.evaluate_cases(part, pack, _mode=mode, _row_in_json=True).write.format("noop").mode(
+        ms.map_cases(part, pack, mode=mode, row_in_json=True).write.format("noop").mode(
             "overwrite"
         ).save()
         runs.append(time.perf_counter() - t)

@@ -24,13 +24,14 @@ pytest.importorskip(
 )
 
 import mtbrules
-from mtbrules import batch as local_batch
 from mtbrules import caseio
 from mtbrules import diff as local_diff
 from mtbrules import spark as ms
 from mtbrules.case import CASE_FIELDS, CASE_OBJECTS
 from mtbrules.cli import main
 from mtbrules.decision import OUTCOMES
+from mtbrules.spark import files as spark_files
+from mtbrules.spark import shipping
 
 N = 2500
 
@@ -292,7 +293,7 @@ def test_pack_shipped_as_files(tmp_path, pack):
     shutil.copytree(pack.folder, folder)
     spec = ms.ship_pack(str(folder))
     moved = ms.ShippedPack(spec.id, str(tmp_path / "gone" / "qd"), spec.digest, spec.files)
-    ms._PACKS.pop((spec.id, spec.digest), None)
+    shipping._PACKS.pop((spec.id, spec.digest), None)
     shipped = ms.executor_pack(moved)
     case = {"service": "certificate", "submitted_on": "2025-09-29", "diseases": ["恶性肿瘤"]}
     assert shipped.evaluate(case).to_dict() == pack.evaluate(case).to_dict()
@@ -428,7 +429,7 @@ def test_impact_on_spark_is_the_local_impact(spark, pack, caseload, tmp_path):
 def _local_table_impact(pack, new, records) -> dict:
     result = local_diff.Impact(pack, new)
     for row, record in enumerate(records, 1):
-        case = local_batch.row_to_case(record, pack)
+        case = caseio.row_to_case(record, pack)
         result.add(local_diff.compare_case(row, case, pack, new))
     return result.to_dict()
 
@@ -482,13 +483,13 @@ def test_output_appears_only_when_complete(spark, caseload, tmp_path, capsys, mo
     """While rows are written, OUT does not exist (they go to OUT's .partial name), then it is renamed."""
     out = tmp_path / "out.jsonl"
     seen = []
-    original = ms._payload
+    original = spark_files._payload
 
     def watching(rows, fout):
         seen.append((out.exists(), (tmp_path / "out.partial.jsonl").exists()))
         return original(rows, fout)
 
-    monkeypatch.setattr(ms, "_payload", watching)
+    monkeypatch.setattr(spark_files, "_payload", watching)
     args = [str(caseload / "cases.jsonl"), "--pack", "qingdao", "-q", "-o", str(out)]
     code = main(["batch", *args, "--engine", "spark"])
     capsys.readouterr()
