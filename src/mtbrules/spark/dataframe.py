@@ -136,6 +136,15 @@ def with_row_numbers(df, col: str = "row", start: int = 1):
     return tagged.withColumn(col, (first + index).cast("long")).drop(pid, mid)
 
 
+def with_row_column(df, col: str):
+    """`df` with a bigint `col`: its own column cast to long, else `with_row_numbers`."""
+    from pyspark.sql import functions as F
+
+    if col in df.columns:
+        return df.withColumn(col, F.col(col).cast("long"))
+    return with_row_numbers(df, col)
+
+
 # ---------------------------------------------------------------- executor side
 
 
@@ -330,7 +339,6 @@ def map_cases(
     the row (the Decision JSON with `row` first), as `mtbrules batch` writes it.
     """
     require_pyspark()
-    from pyspark.sql import functions as F
 
     spec = ship_pack(pack)
     keep = list(keep)
@@ -340,10 +348,7 @@ def map_cases(
                 f"keep: no column '{name}' in the DataFrame (columns: {', '.join(df.columns)})"
             )
     if row:
-        if row in df.columns:
-            df = df.withColumn(row, F.col(row).cast("long"))
-        else:
-            df = with_row_numbers(df, row)
+        df = with_row_column(df, row)
     clash = [n for n in keep if n in DECISION_TYPES or n == row]
     if clash:
         raise InputError(f"keep: column '{clash[0]}' is also an output column")

@@ -12,7 +12,7 @@ import json
 
 from .. import diff as dd
 from ..registry import load_pack
-from .dataframe import case_chunk, quiet, with_row_numbers
+from .dataframe import case_chunk, quiet, with_row_column
 from .files import read_caseload
 from .session import require_pyspark, session
 from .shipping import ShippedPack, executor_pack, ship_pack
@@ -76,10 +76,7 @@ def impact(df, old, new, *, row: str = "row", examples: int = 3, _mode: str = "t
 
     old = old if hasattr(old, "evaluate") else load_pack(old)
     new = new if hasattr(new, "evaluate") else load_pack(new)
-    if row in df.columns:
-        df = df.withColumn(row, F.col(row).cast("long"))
-    else:
-        df = with_row_numbers(df, row)
+    df = with_row_column(df, row)
     with quiet():
         out = df.mapInArrow(
             _impact_fn(ship_pack(old), ship_pack(new), _mode, row),
