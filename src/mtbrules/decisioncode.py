@@ -119,8 +119,11 @@ class _DecisionGen:
         head = ["    get = values.get"]
         if gen.uses_groups or gen.uses_ids:
             head.append("    case_diseases = diseases")
-        if gen.uses_groups:
-            head.append("    case_groups = _groups(case_diseases)")
+        if gen.uses_groups:  # one disease (the usual case): its own groups
+            head.append(
+                "    case_groups = case_diseases[0].groups if len(case_diseases) == 1 "
+                "else _groups(case_diseases)"
+            )
         if gen.uses_ids:
             head.append("    case_ids = _ids(case_diseases)")
         for key, local in gen.fields.items():

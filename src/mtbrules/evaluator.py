@@ -26,7 +26,7 @@ from .decisionparts import (
     unknown_diseases,
 )
 from .errors import CalendarError
-from .messages import DEFAULT_LANG, check_lang
+from .messages import DEFAULT_LANG, LANGS, check_lang
 from .workdays import track
 
 __all__ = [
@@ -52,7 +52,8 @@ def evaluate(
     the language of the engine's own messages (messages.py); pack text and
     the `name` fields are the same in both.
     """
-    check_lang(lang)
+    if lang not in LANGS:
+        check_lang(lang)  # raises, naming the languages
     prep = pack.prepared
     case = data if isinstance(data, Case) else prep.case_reader.read(data)
     if trace is None:
@@ -69,6 +70,9 @@ def interpreted(
     check_lang(lang)
     case = data if isinstance(data, Case) else pack.prepared.case_reader.read(data)
     return Evaluation(pack, case, trace, lang).run()
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def generated_decision(pack: Prepared, case: Case, lang: str) -> Decision | None:
@@ -127,7 +131,7 @@ def generated_decision(pack: Prepared, case: Case, lang: str) -> Decision | None
                 values,
                 tuple(found.values()),
                 tuple([matches[i] for i in found]),
-                provided_ids(prep, provided),
+                provided_ids(prep, provided) if provided else _NONE,
                 provided,
                 version.id,
                 day.isoformat(),
