@@ -13,26 +13,27 @@ X-Request-ID.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-import os
-import re
 import sys
 import time
-import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
+
+from .reading import headers_of, request_id
 
 ACCESS = logging.getLogger("mtbrules.access")
 SERVICE = logging.getLogger("mtbrules.service")
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}\Z")
-#: Generated request ids: a random prefix per process, then a counter (unique, and cheaper than uuid4 per request).
-_PREFIX = f"{uuid.uuid4().hex[:12]}{os.getpid():x}-"
-_COUNTER = itertools.count(1)
-#: The only keys an endpoint may add to a line (anything else is dropped).
-_ALLOWED = ("pack", "outcome", "cases", "errors", "outcomes", "error", "route")
+#: The only keys an endpoint may add to a line, in the line's order (anything else is dropped).
+_ALLOWED = ("pack", "outcome", "cases", "errors", "outcomes", "error")
+#: JSON of the values that repeat from line to line (methods, routes, pack ids, outcomes, codes).
+_JSON: dict[Any, str] = {}
+_MAX_JSON = 1024
+#: The line's fixed middle for each (method, route): `"event":…,"method":…,"path":…,"status":`.
+_HEADS: dict[tuple[str, str | None], str] = {}
 
 
 class _Sink(logging.StreamHandler):
@@ -90,13 +91,58 @@ def log_info(event: str, **fields) -> None:
         )
 
 
-def _emit(line: dict) -> None:
-    text = orjson.dumps(line).decode("utf-8")
+def _json(value: Any) -> str:
+    if isinstance(value, (str, type(None))):
+        text = _JSON.get(value)
+        if text is None:
+            text = orjson.dumps(value).decode("utf-8")
+            if len(_JSON) < _MAX_JSON:
+                _JSON[value] = text
+        return text
+    return orjson.dumps(value).decode("utf-8")
+
+
+def access_line(
+    method: str,
+    route: str | None,
+    status: int,
+    seconds: float,
+    notes: Mapping[str, Any],
+    request_id: str,
+) -> str:
+    """The access line of one request, as JSON text: the fixed fields, then what `notes` may carry.
+
+    Written piece by piece (the repeating pieces' JSON made once): the same
+    text `orjson.dumps` gives for the dict of these fields, in this order.
+    """
+    fixed = _HEADS.get((method, route))
+    if fixed is None:
+        fixed = f'"event":"access","method":{_json(method)},"path":{_json(route)},"status":'
+        if len(_HEADS) < _MAX_JSON:
+            _HEADS[(method, route)] = fixed
+    head = f'{{"ts":"{_now()}",{fixed}{status},"duration_ms":{round(seconds * 1000, 3)!r}'
+    parts = [head]
+    for key in _ALLOWED:
+        value = notes.get(key)
+        if value is not None:
+            parts.append(f',"{key}":{_json(value)}')
+    # A request id is a token of `._:-`, letters and digits (reading.request_id): nothing to escape.
+    parts.append(f',"request_id":"{request_id}"}}')
+    return "".join(parts)
+
+
+def write_access(line: str) -> None:
+    """One access line to the access logger: straight to the stream when it is ours."""
     handlers = ACCESS.handlers
     if len(handlers) == 1 and isinstance(handlers[0], _Sink):
-        handlers[0].write(text)  # ours: the line as it is, without a LogRecord
+        handlers[0].write(line)  # ours: the line as it is, without a LogRecord
     else:  # a deployment's own logging set-up: a record like any other
-        ACCESS.handle(logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, text, None, None))
+        ACCESS.handle(logging.LogRecord(ACCESS.name, logging.INFO, __file__, 0, line, None, None))
+
+
+def enabled() -> bool:
+    """Whether access lines are wanted (the logger is at INFO or below)."""
+    return ACCESS.isEnabledFor(logging.INFO)
 
 
 class AccessLogMiddleware:
@@ -109,19 +155,11 @@ class AccessLogMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = time.perf_counter()
-        request_id = None
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                text = value.decode("latin-1")
-                if _REQUEST_ID.match(text):
-                    request_id = text
-                break
-        if request_id is None:
-            request_id = f"{_PREFIX}{next(_COUNTER):x}"
+        rid = request_id(headers_of(scope)[2])
         notes: dict = {}
         scope["mtbrules.log"] = notes
         status = 500
-        header = (b"x-request-id", request_id.encode("ascii"))
+        header = (b"x-request-id", rid.encode("ascii"))
 
         async def send_with_status(message):
             nonlocal status
@@ -133,18 +171,13 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            if ACCESS.isEnabledFor(logging.INFO):
-                line = {
-                    "ts": _now(),
-                    "event": "access",
-                    "method": scope.get("method"),
-                    "path": notes.get("route"),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                }
-                for key in _ALLOWED:
-                    value = notes.get(key)
-                    if value is not None and key != "route":
-                        line[key] = value
-                line["request_id"] = request_id
-                _emit(line)
+            if enabled():
+                line = access_line(
+                    scope["method"],
+                    notes.get("route"),
+                    status,
+                    time.perf_counter() - start,
+                    notes,
+                    rid,
+                )
+                write_access(line)

@@ -97,6 +97,15 @@ def error_response(
     )
 
 
+def refusal(exc: HttpError | MtbError) -> tuple[Response, str | None]:
+    """The answer to an error raised while handling a request, and the code its access line carries
+    (the diagnostic code, else the error's class: never the message, which may quote the case)."""
+    if isinstance(exc, HttpError):
+        return error_response(exc.status, exc.message, exc.field, exc.code, exc.headers), exc.code
+    status, err = error_of(exc)
+    return json_response({"error": err}, status), err["code"] or type(exc).__name__
+
+
 def count_outcomes(outcomes: Iterable[str]) -> dict[str, int]:
     """How many cases got each outcome, in the order of decision.OUTCOMES (those no case got left out)."""
     seen = Counter(outcomes)

@@ -21,6 +21,15 @@ MAX_COMPARE_PACKS = 64
 #: the hop to a thread and back would cost. Larger bodies go to a decision thread.
 INLINE_BODY = 16 * 1024
 
+#: A value from the request is quoted in a message up to this many characters.
+QUOTE_AT = 60
+
+
+def short(text: str) -> str:
+    """`text` as a message quotes it: whole, or cut to QUOTE_AT characters ending in `...`."""
+    return text if len(text) <= QUOTE_AT else text[: QUOTE_AT - 3] + "..."
+
+
 #: The codes of the service's own refusals (docs/diagnostics.md, MTB7xx).
 TOO_MANY_PACKS = "MTB701"
 RESPONSE_TOO_LARGE = "MTB702"

@@ -132,15 +132,6 @@ def _child_run(job: Callable[..., bytes], args: tuple) -> tuple[bool, Any, dict[
         return False, exc, notes
 
 
-def run_here(packs: PackSet, job: Callable[..., bytes], args: tuple):
-    """The same as a decision process would answer, computed in this process (small cases)."""
-    notes: dict[str, Any] = {}
-    try:
-        return True, job(packs, *args, notes), notes
-    except (HttpError, MtbError) as exc:
-        return False, exc, notes
-
-
 # -- in the server -------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ import attrs
 from ..diagnostics import Diagnostic, Location
 from ..errors import MtbError, PackError
 from ..pack import Pack
+from .limits import short
 
 
 @attrs.frozen
@@ -79,9 +80,7 @@ class UnknownPackError(PackError):
 
     def __init__(self, pack_id: Any, served: Iterable[str] = ()):
         served = list(served)
-        text = pack_id if isinstance(pack_id, str) else repr(pack_id)
-        if len(text) > 60:
-            text = text[:57] + "..."
+        text = short(pack_id if isinstance(pack_id, str) else repr(pack_id))
         close = difflib.get_close_matches(text, served, n=1) if isinstance(pack_id, str) else []
         hint = (
             f"did you mean '{close[0]}'?"

@@ -1,0 +1,195 @@
+"""The fast path (service/fastpath.py) answers exactly what Starlette's endpoint answers.
+
+The same requests go to the app as served (POST …/evaluate taken by the fast
+path) and to the same app's Starlette stack alone (the route behind it):
+status, headers, body and access line must be the same.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import warnings
+
+import orjson
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")
+
+with warnings.catch_warnings():  # Starlette's notice about httpx2
+    warnings.simplefilter("ignore")
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+from mtbrules.registry import builtin_ids
+from mtbrules.service import accesslog
+from mtbrules.service.app import ServiceConfig, create_app
+from mtbrules.service.fastpath import route_of
+from mtbrules.service.packs import load_pack_set
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:starlette")
+
+QINGDAO = {
+    "service": "certificate",
+    "submitted_on": "2025-09-29",
+    "scheme": "employee",
+    "first_application": True,
+    "diseases": ["恶性肿瘤"],
+    "materials": ["出院记录", "病理检查报告单"],
+}
+
+REQUESTS = [
+    ("/v1/packs/qingdao/evaluate", json.dumps(QINGDAO).encode(), {}),
+    ("/v1/evaluate", json.dumps({**QINGDAO, "pack": "rizhao"}).encode(), {}),
+    ("/v1/packs/qingdao/evaluate", json.dumps(QINGDAO).encode(), {"accept-language": "zh-CN"}),
+    ("/v1/packs/qingdao/evaluate", json.dumps({**QINGDAO, "age": "sixty"}).encode(), {}),
+    ("/v1/packs/qingdao/evaluate", json.dumps({**QINGDAO, "pack": "rizhao"}).encode(), {}),
+    ("/v1/evaluate", json.dumps(QINGDAO).encode(), {}),
+    ("/v1/evaluate", json.dumps({**QINGDAO, "pack": "nowhere"}).encode(), {}),
+    ("/v1/packs/qingdoa/evaluate", json.dumps(QINGDAO).encode(), {}),
+    ("/v1/packs/qingdao/evaluate", b'{\n  "age": ,\n}', {}),
+    ("/v1/packs/qingdao/evaluate", b"", {}),
+    ("/v1/packs/qingdao/evaluate", b"[1, 2]", {}),
+    ("/v1/packs/qingdao/evaluate", b"\xff\xfe", {}),
+    ("/v1/packs/qingdao/evaluate", json.dumps({**QINGDAO, "district": "市" * 800}).encode(), {}),
+    # larger than the inline limit: decided in a decision process
+    ("/v1/packs/qingdao/evaluate", (json.dumps(QINGDAO) + " " * 17000).encode(), {}),
+    ("/v1/packs/qingdao/evaluate", json.dumps({**QINGDAO, "x": " " * 20000}).encode(), {}),
+    ("/v1/packs/qingdao/evaluate", b"{}", {"content-length": "abc"}),
+]
+
+
+@pytest.fixture(scope="module")
+def packset():
+    return load_pack_set(builtin_ids())
+
+
+def _starlette_only(app):
+    """The same app without the fast path: Starlette's routing, middleware and endpoint."""
+
+    async def asgi(scope, receive, send):
+        await Starlette.__call__(app, scope, receive, send)
+
+    return asgi
+
+
+def _answers(asgi, requests):
+    stream = io.StringIO()
+    accesslog.configure(stream)
+    out = []
+    try:
+        with TestClient(asgi) as c:
+            for i, (path, body, headers) in enumerate(requests):
+                r = c.post(
+                    path,
+                    content=body,
+                    headers={"x-request-id": f"req-{i}", "content-type": "application/json"}
+                    | headers,
+                )
+                out.append((r.status_code, r.content, sorted(r.headers.items())))
+    finally:
+        for logger in (accesslog.ACCESS, accesslog.SERVICE):
+            logger.handlers[:] = []
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access = [
+        {k: v for k, v in line.items() if k not in ("ts", "duration_ms")}
+        for line in lines
+        if line["event"] == "access"
+    ]
+    return out, access
+
+
+def test_the_fast_path_answers_what_the_starlette_endpoint_answers(packset):
+    app = create_app(ServiceConfig(max_body=20_000, processes=1), packset)
+    fast, fast_lines = _answers(app, REQUESTS)
+    slow, slow_lines = _answers(_starlette_only(app), REQUESTS)
+    statuses = [s for s, _, _ in fast]
+    assert statuses == [
+        200,
+        200,
+        200,
+        422,
+        422,
+        422,
+        404,
+        404,
+        400,
+        400,
+        422,
+        400,
+        200,
+        200,
+        413,
+        400,
+    ]
+    assert fast == slow
+    assert len(fast_lines) == len(REQUESTS) and fast_lines == slow_lines
+    assert fast_lines[0] == {
+        "event": "access",
+        "method": "POST",
+        "path": "/v1/packs/{pack}/evaluate",
+        "status": 200,
+        "pack": "qingdao",
+        "outcome": json.loads(fast[0][1])["outcome"],
+        "request_id": "req-0",
+    }
+
+
+def test_without_the_access_log_neither_path_adds_a_request_id(packset):
+    app = create_app(ServiceConfig(access_log=False), packset)
+    fast, lines = _answers(app, REQUESTS[:4])
+    slow, _ = _answers(_starlette_only(app), REQUESTS[:4])
+    assert fast == slow and lines == []
+    assert all("x-request-id" not in dict(headers) for _, _, headers in fast)
+
+
+def test_the_fast_path_takes_only_what_starlettes_routes_would_match():
+    def scope(path, method="POST", root_path=""):
+        return {"method": method, "path": path, "root_path": root_path}
+
+    assert route_of(scope("/v1/evaluate")) == ("/v1/evaluate", None)
+    assert route_of(scope("/v1/packs/qingdao/evaluate")) == ("/v1/packs/{pack}/evaluate", "qingdao")
+    assert route_of(scope("/v1/packs/张三/evaluate")) == ("/v1/packs/{pack}/evaluate", "张三")
+    for path in (
+        "/v1/packs//evaluate",
+        "/v1/packs/evaluate",
+        "/v1/packs/a/b/evaluate",
+        "/v1/evaluate/",
+        "/v1/packs/qingdao/evaluate/",
+        "/v1/packs/qingdao/batch",
+    ):
+        assert route_of(scope(path)) is None, path
+    assert route_of(scope("/v1/evaluate", method="GET")) is None
+    assert route_of(scope("/api/v1/evaluate", root_path="/api")) is None
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        {"pack": "qingdao", "outcome": "review"},
+        {"error": "MTB100"},
+        {"pack": "qingdao", "cases": 2, "errors": 1, "outcomes": {"approve": 1}},
+        {"pack": None, "outcome": None},
+        {},
+    ],
+)
+def test_the_access_line_is_the_json_of_its_fields_in_order(notes):
+    line = accesslog.access_line("POST", "/v1/batch", 200, 0.0123456, notes, "abc.1")
+    parsed = json.loads(line)
+    expected = {
+        "ts": parsed["ts"],
+        "event": "access",
+        "method": "POST",
+        "path": "/v1/batch",
+        "status": 200,
+        "duration_ms": 12.346,
+        **{k: v for k, v in notes.items() if v is not None},
+        "request_id": "abc.1",
+    }
+    assert line == orjson.dumps(expected).decode("utf-8")
+    assert accesslog.access_line("GET", None, 404, 0, {}, "r").startswith('{"ts":"')
+    assert json.loads(accesslog.access_line("GET", None, 404, 0, {}, "r"))["path"] is None
