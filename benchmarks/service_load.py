@@ -1,23 +1,27 @@
 """Bounded load test of `mtbrules serve` on loopback, next to the in-process figure.
 
-    python benchmarks/service_load.py                 # 5 s, 2 workers, writes docs/service.md's figures
-    python benchmarks/service_load.py --seconds 3 --no-write
+    python benchmarks/service_load.py                 # 3 rounds of 3 s, writes docs/service.md's figures
+    python benchmarks/service_load.py --rounds 2 --seconds 2 --no-write
 
 What it does:
 1. picks the cases the library decides (status 200) from every built-in pack's
    scenario files, and times `pack.evaluate(case).to_dict()` on them in this
    process (the in-process figure);
 2. starts `mtbrules serve --workers 2` on 127.0.0.1 at a free port (access log
-   on, written to a temporary file, as in production);
-3. drives POST /v1/packs/{pack}/evaluate with those cases from a separate client
+   on, written to a temporary file, as in production) and, beside it, the ceiling
+   of issue 13: a Starlette endpoint on uvicorn, as many workers, answering one
+   fixed decision;
+3. in each of --rounds rounds, drives each server in turn (the order alternating)
+   with POST /v1/packs/{pack}/evaluate and those cases from a separate client
    process: asyncio, raw HTTP/1.1 keep-alive connections (a light client, so the
    figure is the server's and not the client's), a closed loop per connection;
    bounded by --seconds and --max-requests; checks every response is 200 with
-   a decision; after a 1 s warm-up that is not counted;
-4. stops the server, and does the same against the ceiling of issue 13 (a Starlette
-   endpoint on uvicorn that answers one fixed decision), first, in the same run;
-5. prints the figures as JSON, with the ratio of the two, and (unless --no-write)
-   replaces the block between the load markers in docs/service.md.
+   a decision; after a warm-up that is not counted. Interleaving puts the
+   machine's other load on both servers alike;
+4. stops both, and prints the figures as JSON: each server's median round, the
+   ratio of the two in each round and its median, the load average before and
+   after; and (unless --no-write) replaces the block between the load markers in
+   docs/service.md.
 
 Only loopback addresses are used. The client shares the machine's cores with
 the server, as it would on a one-box deployment; the figures say so.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import multiprocessing as mp
@@ -234,28 +239,117 @@ def ceiling_server(port: int, workers: int, reply: bytes, folder: str) -> list[s
 # -- the run ----------------------------------------------------------------------
 
 
+class Server:
+    """One server under test: started once, driven in several rounds, stopped at the end."""
+
+    def __init__(self, name: str, cmd: list[str], port: int):
+        self.name = name
+        self.port = port
+        self.log = tempfile.NamedTemporaryFile(
+            prefix="mtbrules-serve-", suffix=".log", delete=False
+        )
+        self.process = subprocess.Popen(
+            cmd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: the main process and its workers
+        )
+        self.rounds: list[dict] = []
+
+    def wait_ready(self) -> None:
+        _wait_ready(self.port, self.process, timeout=90)
+        self.group = _process_group(self.process.pid)
+
+    def drive(self, cases, args) -> None:
+        """One round: a client process for --warmup + --seconds; what it measured, and the CPU."""
+        queue: mp.Queue = mp.Queue()
+        client = mp.Process(
+            target=client_main,
+            args=(
+                self.port,
+                cases,
+                args.seconds,
+                args.warmup,
+                args.connections,
+                args.max_requests,
+                queue,
+            ),
+        )
+        client.start()
+        time.sleep(args.warmup)
+        cpu_before = _cpu_seconds(self.group)
+        count, latencies, errors, measured = queue.get(timeout=args.seconds + args.warmup + 60)
+        cpu_after = _cpu_seconds(self.group)
+        client.join(timeout=30)
+        self.rounds.append(
+            {
+                "requests": count,
+                "seconds": measured,
+                "latencies": latencies,
+                "errors": errors,
+                "cpu": cpu_after - cpu_before,
+            }
+        )
+
+    def stop(self) -> int:
+        """Stop the server; the access lines it wrote."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log.close()
+        with open(self.log.name, encoding="utf-8", errors="replace") as fh:
+            lines = sum(1 for line in fh if '"event":"access"' in line)
+        os.unlink(self.log.name)
+        return lines
+
+    def summary(self, access_lines: int) -> dict:
+        """The rounds together: requests/s the median round's, latency and CPU over every request."""
+        rounds = self.rounds
+        latencies = sorted(x for r in rounds for x in r["latencies"])
+        count = sum(r["requests"] for r in rounds)
+        errors = [e for r in rounds for e in r["errors"]]
+        per_round = [round(r["requests"] / r["seconds"]) if r["seconds"] else 0 for r in rounds]
+
+        def pct(p):
+            if not latencies:
+                return None
+            return round(
+                latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 2
+            )
+
+        return {
+            "rounds": len(rounds),
+            "seconds": round(sum(r["seconds"] for r in rounds), 2),
+            "requests": count,
+            "requests_per_s": round(statistics.median(per_round)) if per_round else 0,
+            "requests_per_s_by_round": per_round,
+            "p50_ms": pct(50),
+            "p90_ms": pct(90),
+            "p99_ms": pct(99),
+            "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+            "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
+            "server_cpu_us_per_request": round(sum(r["cpu"] for r in rounds) / count * 1e6)
+            if count
+            else None,
+            "errors": len(errors),
+            "error_samples": errors[:5],
+            "access_log_lines": access_lines,
+        }
+
+
 def run(args) -> dict:
     load_before = os.getloadavg()[0]
     cases = decided_cases()
     if not cases:
         sys.exit("no decided scenario cases found")
     local = in_process(cases, args.in_process_seconds)
-    ceiling = None
-    if not args.no_ceiling:
-        import mtbrules
-
-        pid, case = cases[0]
-        reply = json.dumps(
-            mtbrules.load_pack(pid).evaluate(case).to_dict(),
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-        with tempfile.TemporaryDirectory(prefix="mtbrules-ceiling-") as folder:
-            port = free_port()
-            ceiling = drive(ceiling_server(port, args.workers, reply, folder), port, cases, args)
-            ceiling["reply_bytes"] = len(reply)
     port = free_port()
-    cmd = [
+    serve_cmd = [
         sys.executable,
         "-m",
         "mtbrules",
@@ -267,91 +361,52 @@ def run(args) -> dict:
         "--workers",
         str(args.workers),
     ]
-    served = drive(cmd, port, cases, args)
+    with tempfile.TemporaryDirectory(prefix="mtbrules-ceiling-") as folder:
+        servers = [Server("mtbrules serve", serve_cmd, port)]
+        if not args.no_ceiling:
+            import mtbrules
+
+            pid, case = cases[0]
+            reply = mtbrules.load_pack(pid).evaluate(case).to_json_bytes()
+            ceiling_port = free_port()
+            cmd = ceiling_server(ceiling_port, args.workers, reply, folder)
+            servers.append(Server("ceiling", cmd, ceiling_port))
+        lines = {}
+        try:
+            for server in servers:
+                server.wait_ready()
+            # Interleaved: each round drives every server once, the order alternating, so that
+            # the machine's other load falls on both alike.
+            for i in range(args.rounds):
+                for server in servers if i % 2 else servers[::-1]:
+                    server.drive(cases, args)
+        finally:
+            for server in servers:
+                lines[server.name] = server.stop()
+    served = servers[0].summary(lines["mtbrules serve"])
+    ceiling = None
+    ratios: list[float] = []
+    if len(servers) > 1:
+        ceiling = servers[1].summary(lines["ceiling"])
+        ceiling["reply_bytes"] = len(reply)
+        ratios = [
+            round(a / b, 2)
+            for a, b in zip(served["requests_per_s_by_round"], ceiling["requests_per_s_by_round"])
+            if b
+        ]
     return {
         "when": dt.date.today().isoformat(),
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, {platform.system()}",
         "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "workers": args.workers,
         "stack": _stack(),
         "connections": args.connections,
         **served,
         "ceiling": ceiling,
-        "ratio_to_ceiling": round(served["requests_per_s"] / ceiling["requests_per_s"], 2)
-        if ceiling and ceiling["requests_per_s"]
-        else None,
+        "ratio_to_ceiling": statistics.median(ratios) if ratios else None,
+        "ratio_by_round": ratios,
         "in_process": local,
-    }
-
-
-def drive(cmd: list[str], port: int, cases, args) -> dict:
-    """Start the server `cmd`, drive it from a client process, stop it: the figures."""
-    log = tempfile.NamedTemporaryFile(prefix="mtbrules-serve-", suffix=".log", delete=False)
-    server = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-    )
-    try:
-        _wait_ready(port, server, timeout=90)
-        group = _process_group(server.pid)
-        queue: mp.Queue = mp.Queue()
-        client = mp.Process(
-            target=client_main,
-            args=(
-                port,
-                cases,
-                args.seconds,
-                args.warmup,
-                args.connections,
-                args.max_requests,
-                queue,
-            ),
-        )
-        client.start()
-        time.sleep(args.warmup)
-        cpu_before = _cpu_seconds(group)
-        count, latencies, errors, measured = queue.get(timeout=args.seconds + args.warmup + 60)
-        cpu_after = _cpu_seconds(group)
-        client.join(timeout=30)
-    finally:
-        os.killpg(
-            server.pid, signal.SIGTERM
-        )  # the server's own process group: the main process and its workers
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
-    access_lines = sum(
-        1
-        for line in open(log.name, encoding="utf-8", errors="replace")
-        if '"event":"access"' in line
-    )
-    os.unlink(log.name)
-    latencies.sort()
-
-    def pct(p):
-        return (
-            round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 2)
-            if latencies
-            else None
-        )
-
-    return {
-        "seconds": round(measured, 2),
-        "requests": count,
-        "requests_per_s": round(count / measured) if measured else 0,
-        "p50_ms": pct(50),
-        "p90_ms": pct(90),
-        "p99_ms": pct(99),
-        "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
-        "server_cpu_us_per_request": round((cpu_after - cpu_before) / count * 1e6)
-        if count
-        else None,
-        "errors": len(errors),
-        "error_samples": errors[:5],
-        "access_log_lines": access_lines,
     }
 
 
@@ -428,14 +483,18 @@ def markdown(r: dict) -> str:
             BEGIN,
             (
                 f"Measured {r['when']} on {r['machine']} (client and server on the same cores; "
-                f"1-minute load average {r['load_average_before']} before the run); {r['stack']}."
+                f"1-minute load average {r['load_average_before']} before the run and "
+                f"{r['load_average_after']} after it: the machine was shared, so every figure but the CPU "
+                f"column is noisy); {r['stack']}. Both servers ran at once and were driven in turn, "
+                f"{r['rounds']} rounds of {round(r['seconds'] / max(1, r['rounds']), 1)} s each after a warm-up, "
+                "the order alternating; requests/s is the median round's."
             ),
             "",
             "| where | what | throughput | latency | CPU per case |",
             "|---|---|---|---|---|",
             (
                 f"| HTTP, loopback | `mtbrules serve --workers {r['workers']}`, POST /v1/packs/{{pack}}/evaluate, "
-                f"{r['connections']} keep-alive connections, {r['seconds']} s after 1 s warm-up, access log on "
+                f"{r['connections']} keep-alive connections, access log on "
                 f"| **{r['requests_per_s']} requests/s** ({r['requests']} requests, **{r['errors']} errors**) "
                 f"| p50 {r['p50_ms']} ms, p90 {r['p90_ms']} ms, **p99 {r['p99_ms']} ms**, max {r['max_ms']} ms "
                 f"| {r['server_cpu_us_per_request']} µs |"
@@ -466,7 +525,8 @@ def markdown(r: dict) -> str:
                 [
                     (
                         f"**mtbrules serve: {r['ratio_to_ceiling']}× the ceiling's requests/s** "
-                        f"(CPU per request: {r['server_cpu_us_per_request']} µs against "
+                        f"(the median of the rounds' ratios, {', '.join(f'{x}×' for x in r['ratio_by_round'])}; "
+                        f"server CPU per request: {r['server_cpu_us_per_request']} µs against "
                         f"{r['ceiling']['server_cpu_us_per_request']} µs)."
                     ),
                     "",
@@ -498,7 +558,13 @@ def write_doc(r: dict) -> None:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
-        "--seconds", type=float, default=5.0, help="measured time (default 5; at most 30)"
+        "--seconds",
+        type=float,
+        default=3.0,
+        help="measured time per server and round (default 3; at most 30)",
+    )
+    p.add_argument(
+        "--rounds", type=int, default=3, help="rounds, each driving both servers (default 3)"
     )
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--workers", type=int, default=2)
@@ -518,6 +584,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.seconds = min(max(args.seconds, 0.5), 30.0)
+    args.rounds = min(max(args.rounds, 1), 9)
     return args
 
 
