@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from multiprocessing import util as mp_util
 from typing import Any
 
@@ -27,33 +28,51 @@ class Ticket:
     """The order in which chunks are written into one output file, shared by the workers: chunk
     k is written once chunks 0..k-1 are, right after them. `written()` is the number of chunks
     completely written. `cancel()` releases writers still waiting for a turn that will not come
-    (the run is stopping): their chunks are dropped."""
+    (the run is stopping): their chunks are dropped.
+
+    No multiprocessing Condition: its `notify()` waits until every sleeper has woken, so one
+    worker SIGKILLed while waiting would hang whoever notifies next (the driver's `cancel()`
+    included). A writer polls for its turn instead (a chunk takes tens of milliseconds to
+    decide; the poll sleeps at most `_POLL_MAX`), and only the writer whose turn it is touches
+    the offset, so no lock is held while writing.
+    """
+
+    _POLL_MIN, _POLL_MAX = 0.0002, 0.005
 
     def __init__(self, ctx, first_offset: int):
-        self.turn = ctx.Condition()
+        # The lock only orders the two stores of a turn's end for the next writer's loads; it is
+        # never waited for without a bound (a worker killed holding it must not hang the rest).
+        self.lock = ctx.Lock()
         self.seq = ctx.RawValue("q", 0)  # chunks written
         self.offset = ctx.RawValue("q", first_offset)  # where the next chunk goes
         self.cancelled = ctx.RawValue("b", 0)
 
     def write(self, fd: int, seq: int, data: bytes) -> bool:
         """Write chunk `seq` when its turn comes; False when the run stopped before that."""
-        with self.turn:
-            while self.seq.value != seq:
-                if self.cancelled.value:
-                    return False
-                self.turn.wait(1.0)
+        pause = self._POLL_MIN
+        while self.seq.value != seq:
             if self.cancelled.value:
                 return False
-            # Written while holding the turn: `seq` then says what is on file. Only the writer
-            # threads wait for it, never a worker's deciding.
+            time.sleep(pause)
+            pause = min(2 * pause, self._POLL_MAX)
+        if self.cancelled.value or not self.lock.acquire(timeout=_LOCK_WAIT):
+            return False
+        try:
             offset = self.offset.value
-            view = memoryview(data)
-            while view:
-                done = os.pwrite(fd, view, offset)
-                view, offset = view[done:], offset + done
+        finally:
+            self.lock.release()
+        view = memoryview(data)
+        while view:
+            done = os.pwrite(fd, view, offset)
+            view, offset = view[done:], offset + done
+        if not self.lock.acquire(timeout=_LOCK_WAIT):
+            return False
+        try:
+            # Offset first: once `seq` moves on, the next writer reads it.
             self.offset.value = offset
             self.seq.value = seq + 1
-            self.turn.notify_all()
+        finally:
+            self.lock.release()
         return True
 
     def written(self) -> int:
@@ -61,13 +80,13 @@ class Ticket:
         return self.seq.value
 
     def cancel(self) -> None:
+        """Stop: writers waiting for a turn give up at their next poll."""
         self.cancelled.value = 1
-        # Bounded: a worker killed while writing holds the turn for ever (waiters poll anyway).
-        if self.turn.acquire(timeout=1.0):
-            try:
-                self.turn.notify_all()
-            finally:
-                self.turn.release()
+
+
+#: How long a writer waits for the turn's lock, held only for two loads or stores: longer means
+#: its holder was killed between them, and the run is stopping anyway.
+_LOCK_WAIT = 5.0
 
 
 class _Writes:
