@@ -361,8 +361,21 @@ LIMITS = {
         "building the `Decision` cost."
     ),
     "1,000,000 cases": (
-        "Batch reads, pools and writes in `batch.py` (the batch branch's work); per row the "
-        "decision and its JSON are most of the CPU time."
+        "Workers read their own byte ranges of the input and write their own decisions "
+        "(`batchwork.py`); the driver finds line ends and keeps the manifest (about 0.5 µs "
+        "a row). Per row a worker spends about 50 µs of CPU, nearly all of it the decision "
+        "and its JSON (the rows above) plus 3–4 µs reading the line and 1–2 µs writing it; "
+        "the second core buys 1.90–1.93× (`python benchmarks/batch_bench.py --rows 200000 "
+        "-j 1 -j 2 --rounds 2`, idle machine, 2026-12-03), so the run is bound by the "
+        "per-case cost, not by the pool."
+    ),
+    "1,000 rules of which": (
+        "Not a slower big pack (the 1,000-rule pack costs less than before issue 13's "
+        "second half) but a faster small one: packs with fewer than 64 disease-gated rules "
+        "get the generated whole-decision function, while a pack with more fires through "
+        "the disease index (`codegen.GATE_MIN`) and is assembled by the interpreter "
+        "(`assembly.py`), because the generated function evaluates every rule's condition "
+        "in line. Generating the decision over the indexed firing is the next step."
     ),
     "import mtbrules + load": (
         "`import mtbrules` itself is lazy (26 ms with the interpreter); loading the five "

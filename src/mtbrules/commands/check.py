@@ -39,7 +39,7 @@ def run(args) -> int:
         rep = check_folder(folder, analysis=not args.no_analysis)
         diagnostics = strict(rep.diagnostics) if args.strict else rep.diagnostics
         # The report names files as the user sees them: relative to the working directory.
-        shown = tuple(_shown(d) for d in diagnostics)
+        shown = tuple(_with_display_path(d) for d in diagnostics)
         reports.append(attrs.evolve(rep, folder=display_path(rep.folder), diagnostics=shown))
     text = RENDERERS[args.format](reports)
     if args.output:
@@ -55,7 +55,7 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
-def _shown(d):
+def _with_display_path(d):
     """`d` with its file named by `display_path`."""
     if d.location is None:
         return d

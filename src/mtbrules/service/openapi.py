@@ -134,7 +134,7 @@ def build_openapi(
         ),
         "/v1/packs/{pack}/evaluate": decide(
             "evaluateWithPack",
-            "Decide one case with the pack in the URL (a `pack` in the case, if any, must be the same).",
+            "Decide one case with the pack in the URL (a case naming another pack is decided by this one, with a warning).",
             case_body,
             decision,
             [pack_param],

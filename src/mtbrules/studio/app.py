@@ -222,7 +222,7 @@ async def suggest(request: Request) -> Response:
     entry = studio.workspace.get(request.path_params["key"])
     pack = entry.baseline
     typed = request.query_params.get("q", "")
-    last = caseform._split(typed)[-1:] if typed.strip() else []
+    last = caseform.split_names(typed)[-1:] if typed.strip() else []
     items = []
     for text in last:
         ident = pack.disease_index.lookup(text)

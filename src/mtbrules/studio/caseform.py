@@ -141,7 +141,8 @@ def form_fields(pack) -> tuple[list[Field], list[Field]]:
     return main, more
 
 
-def _split(text: str) -> list[str]:
+def split_names(text: str) -> list[str]:
+    """The names typed in one box, one per line or separated by semicolons."""
     # Not 、 or commas: catalogue names contain them (高血压病合并心、脑、肾等并发症).
     for sep in ("；", ";"):
         text = text.replace(sep, "\n")
@@ -160,11 +161,11 @@ def case_from_form(pack, form: dict[str, list[str]]) -> dict:
         if f.kind == "materials":
             value: Any = [v.strip() for v in values]
             extra = form.get("materials_other", [""])[0]
-            value += [x for x in _split(extra) if x not in value]
+            value += [x for x in split_names(extra) if x not in value]
         elif f.kind == "diseases":
-            value = [x for v in values for x in _split(v)]
+            value = [x for v in values for x in split_names(v)]
         elif f.kind == "list":
-            value = _split(raw)
+            value = split_names(raw)
         elif f.kind == "bool":
             if raw not in ("true", "false"):
                 raise CaseError(f"case field '{f.key}': expected yes or no", field=f.key)
@@ -191,7 +192,7 @@ def case_from_form(pack, form: dict[str, list[str]]) -> dict:
         else:
             case[f.key] = value
     if "materials_other" in form and "materials" not in case:
-        others = _split(form["materials_other"][0])
+        others = split_names(form["materials_other"][0])
         if others:
             case["materials"] = others
     return case
@@ -203,17 +204,17 @@ def form_values(case: dict) -> dict[str, Any]:
     for key, value in case.items():
         if key in CASE_OBJECTS and isinstance(value, dict):
             for sub, v in value.items():
-                out[f"{key}.{sub}"] = _shown(v)
+                out[f"{key}.{sub}"] = _field_text(v)
         elif key == "materials" and isinstance(value, list):
             out[key] = [m["name"] if isinstance(m, dict) else str(m) for m in value]
         elif key == "diseases" and isinstance(value, list) or isinstance(value, list):
             out[key] = "; ".join(str(v) for v in value)
         else:
-            out[key] = _shown(value)
+            out[key] = _field_text(value)
     return out
 
 
-def _shown(value: Any) -> str:
+def _field_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, _dt.date):
