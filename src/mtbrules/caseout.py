@@ -7,13 +7,11 @@ one job: `caseio` reads, this module writes).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
+from . import jsontext
 from .errors import InputError
 
 #: Key columns of CSV/Parquet decision files, before `decision_json`.
@@ -36,17 +34,8 @@ KEY_COLUMNS = (
 DEADLINE_COLUMNS = ("decision_due", "benefit_start", "valid_until")
 
 
-def dumps_bytes(value: Any) -> bytes:
-    """One JSON line (no newline) as UTF-8: the encoder of every caseload file mtbrules writes.
-
-    orjson: compact (no spaces after `,` and `:`), keys in insertion order, the
-    same bytes on every run and in every process. What orjson refuses (an
-    integer beyond 64 bits, a non-text key) is written by the standard library.
-    """
-    try:
-        return orjson.dumps(value)
-    except TypeError:  # orjson.JSONEncodeError
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+#: One JSON line (no newline) as UTF-8: the encoder of every caseload file mtbrules writes.
+dumps_bytes = jsontext.dumps_bytes
 
 
 def dumps(value: Any) -> str:

@@ -1,4 +1,4 @@
-"""JSON text in: the one parser of JSON documents, with the messages every edge gives.
+"""JSON text: the one parser of JSON documents (with the messages every edge gives) and the one compact encoder.
 
 `mtbrules eval` (a file or standard input) and the service (a request body)
 read a case through `loads`, so the same bad input gets the same words:
@@ -28,7 +28,7 @@ try:  # a fast parser when installed (the serve extra); the standard library say
 except ImportError:  # pragma: no cover - depends on the installation
     _orjson = None
 
-__all__ = ["loads", "reject_constant"]
+__all__ = ["dumps_bytes", "loads", "reject_constant"]
 
 _BOM = b"\xef\xbb\xbf"
 #: 19 digits in a row may be an integer past 64 bits, which orjson reads as a float: such a
@@ -67,3 +67,24 @@ def loads(raw: bytes | str, name: str) -> Any:
 def reject_constant(name: str) -> Any:
     """json.loads hook: NaN and Infinity are not JSON."""
     raise ValueError(f"{name} is not valid JSON")
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """`value` as compact UTF-8 JSON: the encoder of every decision file and service answer.
+
+    orjson: compact (no spaces after `,` and `:`), keys in insertion order, the
+    same bytes on every run and in every process. What orjson refuses (an
+    integer beyond 64 bits echoed from a case, a non-text key) is written by
+    the standard library, to the same text.
+
+    >>> dumps_bytes({"age": 60, "name": "张三"}).decode("utf-8")
+    '{"age":60,"name":"张三"}'
+    >>> dumps_bytes({"n": 2**70})
+    b'{"n":1180591620717411303424}'
+    """
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value)
+        except TypeError:  # orjson.JSONEncodeError
+            pass
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

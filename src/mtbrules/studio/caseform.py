@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import yaml
 
-from .. import nodes as n
+from .. import analysis
 from ..case import CASE_FIELDS, CASE_OBJECTS
 from ..errors import CaseError
 
@@ -48,34 +48,18 @@ def _read_fields(pack) -> set[str]:
 def _compared_literals(pack) -> dict[str, list]:
     """Field key -> the text literals rules compare it with (for suggestions)."""
     found: dict[str, list] = {}
-
-    def key_of(node):
-        if isinstance(node, n.Name):
-            return node.name
-        if (
-            isinstance(node, n.Attr)
-            and isinstance(node.operand, n.Name)
-            and node.operand.name in CASE_OBJECTS
-        ):
-            return f"{node.operand.name}.{node.name}"
-        return None
-
     for r in pack.rules:
         if r.when is None:
             continue
-        for node in n.walk(r.when.node):
-            if not isinstance(node, n.Compare):
+        for side, other in analysis.comparisons(r.when.node):
+            key = analysis.field_key(side)
+            if key is None:
                 continue
-            for a, b in ((node.left, node.right), (node.right, node.left)):
-                k = key_of(a)
-                if k is None:
-                    continue
-                items = b.items if isinstance(b, n.ListLit) else (b,)
-                for item in items:
-                    if isinstance(item, n.Literal) and isinstance(item.value, str):
-                        bucket = found.setdefault(k, [])
-                        if item.value not in bucket:
-                            bucket.append(item.value)
+            for value in analysis.literals(other):
+                if isinstance(value, str):
+                    bucket = found.setdefault(key, [])
+                    if value not in bucket:
+                        bucket.append(value)
     return found
 
 
