@@ -50,26 +50,21 @@ class Provisional:
             out += text("calendar.could_move", lang, latest=self.latest.isoformat())
         elif self.latest is not None:
             out += text("calendar.would_not_move", lang)
-        return out + text(
-            "calendar.add",
-            lang,
-            years=years,
-            command="mtbrules calendar add",
-            page="docs/calendar.md",
-        )
+        return out + _how_to_add(years, lang)
 
     def describe_reading(self, what: str, lang: str = "en") -> str:
         """The warning for ``what`` (e.g. "the rules' conditions") having read provisional days."""
         years = join(map(str, self.years), lang)
         law = statutory.law_in_force(self.years[0])
         out = text("calendar.reading", lang, what=what, years=years, decree=law.decree)
-        return out + text(
-            "calendar.add",
-            lang,
-            years=years,
-            command="mtbrules calendar add",
-            page="docs/calendar.md",
-        )
+        return out + _how_to_add(years, lang)
+
+
+def _how_to_add(years: str, lang: str) -> str:
+    """The tail of every provisional warning: how to add the missing years' schedules."""
+    return text(
+        "calendar.add", lang, years=years, command="mtbrules calendar add", page="docs/calendar.md"
+    )
 
 
 class Watch:
