@@ -22,6 +22,8 @@ with (
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from servicecase import QINGDAO
+
 import mtbrules
 from mtbrules import cli
 from mtbrules.errors import MtbError, error_message
@@ -34,14 +36,6 @@ from mtbrules.service.packs import load_pack_set
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:starlette")
 
 ROOT = Path(__file__).resolve().parents[1]
-QINGDAO = {
-    "service": "certificate",
-    "submitted_on": "2025-09-29",
-    "scheme": "employee",
-    "first_application": True,
-    "diseases": ["恶性肿瘤"],
-    "materials": ["出院记录", "病理检查报告单"],
-}
 
 
 def _plain(value):

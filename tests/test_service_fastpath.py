@@ -23,6 +23,8 @@ with warnings.catch_warnings():  # Starlette's notice about httpx2
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 
+from servicecase import QINGDAO
+
 from mtbrules.registry import builtin_ids
 from mtbrules.service import accesslog
 from mtbrules.service.app import ServiceConfig, create_app
@@ -31,14 +33,6 @@ from mtbrules.service.packs import load_pack_set
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:starlette")
 
-QINGDAO = {
-    "service": "certificate",
-    "submitted_on": "2025-09-29",
-    "scheme": "employee",
-    "first_application": True,
-    "diseases": ["恶性肿瘤"],
-    "materials": ["出院记录", "病理检查报告单"],
-}
 
 REQUESTS = [
     ("/v1/packs/qingdao/evaluate", json.dumps(QINGDAO).encode(), {}),

@@ -19,6 +19,8 @@ with warnings.catch_warnings():  # Starlette's notice about httpx2
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from servicecase import QINGDAO
+
 from mtbrules.decision import OUTCOMES
 from mtbrules.registry import builtin_ids
 from mtbrules.service.app import ServiceConfig, create_app
@@ -26,15 +28,6 @@ from mtbrules.service.limits import BUSY, MAX_COMPARE_PACKS, RESPONSE_TOO_LARGE,
 from mtbrules.service.packs import load_pack_set
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:starlette")
-
-QINGDAO = {
-    "service": "certificate",
-    "submitted_on": "2025-09-29",
-    "scheme": "employee",
-    "first_application": True,
-    "diseases": ["恶性肿瘤"],
-    "materials": ["出院记录", "病理检查报告单"],
-}
 
 
 @pytest.fixture(scope="module")
