@@ -53,9 +53,8 @@ class FastEvaluate:
 
     def __init__(self, service: Service, access_log: bool):
         self.service = service
-        self.access_log = (
-            access_log  # off: no access line and no X-Request-ID, as without the middleware
-        )
+        # Off: no access line and no X-Request-ID, as without the middleware.
+        self.access_log = access_log
 
     async def __call__(self, scope, receive, send, route: str, url_pack: str | None) -> None:
         start = time.perf_counter()
