@@ -295,3 +295,28 @@ def test_quantifier_variable_free_in_an_expression_is_read_from_the_env():
     assert reference.evaluator(compiled.ir, CALENDAR)(env) is True
     del env["age"]
     assert compiled.fn(env) is UNDEFINED
+
+
+def _specialised(compiled, env):
+    """The generated function specialised to `env`'s pattern of present fields."""
+    absent = frozenset(k for k in compiled.fields if k not in env)
+    return codegen.expression_function(compiled.ir, CALENDAR, absent=absent)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(bools(3), ints(3).map(lambda x: n.Compare(">=", x, n.Literal(18)))), ENVS)
+def test_condition_specialised_to_the_present_fields_equals_reference(node, env):
+    """Folded for the fields the case gives (mtbrules.presence): the same value or error."""
+    compiled = _compiled(node, BOOL)
+    want = _outcome(reference.evaluator(compiled.ir, CALENDAR), Env(env))
+    got = _outcome(_specialised(compiled, env), Env(env))
+    assert _same(got, want), (n.to_source(node), got, want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(dates(3), ints(3), numbers(2)), ENVS)
+def test_value_specialised_to_the_present_fields_equals_reference(node, env):
+    compiled = _compiled(node, None)
+    want = _outcome(reference.evaluator(compiled.ir, CALENDAR), Env(env))
+    got = _outcome(_specialised(compiled, env), Env(env))
+    assert _same(got, want), (n.to_source(node), got, want)

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import analysis, ir, reference
+from . import analysis, ir, presence, reference
 from . import workdays as wd
 from .dsltypes import UNDEFINED
 from .primitives import PRIMITIVES, case_groups, case_ids, kleene_all, kleene_any, shifter
@@ -34,8 +34,11 @@ UNCOMPILABLE = (SyntaxError, RecursionError, MemoryError, ValueError)
 class Gen:
     """One generated module: its namespace of constants and functions, and the fields it reads."""
 
-    def __init__(self, calendar: wd.WorkingCalendar):
+    def __init__(self, calendar: wd.WorkingCalendar, absent: frozenset[str] | None = None):
         self.calendar = calendar
+        # Specialised to one pattern of present fields (mtbrules.presence): the fields in
+        # `absent` are undefined, every other field read is present. None: any may be absent.
+        self.absent = absent
         self.namespace: dict[str, Any] = {
             "_U": UNDEFINED,
             "_groups": case_groups,
@@ -78,6 +81,8 @@ class Gen:
         return name
 
     def field(self, key: str) -> str:
+        if self.absent is not None and key in self.absent:
+            return "_U"
         name = self.fields.get(key)
         if name is None:
             name = f"v{len(self.fields)}"
@@ -103,6 +108,8 @@ class Gen:
     def plain(self, e: ir.Expr, scope: Mapping[str, str]) -> str:
         """`e` as plain Python: exact when no field it needs is absent."""
         if isinstance(e, ir.Const):
+            if e.value is UNDEFINED or isinstance(e.value, bool):
+                return {UNDEFINED: "_U", True: "True", False: "False"}[e.value]
             return self.const(e.value)
         if isinstance(e, ir.Field):
             return self.field(e.key)
@@ -132,16 +139,19 @@ class Gen:
         if isinstance(e, ir.Quantify):
             q = self.var()
             body = self.plain(e.body, {**scope, e.var: q})
-            return f"{e.kind}({body} for {q} in {self.plain(e.seq, scope)})"
+            seq = self.plain(e.seq, scope)
+            return self._one_or_all(e, seq, f"{e.kind}({body} for {q} in {seq})", scope, False)
         if isinstance(e, ir.HasDisease):
             return self._has_disease(e)
         raise TypeError(f"not an IR node: {e!r}")
 
     def kleene(self, e: ir.Expr, scope: Mapping[str, str]) -> str:
         """`e` as Python that keeps undefined values exactly as docs/dsl.md says."""
-        if isinstance(e, ir.Field) or _never_undefined(e):
+        if isinstance(e, ir.Field) or self.never_undefined(e):
             # Reads no case field (or only tests one): never undefined, so plain is exact.
             return self.plain(e, scope)
+        if isinstance(e, ir.Const):  # the undefined constant of a specialised expression
+            return "_U"
         if isinstance(e, ir.Member):
             return f"{self.kleene(e.operand, scope)}.{_member(e.name)}"
         if isinstance(e, ir.Items):
@@ -169,17 +179,37 @@ class Gen:
                 f"else (_U if {a} is _U or {b} is _U else {other})))"
             )
         if isinstance(e, ir.Choose):
+            then, other = self.kleene(e.then, scope), self.kleene(e.otherwise, scope)
+            if self.never_undefined(e.cond):
+                return f"({then} if {self.plain(e.cond, scope)} else {other})"
             t = self.tmp()
             cond = self.kleene(e.cond, scope)
-            then, other = self.kleene(e.then, scope), self.kleene(e.otherwise, scope)
             return f"(_U if ({t} := {cond}) is _U else ({then} if {t} else {other}))"
         if isinstance(e, ir.Quantify):
-            t, q = self.tmp(), self.var()
-            seq = self.kleene(e.seq, scope)
+            q = self.var()
             body = self.kleene(e.body, {**scope, e.var: q})
             helper = "_kany" if e.kind == "any" else "_kall"
+            if self.never_undefined(e.seq):
+                seq = self.plain(e.seq, scope)
+                return self._one_or_all(e, seq, f"{helper}({body} for {q} in {seq})", scope, True)
+            t = self.tmp()
+            seq = self.kleene(e.seq, scope)
             return f"(_U if ({t} := {seq}) is _U else {helper}({body} for {q} in {t}))"
         raise TypeError(f"not an IR node: {e!r}")
+
+    def _one_or_all(
+        self, e: ir.Quantify, seq: str, every: str, scope: Mapping[str, str], kleene: bool
+    ) -> str:
+        """A quantifier over a local list (the case's diseases): its one item's body inline.
+
+        Most cases name one disease, and `any`/`all` of one value is that value
+        (undefined included), so the body runs without a generator.
+        """
+        if not seq.isidentifier():
+            return every
+        first = {**scope, e.var: f"{seq}[0]"}
+        body = self.kleene(e.body, first) if kleene else self.plain(e.body, first)
+        return f"({body} if len({seq}) == 1 else {every})"
 
     def _operands(
         self, exprs: Sequence[ir.Expr], scope: Mapping[str, str]
@@ -190,7 +220,7 @@ class Gen:
             if isinstance(x, ir.Field):
                 name = self.field(x.key)  # a local already: tested, never re-evaluated
                 out.append((name, name))
-            elif _never_undefined(x):
+            elif self.never_undefined(x):
                 out.append((None, self.plain(x, scope)))
             else:
                 out.append((self.kleene(x, scope), self.tmp()))
@@ -217,8 +247,23 @@ class Gen:
             return f"({self.const(e.value)} in case_ids)"
         return f"(not {self.const(e.value)}.isdisjoint(case_ids))"
 
+    def never_undefined(self, e: ir.Expr) -> bool:
+        """`e`'s value is never undefined (specialised: no undefined constant is left in it)."""
+        if self.absent is not None:
+            return not presence.holds_undefined(e)
+        return _never_undefined(e)
+
     def value(self, e: ir.Expr, needs: frozenset[str], scope: Mapping[str, str]) -> str:
-        """Plain when every field `e` needs is present, else undefined-aware."""
+        """Plain when every field `e` needs is present, else undefined-aware.
+
+        Specialised (`absent` given), which fields are present is known: the
+        expression is folded for them (mtbrules.presence) and written once.
+        """
+        if self.absent is not None:
+            folded = presence.specialise(e, self.absent)
+            if presence.holds_undefined(folded):
+                return self.kleene(folded, scope)
+            return self.plain(folded, scope)
         plain = self.plain(e, scope)
         needed = sorted(analysis.present_test(needs))
         if not needed:
@@ -526,11 +571,18 @@ def lazy_function(expr: ir.Expr, calendar: wd.WorkingCalendar) -> LazyFunction:
 
 
 def expression_function(
-    expr: ir.Expr, calendar: wd.WorkingCalendar, name: str = "expression"
+    expr: ir.Expr,
+    calendar: wd.WorkingCalendar,
+    name: str = "expression",
+    absent: frozenset[str] | None = None,
 ) -> Callable[[Mapping[str, Any]], Any]:
-    """Generated `env -> value` for `expr` (the reference interpreter if CPython refuses it)."""
+    """Generated `env -> value` for `expr` (the reference interpreter if CPython refuses it).
+
+    With `absent`, specialised to envs without those fields and with every
+    other field `expr` reads (mtbrules.presence).
+    """
     try:
-        gen = Gen(calendar)
+        gen = Gen(calendar, absent)
         scope = {var: gen.var() for var in sorted(analysis.free_locals(expr))}
         value = gen.value(expr, analysis.needs(expr), scope)
         binds = [f"    {q} = env.locals[{gen.const(var)}]" for var, q in scope.items()]
