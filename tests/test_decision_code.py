@@ -1,7 +1,8 @@
 """Differential test of the whole decision: the generated decision function ≡ the interpreted assembly.
 
 The generated function is tested with its memo on (the default), off, and
-bounded to a few entries (so that the bound is reached): always the same
+bounded to a few entries (so that the bound is reached), and specialised to
+each case's pattern of present fields from its first case: always the same
 answer. Random cases for every built-in pack and the benchmark's equivalent pack —
 synthetic cases with fields dropped, materials added (by name, alias or id,
 with and without issue dates, some too old, some unknown), dates moved to
@@ -38,6 +39,17 @@ class _Memo:
         self._pack = pack
         self.prepared = PreparedPack(pack)
         self.prepared.set_decision_memo(entries)
+
+    def __getattr__(self, name):
+        return getattr(self._pack, name)
+
+
+class _Specialised(_Memo):
+    """The pack whose decision functions are specialised to every pattern of present fields at once."""
+
+    def __init__(self, pack):
+        super().__init__(pack, PreparedPack.decision_memo)
+        self.prepared.set_specialisation(after=1, most=100_000)
 
     def __getattr__(self, name):
         return getattr(self._pack, name)
@@ -108,6 +120,52 @@ def test_generated_decision_equals_interpreted(pack_and_pool, data):
     assert _answer(_generated, pack, case, lang) == _answer(_interpreted, pack, case, lang)
 
 
+@pytest.fixture(scope="module")
+def specialised(pack_and_pool):
+    return _Specialised(pack_and_pool[0])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_specialised_decision_equals_interpreted(pack_and_pool, specialised, data):
+    """Each case decided by the function specialised to its present fields (mtbrules.presence)."""
+    pack, pool = pack_and_pool
+    case = data.draw(mutated(pool, pack))
+    lang = data.draw(st.sampled_from(["en", "zh"]))
+    assert _answer(_generated, specialised, case, lang) == _answer(_interpreted, pack, case, lang)
+
+
+def test_patterns_get_their_own_functions(pack_and_pool, specialised):
+    """Not a vacuous test above: the specialised functions are made and used."""
+    pack, pool = pack_and_pool
+    for case in pool[:20]:
+        _answer(_generated, specialised, case, "en")
+    made = [
+        d.shapes.by_pattern
+        for s in pack.services
+        if (d := specialised.prepared.deciders[s]) is not None and hasattr(d, "shapes")
+    ]
+    if any(r.when is not None and r.when.needs for r in pack.rules):
+        assert any(made), "no pattern of present fields got its own function"
+
+
+def test_a_pattern_is_specialised_after_its_cases_and_within_the_bound():
+    pack = mtbrules.load_pack("qingdao")
+    own = _Memo(pack, PreparedPack.decision_memo)
+    own.prepared.set_specialisation(after=3, most=1)
+    decide = own.prepared.deciders["certificate"]
+    case = {"service": "certificate", "diseases": ["恶性肿瘤"], "submitted_on": "2025-03-03"}
+    other = {**case, "hospitalized": True}
+    for _ in range(2):
+        evaluator.evaluate(own, case)
+    assert decide.shapes.by_pattern == {}  # two cases of the pattern: the general function
+    evaluator.evaluate(own, case)
+    assert len(decide.shapes.by_pattern) == 1
+    for _ in range(5):
+        evaluator.evaluate(own, other)
+    assert len(decide.shapes.by_pattern) == 1  # the bound: other patterns run the general one
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_memo_on_equals_memo_off(pack_and_pool, memo_off_and_small, data):
@@ -130,7 +188,12 @@ def test_memo_is_bounded(pack_and_pool):
         decide = small.prepared.deciders[service]
         if decide is None:
             continue
-        kept = [v for v in decide.__globals__.values() if isinstance(v, decisioncode.Memo)]
+        functions = [getattr(decide, "general", decide)]
+        if hasattr(decide, "shapes"):
+            functions += decide.shapes.by_pattern.values()
+        kept = [
+            v for f in functions for v in f.__globals__.values() if isinstance(v, decisioncode.Memo)
+        ]
         assert kept and all(len(m) <= 3 for m in kept)
 
 

@@ -16,11 +16,12 @@ string of the pack (ids, kinds, texts) is data in the namespace.
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, compress
 from typing import Any
 
-from . import analysis, codegen
+from . import analysis, codegen, presence
 from . import nodes as n
 from .decision import Deadline, Decision, PathStep, Reason, encode_parts, keep_parts_json
 from .decisionparts import BASIS_FUNCTIONS, RULE_UNDECIDED, deadline_basis, is_provided
@@ -40,20 +41,117 @@ def build_decider(
     """The generated decision function of `service`, or None when the interpreter must serve it.
 
     None for packs whose firing looks diseases up in an index (many disease
-    rules: codegen.GATE_MIN), and for source CPython cannot compile.
+    rules: codegen.GATE_MIN), and for source CPython cannot compile. The
+    function dispatches on which of the fields its rules read the case gives:
+    a pattern seen `prepared.specialise_after` times gets a function of its
+    own, specialised to it (mtbrules.presence), up to `prepared.specialised_max`
+    patterns; others run the general function.
     """
     rules = prepared.rules_by_service[service]
     if sum(codegen.gate_of(r) is not None for r in rules) >= codegen.GATE_MIN:
         return None
     try:
-        return _DecisionGen(name, pack, prepared, service, rules, memo).build()
+        made = _DecisionGen(name, pack, prepared, service, rules, memo)
+        general = made.build()
     except codegen.UNCOMPILABLE:
         return None
+    fields = tuple(k for k in made.gen.fields if k not in _ENGINE_FIELDS)
+    if not fields or prepared.specialised_max <= 0:
+        return general
+
+    def specialised(absent: frozenset[str]) -> Decider:
+        return _DecisionGen(name, pack, prepared, service, rules, memo, absent).build()
+
+    shapes = Shapes(
+        fields, general, specialised, prepared.specialise_after, prepared.specialised_max
+    )
+    return shapes.dispatcher(name)
+
+
+# Set by the engine for every case: never absent.
+_ENGINE_FIELDS = ("diseases", "materials")
+
+
+class Shapes:
+    """The specialised functions of one decider, by the pattern of present fields (a key of bools).
+
+    Built on the `after`-th case of a pattern, at most `most` of them; until
+    then, and for every other pattern, the general function decides.
+    """
+
+    def __init__(
+        self,
+        fields: tuple[str, ...],
+        general: Decider,
+        specialise: Callable[[frozenset[str]], Decider],
+        after: int,
+        most: int,
+    ):
+        self.fields = fields
+        self.general = general
+        self.specialise = specialise
+        self.after = after
+        self.most = most
+        self.by_pattern: dict[tuple[bool, ...], Decider] = {}
+        self._seen: dict[tuple[bool, ...], int] = {}
+        self._lock = threading.Lock()
+
+    def dispatcher(self, name: str) -> Decider:
+        """`decide(...)`: the key of present fields, then that pattern's function."""
+        consts = {f"_k{i}": key for i, key in enumerate(self.fields)}
+        key = "(" + "".join(f"{k} in values, " for k in consts) + ")"
+        source = (
+            f"def decide({PARAMS}):\n"
+            f"    key = {key}\n"
+            "    fn = _get(key)\n"
+            "    if fn is None:\n"
+            "        fn = _miss(key)\n"
+            f"    return fn({PARAMS})\n"
+        )
+        namespace = {**consts, "_get": self.by_pattern.get, "_miss": self.miss}
+        filename = f"<mtbrules decision shapes {name}>"
+        code = compile(source, filename, "exec")
+        exec(code, namespace)  # noqa: S102 - only names this module makes; the keys are data
+        fn: Any = namespace["decide"]
+        fn.source = getattr(self.general, "source", None)
+        fn.general = self.general
+        fn.shapes = self
+        return fn
+
+    def miss(self, key: tuple[bool, ...]) -> Decider:
+        with self._lock:
+            fn = self.by_pattern.get(key)
+            if fn is not None:
+                return fn
+            seen = self._seen.get(key, 0) + 1
+            if seen < self.after or len(self.by_pattern) >= self.most:
+                if len(self._seen) >= _SEEN_KEPT:
+                    self._seen.clear()  # bounded: counting starts again
+                self._seen[key] = seen
+                return self.general
+            self._seen.pop(key, None)
+            absent = frozenset(f for f, here in zip(self.fields, key) if not here)
+            try:
+                fn = self.specialise(absent)
+            except codegen.UNCOMPILABLE:
+                fn = self.general
+            self.by_pattern[key] = fn
+            return fn
+
+
+_SEEN_KEPT = 4096  # patterns counted at once
 
 
 class _DecisionGen:
     def __init__(
-        self, name: str, pack: Any, prepared: Any, service: str, rules: Sequence[Any], memo: int
+        self,
+        name: str,
+        pack: Any,
+        prepared: Any,
+        service: str,
+        rules: Sequence[Any],
+        memo: int,
+        absent: frozenset[str] | None = None,
     ):
         self.name = name
         self.memo = memo
@@ -61,7 +159,9 @@ class _DecisionGen:
         self.prepared = prepared
         self.service = service
         self.rules = rules
-        self.gen = codegen.Gen(pack.calendar)
+        # Specialised to a pattern of present fields (these absent, the others given), or None.
+        self.absent_fields = absent
+        self.gen = codegen.Gen(pack.calendar, absent)
         self.gen.namespace.update(
             dict=dict,
             map=map,
@@ -81,7 +181,20 @@ class _DecisionGen:
 
     def absent(self, needs: Sequence[str]) -> str:
         """The key of a _Texts: the language, then whether each field is absent."""
+        if self.absent_fields is not None:  # known for a specialised function
+            return "lang, " + ", ".join(str(f in self.absent_fields) for f in needs)
         return "lang, " + ", ".join(f"{self.gen.const(f)} not in values" for f in needs)
+
+    def undefined(self, rule: Any) -> str:
+        """Whether the rule's condition can be undefined: "never", "maybe" or "always" (in scope)."""
+        if rule.when is None or not analysis.present_test(rule.when.needs):
+            return "never"  # every field it needs is always set
+        if self.absent_fields is None:
+            return "maybe"
+        folded = presence.specialise(rule.when.ir, self.absent_fields)
+        if presence.is_undefined(folded):
+            return "always"
+        return "maybe" if presence.holds_undefined(folded) else "never"
 
     def flags(self, indices: Sequence[int]) -> str:
         return "(" + "".join(f"e{i}, " for i in indices) + ")"
@@ -92,19 +205,13 @@ class _DecisionGen:
         suppresses = prep.suppresses
         for i, rule in enumerate(rules):
             overriders = [j for j, o in enumerate(rules) if rule.id in suppresses.get(o.id, ())]
-            if not overriders and _always_bool(rule):
+            if not overriders and rule.versions is None and self.undefined(rule) == "never":
+                # True or False for every case: its plain form runs, Python logic over typed values.
                 body[i] = body[i].replace(f"    r{i} = ", f"    r{i} = e{i} = ", 1)
                 continue
             held = "".join(f" or r{j} is True" for j in overriders)[4:]
             body.append(f"    e{i} = r{i} is True" + (f" and not ({held})" if held else ""))
-        for i, rule in enumerate(rules):
-            if rule.when is None or not analysis.present_test(rule.when.needs):
-                continue  # never undecided: every field it needs is always set
-            texts = _Texts("rules.undecided", rule.when.needs, rule=rule.id)
-            body.append(f"    if r{i} is _U:")
-            body.append(f"        w = {self.bind(texts)}[{self.absent(texts.needs)}]")
-            body.append("        if w:")
-            body.append("            warnings.append(w)")
+        body += self._undecided()
         body += self._conflicts()
         body += self._ineligible()
         body += self._outcome()
@@ -113,6 +220,41 @@ class _DecisionGen:
         source = "\n".join([f"def decide({PARAMS}):", *prologue, *body]) + "\n"
         fn = gen.load(source, f"<mtbrules decision {self.name}>", "decide")
         return fn
+
+    def _undecided(self) -> list[str]:
+        """A warning for each rule left undecided, naming the fields the case lacks (in rule order).
+
+        Specialised, the rules undefined for every case of the pattern warn
+        with texts made once: consecutive ones in one `extend`.
+        """
+        lines: list[str] = []
+        static: list[_Texts] = []
+
+        def flush() -> None:
+            if static:
+                keys = [tuple(f in self.absent_fields for f in t.needs) for t in static]  # type: ignore[operator]
+                by_lang = {
+                    lang: tuple(w for t, k in zip(static, keys) if (w := t[(lang, *k)]))
+                    for lang in LANGS
+                }
+                lines.append(f"    warnings.extend({self.bind(by_lang)}[lang])")
+                static.clear()
+
+        for i, rule in enumerate(self.rules):
+            undefined = self.undefined(rule)
+            if undefined == "never":
+                continue
+            texts = _Texts("rules.undecided", rule.when.needs, rule=rule.id)
+            if undefined == "always" and rule.versions is None:
+                static.append(texts)
+                continue
+            flush()
+            lines.append(f"    if r{i} is _U:")
+            lines.append(f"        w = {self.bind(texts)}[{self.absent(texts.needs)}]")
+            lines.append("        if w:")
+            lines.append("            warnings.append(w)")
+        flush()
+        return lines
 
     def _prologue(self) -> list[str]:
         gen = self.gen
@@ -426,17 +568,6 @@ _HOLE = "\x00"
 def _iso_or(value: Any, source: str) -> str:
     """A basis names a date by its value, anything else by its source (as deadline_basis)."""
     return value.isoformat() if isinstance(value, _dt.date) else source
-
-
-def _always_bool(rule: Any) -> bool:
-    """The rule's condition is True or False for every case, never undefined nor out of scope.
-
-    It reads no field a case can leave out, so its plain form runs, and that
-    is Python logic over typed values: a bool.
-    """
-    if rule.versions is not None:
-        return False
-    return rule.when is None or not analysis.present_test(rule.when.needs)
 
 
 def _leaf_key(leaf: n.Node) -> str:

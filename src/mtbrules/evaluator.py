@@ -10,7 +10,6 @@ threads.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from .assembly import Evaluation, Prepared, Trace
@@ -27,7 +26,7 @@ from .decisionparts import (
 )
 from .errors import CalendarError
 from .messages import DEFAULT_LANG, LANGS, check_lang
-from .workdays import track
+from .provisional import reads
 
 __all__ = [
     "RULE_DISEASES",
@@ -79,39 +78,33 @@ def generated_decision(pack: Prepared, case: Case, lang: str) -> Decision | None
     """The generated function's decision; None where the interpreted assembly must decide."""
     prep = pack.prepared
     values = case.values
-    check_vocabulary(pack, prep, values)
-    service = case.service
-    if service not in pack.services or (case.pack and case.pack not in (pack.id, pack.folder)):
+    service = values["service"]
+    services = pack.services
+    if service not in services or "category" in values:
+        check_vocabulary(pack, prep, values)  # raises for a value no vocabulary has
+        if service not in services:
+            return None
+    if case.pack and case.pack not in (pack.id, pack.folder):
         return None
     decide = prep.deciders[service]
     if decide is None:
         return None
-    day = case.submitted_on
-    version = pack.version_on(day)
+    version, as_of = prep.on_day(values["submitted_on"])
     if version is None:
         return None
-    lookup, catalogue = prep.disease_index.lookup, pack.diseases
-    found: dict[str, Any] = {}
-    unknown = []
-    for name in case.diseases:
-        ident = lookup(name)
-        if ident is None:
-            unknown.append(name)
-        elif ident not in found:
-            found[ident] = catalogue[ident]
-    matches = prep.disease_matches
+    diseases, matches, unknown = prep.named_diseases(case.diseases)
     if unknown:
-        if not catalogue or pack.unknown_members is not None:
+        if not pack.diseases or pack.unknown_members is not None:
             return None  # no catalogue, or one declared incomplete: the interpreter decides
         path, reasons = unknown_diseases(prep, unknown, lang)
         return Decision(
             pack.id,
             version.id,
             service,
-            day.isoformat(),
+            as_of,
             "ineligible",
             False,
-            tuple([matches[i] for i in found]),
+            matches,
             path=path,
             reasons=reasons,
         )
@@ -123,24 +116,22 @@ def generated_decision(pack: Prepared, case: Case, lang: str) -> Decision | None
             if ident is None:  # warned of by the interpreted assembly
                 return None
             provided.setdefault(ident, []).append(m.issued_on)
+    before = reads()
     try:
-        decision, read = track(
-            partial(
-                decide,
-                case,
-                values,
-                tuple(found.values()),
-                tuple([matches[i] for i in found]),
-                provided_ids(prep, provided) if provided else _NONE,
-                provided,
-                version.id,
-                day.isoformat(),
-                lang,
-                [],
-            )
+        decision = decide(
+            case,
+            values,
+            diseases,
+            matches,
+            provided_ids(prep, provided) if provided else _NONE,
+            provided,
+            version.id,
+            as_of,
+            lang,
+            [],
         )
     except (CalendarError, OverflowError, ValueError):
         return None  # the interpreted assembly says which rule failed, and why
-    if read is not None:
+    if reads() != before:
         return None  # provisional days read: the interpreted assembly says where
     return decision

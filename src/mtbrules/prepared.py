@@ -31,8 +31,17 @@ from .primitives import UNIT_WORDS
 
 T = TypeVar("T")
 
+#: What a case's disease names come to: the diseases, their matches, the names not known.
+Named = tuple[tuple[Disease, ...], tuple[DiseaseMatch, ...], tuple[str, ...]]
+
+_KEPT = 4096  # entries of the per-names and per-day memos: beyond, computed each time
+
 #: The default bound of a generated decision function's memo (PreparedPack.decision_memo).
 DECISION_MEMO = 2048
+#: Cases of one pattern of present fields before it gets its own function, and how many
+#: patterns may (PreparedPack.specialise_after, .specialised_max).
+SPECIALISE_AFTER = 8
+SPECIALISED_MAX = 32
 
 
 class PackContent(Protocol):
@@ -140,6 +149,8 @@ class PreparedPack:
         self.alternative_documents = tuple(
             (d.id, d.any_of) for d in pack.documents.values() if d.any_of
         )
+        self._named: dict[tuple[str, ...], Named] = {}
+        self._days: dict[_dt.date, tuple[Version | None, str]] = {}
         self.condition_runners = _PerService(self, _build_runner)
         self.firing = _PerService(self, _build_firing)
         # service -> the generated whole-decision function (None: the interpreter decides).
@@ -150,10 +161,51 @@ class PreparedPack:
     #: of deadlines per date): 0 turns the memo off (set_decision_memo).
     decision_memo = DECISION_MEMO
 
+    #: A pattern of present fields seen this many times gets a decision function specialised
+    #: to it, up to `specialised_max` patterns per service (decisioncode.Shapes; 0: none).
+    specialise_after = SPECIALISE_AFTER
+    specialised_max = SPECIALISED_MAX
+
+    def set_specialisation(self, after: int, most: int) -> None:
+        """When a pattern of present fields gets its own function, and how many (0: none)."""
+        self.specialise_after, self.specialised_max = after, most
+        self.deciders = _PerService(self, _build_decider)
+
     def set_decision_memo(self, entries: int) -> None:
         """Bound the generated functions' memo (0: none); they are generated again on next use."""
         self.decision_memo = entries
         self.deciders = _PerService(self, _build_decider)
+
+    def named_diseases(self, names: tuple[str, ...]) -> Named:
+        """The diseases of the pack that `names` name (each once, in order), their
+        matches in a Decision, and the names the pack does not know. Kept per names."""
+        if type(names) is not tuple:
+            names = tuple(names)
+        named = self._named.get(names)
+        if named is None:
+            lookup, catalogue = self.disease_index.lookup, self.pack.diseases
+            found: dict[str, Disease] = {}
+            unknown = []
+            for name in names:
+                ident = lookup(name)
+                if ident is None:
+                    unknown.append(name)
+                elif ident not in found:
+                    found[ident] = catalogue[ident]
+            matches = tuple([self.disease_matches[i] for i in found])
+            named = (tuple(found.values()), matches, tuple(unknown))
+            if len(self._named) < _KEPT:
+                self._named[names] = named
+        return named
+
+    def on_day(self, day: _dt.date) -> tuple[Version | None, str]:
+        """The version in force on `day` and the day as ISO text (`as_of`). Kept per day."""
+        known = self._days.get(day)
+        if known is None:
+            known = (self.pack.version_on(day), day.isoformat())
+            if len(self._days) < _KEPT:
+                self._days[day] = known
+        return known
 
     def generated_source(self, service: str) -> str | None:
         """The Python source generated for `service` (None: the reference interpreter runs it).
@@ -167,6 +219,7 @@ class PreparedPack:
         if service not in self.rules_by_service:
             raise KeyError(service)
         fn: Any = self.deciders[service] or self.firing[service]
+        fn = getattr(fn, "general", fn)  # dispatching on present fields: the general function
         source = getattr(fn, "source", None)
         if source is None:
             return None

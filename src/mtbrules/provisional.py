@@ -9,6 +9,7 @@ published (docs/calendar.md, "How late can it get?").
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import date
@@ -20,7 +21,7 @@ from . import statutory
 from .errors import CalendarError
 from .messages import join, text
 
-__all__ = ["Provisional", "Watch", "note", "track"]
+__all__ = ["Provisional", "Watch", "note", "reads", "track"]
 
 
 @attrs.frozen
@@ -110,8 +111,25 @@ def track(compute: Callable[[], Any]) -> tuple[Any, Provisional | None]:
     return value, Provisional(tuple(sorted(watch.years)), latest)
 
 
+class _Reads(threading.local):
+    count = 0
+
+
+_reads = _Reads()
+
+
+def reads() -> int:
+    """How many times this thread has read provisional days: unchanged across a computation, it read none.
+
+    The cheap check of the generated decision functions (no :func:`track`
+    around them): per thread, so another thread's readings never count.
+    """
+    return _reads.count
+
+
 def note(lo: int, hi: int, last_official: int) -> Watch | None:
     """Tell the active :func:`track` that days lo..hi (ordinals) were read, some provisionally."""
+    _reads.count += 1
     watch = _watch.get()
     if watch is not None:
         first = max(date.fromordinal(lo).year, last_official + 1)
