@@ -21,13 +21,14 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, compress
 from typing import Any
 
-from . import analysis, codegen, presence
+from . import analysis, codegen, ir, presence
 from . import nodes as n
 from .decision import Deadline, Decision, PathStep, Reason, encode_parts, keep_parts_json
 from .decisionparts import BASIS_FUNCTIONS, RULE_UNDECIDED, deadline_basis, is_provided
 from .env import Env
 from .messages import LANGS, join, span
 from .messages import text as _text
+from .provisional import reads
 
 Decider = Callable[..., Decision | None]
 
@@ -174,6 +175,7 @@ class _DecisionGen:
             _chain=chain.from_iterable,
             _iso=_iso_or,
             _pack=pack,
+            _reads=reads,
         )
 
     def bind(self, obj: Any) -> str:
@@ -197,14 +199,51 @@ class _DecisionGen:
         return "maybe" if presence.holds_undefined(folded) else "never"
 
     def flags(self, indices: Sequence[int]) -> str:
-        return "(" + "".join(f"e{i}, " for i in indices) + ")"
+        return "(" + "".join(f"{self.flag(i)}, " for i in indices) + ")"
+
+    def flag(self, i: int) -> str:
+        """Whether rule i takes effect: `e{i}`, or True / False when that is known for every case."""
+        known = self.known.get(i)
+        return f"e{i}" if known is None else str(known)
+
+    def _known(self) -> dict[int, bool]:
+        """The rules whose taking effect is the same for every case this function serves.
+
+        A rule without a condition holds; specialised, a condition may fold to a
+        constant (mtbrules.presence). Rules scoped to versions are never known.
+        """
+        results: dict[int, Any] = {}
+        for i, rule in enumerate(self.rules):
+            if rule.versions is not None:
+                continue
+            if rule.when is None:
+                results[i] = True
+            elif self.absent_fields is not None:
+                folded = presence.specialise(rule.when.ir, self.absent_fields)
+                if isinstance(folded, ir.Const):
+                    results[i] = folded.value  # True, False or undefined
+        known = {}
+        for i, result in results.items():
+            if result is not True:
+                known[i] = False
+            elif all(j in results for j in self.overriders[i]):
+                known[i] = not any(results[j] is True for j in self.overriders[i])
+        return known
 
     def build(self) -> Decider:
         gen, rules, prep = self.gen, self.rules, self.prepared
         body = codegen.condition_lines(gen, rules)
         suppresses = prep.suppresses
+        self.overriders = [
+            [j for j, o in enumerate(rules) if rule.id in suppresses.get(o.id, ())]
+            for rule in rules
+        ]
+        self.known = self._known()
         for i, rule in enumerate(rules):
-            overriders = [j for j, o in enumerate(rules) if rule.id in suppresses.get(o.id, ())]
+            overriders = self.overriders[i]
+            if i in self.known:
+                body.append(f"    e{i} = {self.known[i]}")
+                continue
             if not overriders and rule.versions is None and self.undefined(rule) == "never":
                 # True or False for every case: its plain form runs, Python logic over typed values.
                 body[i] = body[i].replace(f"    r{i} = ", f"    r{i} = e{i} = ", 1)
@@ -285,18 +324,20 @@ class _DecisionGen:
                 setters.setdefault(slot, []).append(i)
         lines = []
         for indices in setters.values():
-            if len(indices) > 1:
-                lines.append(f"    if {' + '.join(f'e{i}' for i in indices)} > 1:")
+            maybe = [i for i in indices if self.known.get(i) is not False]
+            if len(maybe) > 1:
+                lines.append(f"    if {' + '.join(self.flag(i) for i in maybe)} > 1:")
                 lines.append("        return None")
         return lines
 
     def _ineligible(self) -> list[str]:
         rules, steps, reasons = self.rules, self.prepared.path_steps, self.prepared.reasons_of
         rejects = [i for i, r in enumerate(rules) if r.reject]
-        if not rejects:
+        tested = [i for i in rejects if self.known.get(i) is not False]
+        if not tested:
             return []
         used = [i for i, r in enumerate(rules) if r.reject or r.warn]
-        lines = [f"    if {' or '.join(f'e{i}' for i in rejects)}:"]
+        lines = [f"    if {' or '.join(self.flag(i) for i in tested)}:"]
         lines += self._warn_lines(used, "        ")
         path = self.bind(tuple(steps[rules[i].id] for i in used))
         why = self.bind(tuple(reasons[rules[i].id] for i in rejects))
@@ -321,11 +362,11 @@ class _DecisionGen:
         lines = []
         keyword = "if"
         for i, rule in enumerate(rules):
-            if rule.outcome:
+            if rule.outcome and self.known.get(i) is not False:
                 instant = None
                 if rule.outcome == "instant":
                     instant = self.bind((rule.id, str(rule.source)))
-                lines.append(f"    {keyword} e{i}:")
+                lines.append(f"    {keyword} {self.flag(i)}:")
                 lines.append(f"        outcome = {gen.const(rule.outcome)}")
                 lines.append(f"        instant = {instant}")
                 keyword = "elif"
@@ -381,15 +422,20 @@ class _DecisionGen:
         else:
             static.append("    said = ()")
         if self.memo:
-            dated = [i for i, r in enumerate(rules) if any(q.issued_within for q in r.require)]
+            dated = [
+                i
+                for i, r in enumerate(rules)
+                if any(q.issued_within for q in r.require) and self.known.get(i) is not False
+            ]
             memo = self.bind(Memo())
+            varying = [i for i in everyone if i not in self.known]  # the others are the same always
             key = (
-                f"({self.flags(everyone)}, None if case.materials is None else frozenset(provided))"
+                f"({self.flags(varying)}, None if case.materials is None else frozenset(provided))"
             )
             lines = [f"    key = {key}"]
             if dated:
                 lines.append(
-                    f"    kept = None if ({' or '.join(f'e{i}' for i in dated)}) else {memo}.get(key)"
+                    f"    kept = None if ({' or '.join(self.flag(i) for i in dated)}) else {memo}.get(key)"
                 )
             else:
                 lines.append(f"    kept = {memo}.get(key)")
@@ -397,7 +443,7 @@ class _DecisionGen:
             lines += ["    " + line for line in static]
             room = f"len({memo}) < {gen.const(self.memo)}"
             if dated:  # a case where a rule with a recency requirement applies is not kept
-                room = f"not ({' or '.join(f'e{i}' for i in dated)}) and {room}"
+                room = f"not ({' or '.join(self.flag(i) for i in dated)}) and {room}"
             lines.append(f"        if {room}:")
             lines.append(
                 "            kept = (documents, complete, channels, path, reasons, said, "
@@ -433,9 +479,9 @@ class _DecisionGen:
             return ["    documents = ()"]
         lines = ["    listed = {}", "    given = provided.keys()"]
         for i, rule in enumerate(rules):
-            if not rule.require:
+            if not rule.require or self.known.get(i) is False:
                 continue
-            lines.append(f"    if e{i}:")
+            lines.append(f"    if {self.flag(i)}:")
             for req, doc, candidates, entry in reqs[rule.id]:
                 if req.issued_within is None:
                     test = f"not given.isdisjoint({gen.const(candidates)})"
@@ -454,43 +500,82 @@ class _DecisionGen:
         return lines
 
     def _deadlines(self) -> list[str]:
+        """Each applying rule's deadlines in order, then an instant decision's due date.
+
+        With a memo, a deadline is kept by what it is computed from (the
+        language and the fields its date reads): a kept one skips the date and
+        its basis. One whose count read provisional days is never kept (the
+        caller hands such a case to the interpreter, which says so).
+        """
         rules, gen = self.rules, self.gen
         lines = ["    deadlines = []"]
-        own_due = False
-        for i, rule in enumerate(rules):
-            if not rule.deadlines:
-                continue
-            lines.append(f"    if e{i}:")
-            for spec in rule.deadlines:
-                own_due = own_due or spec.kind == "decision_due"
-                expr = spec.date.ir
-                value = gen.value(expr, analysis.needs(expr), {})
-                lines.append(f"        d = {value}")
-                lines.append("        if d is _U:")
-                texts = _Texts("deadlines.undefined", spec.date.needs, kind=spec.kind, rule=rule.id)
-                key = self.absent(texts.needs) if texts.needs else "lang, "
-                lines.append(f"            warnings.append({self.bind(texts)}[{key}])")
-                lines.append("        else:")
-                made = (
-                    f"_Deadline({gen.const(spec.kind)}, d.isoformat(), basis, "
-                    f"{gen.const(rule.id)}, {gen.const(str(rule.source))})"
-                )
-                lines.append(f"            basis = {self._basis(spec)}")
-                lines += self._kept("(d, basis)", made, "            ")
-                lines.append("            deadlines.append(deadline)")
-        lines.append(
-            "    if instant is not None"
-            + (
-                " and not any(x.kind == " + gen.const("decision_due") + " for x in deadlines):"
-                if own_due
-                else ":"
-            )
+        own_due = any(
+            spec.kind == "decision_due"
+            for i, r in enumerate(rules)
+            if self.known.get(i) is not False
+            for spec in r.deadlines
         )
+        if own_due:
+            lines.append("    due = False")
+        for i, rule in enumerate(rules):
+            if not rule.deadlines or self.known.get(i) is False:
+                continue
+            lines.append(f"    if {self.flag(i)}:")
+            for spec in rule.deadlines:
+                inputs = sorted(analysis.fields_read(spec.date.ir))
+                if self.memo and not set(inputs) & set(_ENGINE_FIELDS):
+                    lines += self._deadline_kept(rule, spec, inputs)
+                else:
+                    lines += ["        " + line for line in self._deadline(rule, spec)]
+                    lines.append("        if deadline is not None:")
+                    lines.append("            deadlines.append(deadline)")
+                if spec.kind == "decision_due":
+                    lines.append("            due = True")
+        lines.append("    if instant is not None" + (" and not due:" if own_due else ":"))
         made = f"_Deadline({gen.const('decision_due')}, as_of, {self._instant_basis()}, *instant)"
         lines += self._kept("(instant, lang, as_of)", made, "        ")
         lines.append("        deadlines = (deadline, *deadlines)")
         lines.append("    else:")
         lines.append("        deadlines = tuple(deadlines)")
+        return lines
+
+    def _deadline(self, rule: Any, spec: Any) -> list[str]:
+        """`deadline = …`: the Deadline, or None with the warning that its date is undefined."""
+        gen = self.gen
+        expr = spec.date.ir
+        texts = _Texts("deadlines.undefined", spec.date.needs, kind=spec.kind, rule=rule.id)
+        key = self.absent(texts.needs) if texts.needs else "lang, "
+        made = (
+            f"_Deadline({gen.const(spec.kind)}, d.isoformat(), {self._basis(spec)}, "
+            f"{gen.const(rule.id)}, {gen.const(str(rule.source))})"
+        )
+        return [
+            f"d = {gen.value(expr, analysis.needs(expr), {})}",
+            "if d is _U:",
+            f"    warnings.append({self.bind(texts)}[{key}])",
+            "    deadline = None",
+            "else:",
+            f"    deadline = {made}",
+        ]
+
+    def _deadline_kept(self, rule: Any, spec: Any, inputs: Sequence[str]) -> list[str]:
+        memo = self.bind(Memo())
+        key = "(lang, " + "".join(f"{self.gen.field(k)}, " for k in inputs) + ")"
+        lines = [
+            f"        deadline = {memo}.get({key}, _U)",
+            "        if deadline is _U:",
+            "            seen = _reads()",
+        ]
+        lines += ["            " + line for line in self._deadline(rule, spec)]
+        lines += [
+            f"            if _reads() == seen and len({memo}) < {self.gen.const(self.memo)}:",
+            f"                {memo}[{key}] = deadline if deadline is not None else warnings[-1]",
+            "        elif deadline.__class__ is str:  # kept: the warning that the date is undefined",
+            "            warnings.append(deadline)",
+            "            deadline = None",
+            "        if deadline is not None:",
+            "            deadlines.append(deadline)",
+        ]
         return lines
 
     def _channels(self) -> list[str]:
