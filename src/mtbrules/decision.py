@@ -172,7 +172,7 @@ class Decision:
     reasons: tuple[Reason, ...] = ()
     warnings: tuple[str, ...] = ()
     # The JSON of required_documents, missing_documents, channels, path and reasons, when
-    # a generated decision function kept it with them (keep_parts_json): spliced as it is.
+    # a generated decision function kept it with them (make_decision): spliced as it is.
     # Bytes, not orjson fragments: a decision stays picklable.
     _parts_json: tuple[bytes, ...] | None = attrs.field(
         default=None, init=False, eq=False, repr=False
@@ -275,12 +275,25 @@ def encode_parts(
     )
 
 
-def keep_parts_json(decision: Decision, parts: tuple[bytes, ...]) -> Decision:
-    """`decision`, carrying the JSON of its static parts (encode_parts of those same parts).
+def _decision_maker() -> Any:
+    """`make_decision(...)`: Decision(...) by the generated decision functions, a slot at a time.
 
-    The generated decision functions keep it with the parts they memoise, so
-    that decisions sharing them do not encode them again. It is a cache: it
-    changes no value, equality or repr.
+    attrs' __init__ of a frozen class sets each field through a call of
+    object.__setattr__; a decision function makes one Decision per case, so
+    this one sets the slots' descriptors directly, the cached JSON of the
+    static parts it keeps too (its last argument). Same class, same values: equal to
+    Decision(...) with the same arguments. Written once, from the field names.
     """
-    object.__setattr__(decision, "_parts_json", parts)
-    return decision
+    names = [a.name for a in attrs.fields(Decision)]
+    params = ", ".join(names[:-1]) + ", _parts_json=None"
+    lines = [f"def make_decision({params}):", "    d = _new(_Decision)"]
+    lines += [f"    _s{i}(d, {name})" for i, name in enumerate(names)]
+    lines.append("    return d")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_Decision": Decision}
+    for i, name in enumerate(names):
+        namespace[f"_s{i}"] = getattr(Decision, name).__set__
+    exec("\n".join(lines) + "\n", namespace)  # noqa: S102 - the class's own field names
+    return namespace["make_decision"]
+
+
+make_decision = _decision_maker()

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import analysis, codegen, ir, presence
 from . import nodes as n
-from .decision import Deadline, Decision, PathStep, Reason, encode_parts, keep_parts_json
+from .decision import Deadline, Decision, PathStep, Reason, encode_parts, make_decision
 from .decisionparts import BASIS_FUNCTIONS, RULE_UNDECIDED, deadline_basis, is_provided
 from .env import Env
 from .messages import LANGS, join, span
@@ -167,9 +167,8 @@ class _DecisionGen:
             dict=dict,
             map=map,
             tuple=tuple,
-            _Decision=Decision,
+            _Decision=make_decision,
             _encode=encode_parts,
-            _keep=keep_parts_json,
             _Deadline=Deadline,
             _compress=compress,
             _chain=chain.from_iterable,
@@ -463,7 +462,7 @@ class _DecisionGen:
         )
         if self.memo:
             lines.append("    if kept is not None:  # kept: its parts' JSON too")
-            lines.append(f"        return _keep({made}, kept[6])")
+            lines.append(f"        return {made[:-1]}, kept[6])")
         lines.append(f"    return {made}")
         return lines
 
