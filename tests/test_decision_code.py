@@ -252,3 +252,38 @@ def test_a_decision_with_its_parts_json_kept_pickles_and_encodes_the_same():
         assert decision.to_json_bytes() == _answer(_interpreted, pack, case, "en")
         kept += decision._parts_json is not None
     assert kept
+
+
+def _traced(decide, pack, case, lang):
+    trace = evaluator.Trace()
+    try:
+        answer = decide(pack, dict(case), trace=trace, lang=lang).to_json_bytes()
+    except MtbError as exc:
+        answer = (type(exc).__name__, str(exc))
+    env = None if trace.env is None else dict(trace.env)
+    version = None if trace.version is None else trace.version.id
+    return answer, env, version, trace.results, trace.suppressed
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_trace_of_the_generated_decision_equals_the_interpreted(pack_and_pool, data):
+    """explain and coverage read a trace: the generated path's hook fills it as the interpreter does."""
+    pack, pool = pack_and_pool
+    case = data.draw(mutated(pool, pack))
+    assert _traced(evaluator.evaluate, pack, case, "en") == _traced(
+        evaluator.interpreted, pack, case, "en"
+    )
+
+
+def test_a_traced_case_is_decided_by_the_generated_function(monkeypatch):
+    pack = mtbrules.load_pack("qingdao")
+    case = {"service": "certificate", "diseases": ["恶性肿瘤"], "submitted_on": "2025-03-03"}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the interpreted assembly ran")
+
+    monkeypatch.setattr(evaluator.Evaluation, "run", refuse)
+    trace = evaluator.Trace()
+    evaluator.evaluate(pack, case, trace=trace)
+    assert trace.env is not None and trace.results

@@ -3,8 +3,8 @@
 `Evaluation` decides one case step by step (the obvious way). It is the
 oracle of the whole-decision differential test (generated ≡ interpreted), and
 it serves the paths the generated function leaves to it (mtbrules.decisioncode):
-a trace asked for (explain, coverage), days read on a provisional calendar,
-unlisted diseases, conflicts and errors that must name their rule. Pure: the
+days read on a provisional calendar, unlisted diseases, unknown materials,
+conflicts and errors that must name their rule. Pure: the
 date comes from the case (never the clock), so one Pack serves many threads.
 """
 
@@ -367,19 +367,10 @@ class Evaluation:
             for rule in rules:
                 self._condition(rule, version, env)
             raise
-        trace = self.trace
-        if trace is not None:  # every rule's result, for explain and coverage (only when asked)
-            results = self.prep.condition_runners[self.service](env, version.id)
-            applying = []
-            for rule, result in zip(rules, results):
-                if result is not None:
-                    trace.results[rule.id] = result
-                if result is True:
-                    applying.append(rule)
-            if applying:
-                trace.suppressed = frozenset().union(
-                    *(self.prep.suppresses[r.id] for r in applying)
-                )
+        if (
+            self.trace is not None
+        ):  # every rule's result, for explain and coverage (only when asked)
+            record_results(self.trace, self.prep, self.service, env, version)
         return effective, undecided
 
     def _condition(self, rule, version, env):
@@ -496,6 +487,24 @@ class Evaluation:
                 if cid not in seen:
                     seen[cid] = refs[cid]
         return tuple(seen.values())
+
+
+def record_results(trace: Trace, prep: PreparedPack, service: str, env: Env, version) -> None:
+    """Fill `trace` with each rule's result on `env` and the rules the applying ones override.
+
+    The service's generated condition runner computes them: the trace hook of
+    both assemblies, run only when a trace is asked for.
+    """
+    trace.env, trace.version = env, version
+    results = prep.condition_runners[service](env, version.id)
+    applying = []
+    for rule, result in zip(prep.rules_by_service[service], results):
+        if result is not None:
+            trace.results[rule.id] = result
+        if result is True:
+            applying.append(rule)
+    if applying:
+        trace.suppressed = frozenset().union(*(prep.suppresses[r.id] for r in applying))
 
 
 def provisional_deadline(

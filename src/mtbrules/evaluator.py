@@ -1,18 +1,19 @@
 """Decide one case with a pack: its generated decision function, or the interpreted assembly.
 
 The generated function of the case's service (mtbrules.decisioncode) decides
-the usual case; the interpreted assembly (mtbrules.assembly) decides the rest
-— a trace asked for, provisional calendar days read, diseases or materials the
-pack does not know, conflicts and errors — and is the generated code's oracle.
-Pure: the date comes from the case (never the clock), so one Pack serves many
-threads.
+the usual case, traced ones too (explain, coverage: the trace hook fills the
+trace from the generated condition runner); the interpreted assembly
+(mtbrules.assembly) decides the rest — provisional calendar days read,
+diseases or materials the pack does not know, conflicts and errors that must
+name their rule — and is the generated code's oracle. Pure: the date comes
+from the case (never the clock), so one Pack serves many threads.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .assembly import Evaluation, Prepared, Trace
+from .assembly import Evaluation, Prepared, Trace, record_results
 from .case import Case
 from .decision import Decision
 from .decisionparts import (
@@ -24,6 +25,7 @@ from .decisionparts import (
     provided_ids,
     unknown_diseases,
 )
+from .env import Env
 from .errors import CalendarError
 from .messages import DEFAULT_LANG, LANGS, check_lang
 from .provisional import reads
@@ -55,10 +57,9 @@ def evaluate(
         check_lang(lang)  # raises, naming the languages
     prep = pack.prepared
     case = data if isinstance(data, Case) else prep.case_reader.read(data)
-    if trace is None:
-        decision = generated_decision(pack, case, lang)
-        if decision is not None:
-            return decision
+    decision = generated_decision(pack, case, lang, trace)
+    if decision is not None:
+        return decision
     return Evaluation(pack, case, trace, lang).run()
 
 
@@ -74,8 +75,14 @@ def interpreted(
 _NONE: frozenset[str] = frozenset()
 
 
-def generated_decision(pack: Prepared, case: Case, lang: str) -> Decision | None:
-    """The generated function's decision; None where the interpreted assembly must decide."""
+def generated_decision(
+    pack: Prepared, case: Case, lang: str, trace: Trace | None = None
+) -> Decision | None:
+    """The generated function's decision; None where the interpreted assembly must decide.
+
+    `trace`, when given, is filled as the interpreted assembly fills it
+    (assembly.record_results): the hook costs a test when off.
+    """
     prep = pack.prepared
     values = case.values
     service = values["service"]
@@ -117,13 +124,14 @@ def generated_decision(pack: Prepared, case: Case, lang: str) -> Decision | None
                 return None
             provided.setdefault(ident, []).append(m.issued_on)
     before = reads()
+    materials = provided_ids(prep, provided) if provided else _NONE
     try:
         decision = decide(
             case,
             values,
             diseases,
             matches,
-            provided_ids(prep, provided) if provided else _NONE,
+            materials,
             provided,
             version.id,
             as_of,
@@ -132,6 +140,10 @@ def generated_decision(pack: Prepared, case: Case, lang: str) -> Decision | None
         )
     except (CalendarError, OverflowError, ValueError):
         return None  # the interpreted assembly says which rule failed, and why
-    if reads() != before:
+    if reads() != before or decision is None:
         return None  # provisional days read: the interpreted assembly says where
+    if trace is not None:
+        env = Env(values)
+        env["diseases"], env["materials"] = diseases, materials
+        record_results(trace, prep, service, env, version)
     return decision
