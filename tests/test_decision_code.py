@@ -108,6 +108,8 @@ def mutated(draw, pool, pack):
         case["materials"] = materials
     if draw(st.integers(0, 5)) == 0:
         case["diseases"] = [*case.get("diseases", []), draw(st.sampled_from(["感冒", "龋齿"]))]
+    if draw(st.integers(0, 7)) == 0:  # a case meant for this pack, or for another
+        case["pack"] = draw(st.sampled_from([pack.id, "another-city"]))
     return case
 
 
@@ -287,3 +289,23 @@ def test_a_traced_case_is_decided_by_the_generated_function(monkeypatch):
     trace = evaluator.Trace()
     evaluator.evaluate(pack, case, trace=trace)
     assert trace.env is not None and trace.results
+
+
+def test_a_deadline_counted_on_provisional_days_is_the_generated_functions_too(monkeypatch):
+    """Late December: the count crosses into a year with no official schedule yet (2027)."""
+    pack = mtbrules.load_pack("qingdao")
+    case = {
+        "service": "certificate",
+        "diseases": ["高血压病合并心、脑、肾等并发症"],
+        "submitted_on": "2026-12-28",
+    }
+    want = evaluator.interpreted(pack, case, lang="zh")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the interpreted assembly ran")
+
+    monkeypatch.setattr(evaluator.Evaluation, "run", refuse)
+    got = evaluator.evaluate(pack, case, lang="zh")
+    assert got == want
+    due = got.deadline("decision_due")
+    assert due is not None and due.provisional and due.latest

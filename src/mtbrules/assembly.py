@@ -10,11 +10,8 @@ date comes from the case (never the clock), so one Pack serves many threads.
 
 from __future__ import annotations
 
-import datetime as _dt
 from functools import partial
 from typing import Protocol
-
-import attrs
 
 from .case import Case
 from .decision import (
@@ -34,6 +31,7 @@ from .decisionparts import (
     deadline_basis,
     is_provided,
     provided_ids,
+    provisional_deadline,
     unknown_diseases,
 )
 from .diagnostics import Diagnostic
@@ -43,7 +41,7 @@ from .errors import CalendarError, CaseError, ConflictError
 from .messages import DEFAULT_LANG, join
 from .messages import text as _text
 from .prepared import PackContent, PreparedPack
-from .workdays import Provisional, track
+from .workdays import track
 
 
 class Prepared(PackContent, Protocol):
@@ -505,16 +503,6 @@ def record_results(trace: Trace, prep: PreparedPack, service: str, env: Env, ver
             applying.append(rule)
     if applying:
         trace.suppressed = frozenset().union(*(prep.suppresses[r.id] for r in applying))
-
-
-def provisional_deadline(
-    deadline: Deadline, provisional: Provisional, warnings: list, lang: str = DEFAULT_LANG
-) -> Deadline:
-    """Mark a deadline counted on unpublished years, and say so in the warnings (docs/calendar.md)."""
-    what = _text("calendar.what.deadline", lang, kind=deadline.kind)
-    warnings.append(provisional.describe(what, _dt.date.fromisoformat(deadline.date), lang))
-    latest = provisional.latest.isoformat() if provisional.latest else None
-    return attrs.evolve(deadline, provisional=True, latest=latest)
 
 
 def whatever_the_diseases(rule) -> bool:

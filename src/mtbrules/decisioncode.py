@@ -18,17 +18,24 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from itertools import chain, compress
 from typing import Any
 
 from . import analysis, codegen, ir, presence
 from . import nodes as n
 from .decision import Deadline, Decision, PathStep, Reason, encode_parts, make_decision
-from .decisionparts import BASIS_FUNCTIONS, RULE_UNDECIDED, deadline_basis, is_provided
+from .decisionparts import (
+    BASIS_FUNCTIONS,
+    RULE_UNDECIDED,
+    deadline_basis,
+    is_provided,
+    provisional_deadline,
+)
 from .env import Env
 from .messages import LANGS, join, span
 from .messages import text as _text
-from .provisional import reads
+from .provisional import reads, track
 
 Decider = Callable[..., Decision | None]
 
@@ -175,6 +182,7 @@ class _DecisionGen:
             _iso=_iso_or,
             _pack=pack,
             _reads=reads,
+            _late=_late_deadline,
         )
 
     def bind(self, obj: Any) -> str:
@@ -238,6 +246,11 @@ class _DecisionGen:
             for rule in rules
         ]
         self.known = self._known()
+        # Conditions that read provisional days: the warning the interpreter gives (slow path).
+        late = self.bind(partial(_late_conditions, prep.firing[self.service]))
+        body.append(
+            f"    if _reads() != seen:\n        {late}(values, diseases, materials, version, warnings, lang)"
+        )
         for i, rule in enumerate(rules):
             overriders = self.overriders[i]
             if i in self.known:
@@ -296,7 +309,7 @@ class _DecisionGen:
 
     def _prologue(self) -> list[str]:
         gen = self.gen
-        head = ["    get = values.get"]
+        head = ["    get = values.get", "    seen = _reads()"]
         if gen.uses_groups or gen.uses_ids:
             head.append("    case_diseases = diseases")
         if gen.uses_groups:  # one disease (the usual case): its own groups
@@ -549,12 +562,18 @@ class _DecisionGen:
             f"{gen.const(rule.id)}, {gen.const(str(rule.source))})"
         )
         return [
+            "seen = _reads()",
             f"d = {gen.value(expr, analysis.needs(expr), {})}",
             "if d is _U:",
             f"    warnings.append({self.bind(texts)}[{key}])",
             "    deadline = None",
             "else:",
             f"    deadline = {made}",
+            "    if _reads() != seen:  # counted on provisional days: marked, and said",
+            (
+                f"        deadline = _late({self.bind(spec)}, values, diseases, materials, "
+                "deadline, warnings, lang)"
+            ),
         ]
 
     def _deadline_kept(self, rule: Any, spec: Any, inputs: Sequence[str]) -> list[str]:
@@ -563,7 +582,6 @@ class _DecisionGen:
         lines = [
             f"        deadline = {memo}.get({key}, _U)",
             "        if deadline is _U:",
-            "            seen = _reads()",
         ]
         lines += ["            " + line for line in self._deadline(rule, spec)]
         lines += [
@@ -709,6 +727,38 @@ def _environment(values: Mapping[str, Any], diseases: tuple, materials: frozense
     env["diseases"] = diseases
     env["materials"] = materials
     return env
+
+
+def _late_deadline(
+    spec: Any,
+    values: Mapping[str, Any],
+    diseases: tuple,
+    materials: frozenset,
+    deadline: Deadline,
+    warnings: list,
+    lang: str,
+) -> Deadline:
+    """A deadline whose count read provisional days: counted again under track(), marked, said."""
+    _, provisional = track(partial(spec.date.fn, _environment(values, diseases, materials)))
+    if provisional is None:
+        return deadline
+    return provisional_deadline(deadline, provisional, warnings, lang)
+
+
+def _late_conditions(
+    firing: Any,
+    values: Mapping[str, Any],
+    diseases: tuple,
+    materials: frozenset,
+    version: str,
+    warnings: list,
+    lang: str,
+) -> None:
+    """Conditions that read provisional days: the warning of the interpreted assembly, in place."""
+    env = _environment(values, diseases, materials)
+    _, read = track(partial(firing, env, version))
+    if read is not None:
+        warnings.append(read.describe_reading(_text("calendar.what.conditions", lang), lang))
 
 
 class Memo(dict[Any, Any]):

@@ -12,14 +12,16 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
+import attrs
+
 from . import nodes as n
 from .case import CONTRACT_SERVICES, Case
-from .decision import PathStep, Reason
+from .decision import Deadline, PathStep, Reason
 from .errors import CaseError
 from .messages import DEFAULT_LANG, span
 from .messages import text as _text
 from .primitives import shifter
-from .workdays import track
+from .workdays import Provisional, track
 
 # Pseudo-rule ids for decisions the engine makes from the pack's metadata.
 RULE_VERSIONS = "pack:versions"
@@ -183,3 +185,13 @@ def unknown_diseases(prep: Any, unknown: Sequence[str], lang: str) -> tuple[tupl
         reasons.append(Reason(RULE_DISEASES, text, "diseases.yaml"))
     step = PathStep(RULE_DISEASES, _text("diseases.step", lang), "diseases.yaml")
     return (step,), tuple(reasons)
+
+
+def provisional_deadline(
+    deadline: Deadline, provisional: Provisional, warnings: list, lang: str = DEFAULT_LANG
+) -> Deadline:
+    """Mark a deadline counted on unpublished years, and say so in the warnings (docs/calendar.md)."""
+    what = _text("calendar.what.deadline", lang, kind=deadline.kind)
+    warnings.append(provisional.describe(what, _dt.date.fromisoformat(deadline.date), lang))
+    latest = provisional.latest.isoformat() if provisional.latest else None
+    return attrs.evolve(deadline, provisional=True, latest=latest)

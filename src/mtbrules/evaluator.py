@@ -3,9 +3,9 @@
 The generated function of the case's service (mtbrules.decisioncode) decides
 the usual case, traced ones too (explain, coverage: the trace hook fills the
 trace from the generated condition runner); the interpreted assembly
-(mtbrules.assembly) decides the rest — provisional calendar days read,
-diseases or materials the pack does not know, conflicts and errors that must
-name their rule — and is the generated code's oracle. Pure: the date comes
+(mtbrules.assembly) decides the rest — diseases or materials the pack does
+not know, conflicts and errors that must name their rule — and is the
+generated code's oracle. Pure: the date comes
 from the case (never the clock), so one Pack serves many threads.
 """
 
@@ -27,8 +27,7 @@ from .decisionparts import (
 )
 from .env import Env
 from .errors import CalendarError
-from .messages import DEFAULT_LANG, LANGS, check_lang
-from .provisional import reads
+from .messages import DEFAULT_LANG, LANGS, check_lang, text
 
 __all__ = [
     "RULE_DISEASES",
@@ -91,8 +90,9 @@ def generated_decision(
         check_vocabulary(pack, prep, values)  # raises for a value no vocabulary has
         if service not in services:
             return None
+    warnings: list[str] = []  # the engine's own, ahead of the rules' (as the interpreter's)
     if case.pack and case.pack not in (pack.id, pack.folder):
-        return None
+        warnings.append(text("case.other_pack", lang, named=case.pack, pack=pack.id))
     decide = prep.deciders[service]
     if decide is None:
         return None
@@ -101,29 +101,33 @@ def generated_decision(
         return None
     diseases, matches, unknown = prep.named_diseases(case.diseases)
     if unknown:
-        if not pack.diseases or pack.unknown_members is not None:
-            return None  # no catalogue, or one declared incomplete: the interpreter decides
-        path, reasons = unknown_diseases(prep, unknown, lang)
-        return Decision(
-            pack.id,
-            version.id,
-            service,
-            as_of,
-            "ineligible",
-            False,
-            matches,
-            path=path,
-            reasons=reasons,
-        )
+        if pack.unknown_members is not None:
+            return None  # a catalogue declared incomplete: undetermined, by the interpreter
+        if pack.diseases:
+            path, reasons = unknown_diseases(prep, unknown, lang)
+            return Decision(
+                pack.id,
+                version.id,
+                service,
+                as_of,
+                "ineligible",
+                False,
+                matches,
+                path=path,
+                reasons=reasons,
+                warnings=tuple(warnings),
+            )
+        # A pack with no disease catalogue does not decide by disease (e.g. off-site filing).
+        warnings.append(text("diseases.not_used", lang, pack=pack.id))
     provided: dict[str, list] = {}
     if case.materials:
         lookup = prep.document_index.lookup
         for m in case.materials:
             ident = lookup(m.name)
-            if ident is None:  # warned of by the interpreted assembly
-                return None
-            provided.setdefault(ident, []).append(m.issued_on)
-    before = reads()
+            if ident is None:
+                warnings.append(text("materials.unknown", lang, name=m.name))
+            else:
+                provided.setdefault(ident, []).append(m.issued_on)
     materials = provided_ids(prep, provided) if provided else _NONE
     try:
         decision = decide(
@@ -136,12 +140,12 @@ def generated_decision(
             version.id,
             as_of,
             lang,
-            [],
+            warnings,
         )
     except (CalendarError, OverflowError, ValueError):
         return None  # the interpreted assembly says which rule failed, and why
-    if reads() != before or decision is None:
-        return None  # provisional days read: the interpreted assembly says where
+    if decision is None:
+        return None  # a conflict: the interpreted assembly names the rules
     if trace is not None:
         env = Env(values)
         env["diseases"], env["materials"] = diseases, materials
