@@ -24,12 +24,12 @@ from .decision import (
 )
 from .decisionparts import (
     RULE_DISEASES,
-    RULE_SERVICES,
     RULE_UNDECIDED,
-    RULE_VERSIONS,
     check_vocabulary,
     deadline_basis,
     is_provided,
+    no_service,
+    no_version,
     provided_ids,
     provisional_deadline,
     unknown_diseases,
@@ -113,31 +113,11 @@ class Evaluation:
             self.warnings.append(self.msg("case.other_pack", named=self.case.pack, pack=pack.id))
         version = pack.version_on(self.case.submitted_on)
         if version is None:
-            spans = ", ".join(
-                f"{v.id}: {v.effective_from}–{v.effective_to or '…'}" for v in pack.versions
-            )
-            text = self.msg("versions.none", pack=pack.id, date=self.as_of, spans=spans)
-            step = self._engine_step(RULE_VERSIONS, self.msg("versions.step"), "pack.yaml versions")
-            return self._decision(
-                None,
-                "not_covered",
-                path=(step,),
-                reasons=(Reason(RULE_VERSIONS, text, step.source),),
-            )
+            path, reasons = no_version(pack, self.as_of, self.lang)
+            return self._decision(None, "not_covered", path=path, reasons=reasons)
         if self.service not in pack.services:
-            text = self.msg(
-                "services.none",
-                pack=pack.id,
-                service=self.service,
-                services=join(sorted(pack.services), self.lang),
-            )
-            step = self._engine_step(RULE_SERVICES, self.msg("services.step"), "pack.yaml services")
-            return self._decision(
-                version,
-                "not_covered",
-                path=(step,),
-                reasons=(Reason(RULE_SERVICES, text, step.source),),
-            )
+            path, reasons = no_service(pack, self.service, self.lang)
+            return self._decision(version, "not_covered", path=path, reasons=reasons)
 
         diseases, unknown = self._match_diseases()
         if unknown and not pack.diseases and pack.unknown_members is None:

@@ -18,7 +18,7 @@ from . import nodes as n
 from .case import CONTRACT_SERVICES, Case
 from .decision import Deadline, PathStep, Reason
 from .errors import CaseError
-from .messages import DEFAULT_LANG, span
+from .messages import DEFAULT_LANG, join, span
 from .messages import text as _text
 from .primitives import shifter
 from .workdays import Provisional, track
@@ -169,6 +169,22 @@ def _lookup(node, env):
     if isinstance(node.operand, n.Name):
         return env.get(f"{node.operand.name}.{node.name}")
     return None
+
+
+def no_version(pack: Any, as_of: str, lang: str) -> tuple[tuple, tuple]:
+    """Path and reasons of a case submitted when no version of the pack is in force (not_covered)."""
+    spans = ", ".join(f"{v.id}: {v.effective_from}–{v.effective_to or '…'}" for v in pack.versions)
+    text = _text("versions.none", lang, pack=pack.id, date=as_of, spans=spans)
+    step = PathStep(RULE_VERSIONS, _text("versions.step", lang), "pack.yaml versions")
+    return (step,), (Reason(RULE_VERSIONS, text, step.source),)
+
+
+def no_service(pack: Any, service: str, lang: str) -> tuple[tuple, tuple]:
+    """Path and reasons of a case asking for a service the pack does not offer (not_covered)."""
+    services = join(sorted(pack.services), lang)
+    text = _text("services.none", lang, pack=pack.id, service=service, services=services)
+    step = PathStep(RULE_SERVICES, _text("services.step", lang), "pack.yaml services")
+    return (step,), (Reason(RULE_SERVICES, text, step.source),)
 
 
 def unknown_diseases(prep: Any, unknown: Sequence[str], lang: str) -> tuple[tuple, tuple]:

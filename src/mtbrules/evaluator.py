@@ -22,6 +22,8 @@ from .decisionparts import (
     RULE_UNDECIDED,
     RULE_VERSIONS,
     check_vocabulary,
+    no_service,
+    no_version,
     provided_ids,
     unknown_diseases,
 )
@@ -88,16 +90,28 @@ def generated_decision(
     services = pack.services
     if service not in services or "category" in values:
         check_vocabulary(pack, prep, values)  # raises for a value no vocabulary has
-        if service not in services:
-            return None
     warnings: list[str] = []  # the engine's own, ahead of the rules' (as the interpreter's)
     if case.pack and case.pack not in (pack.id, pack.folder):
         warnings.append(text("case.other_pack", lang, named=case.pack, pack=pack.id))
+    version, as_of = prep.on_day(values["submitted_on"])
+    if version is None or service not in services:  # decided before any rule: not_covered
+        if version is None:
+            path, reasons = no_version(pack, as_of, lang)
+        else:
+            path, reasons = no_service(pack, service, lang)
+        return Decision(
+            pack.id,
+            None if version is None else version.id,
+            service,
+            as_of,
+            "not_covered",
+            False,
+            path=path,
+            reasons=reasons,
+            warnings=tuple(warnings),
+        )
     decide = prep.deciders[service]
     if decide is None:
-        return None
-    version, as_of = prep.on_day(values["submitted_on"])
-    if version is None:
         return None
     diseases, matches, unknown = prep.named_diseases(case.diseases)
     if unknown:
