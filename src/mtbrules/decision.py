@@ -254,7 +254,7 @@ class Decision:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def _repr_html_(self) -> str:  # notebooks (mtbrules.htmlview)
-        from .htmlview import decision_html
+        from .htmlview import decision_html  # deferred: only notebooks render HTML
 
         return decision_html(self)
 
