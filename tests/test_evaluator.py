@@ -11,6 +11,8 @@ from packbuilder import MINI_PACK, write_pack
 
 import mtbrules
 from mtbrules import CalendarError, CaseError, ConflictError
+from mtbrules import evaluator
+from mtbrules.case import parse_case
 from mtbrules.decision import OUTCOMES
 from mtbrules.loader import load_pack_folder
 
@@ -317,3 +319,25 @@ def test_any_valid_case_gets_a_sound_decision(pack_id):
             assert not d.required_documents and not d.deadlines
 
     check()
+
+
+def test_a_category_given_by_name_is_read_as_its_id_without_changing_the_case():
+    """The case is the caller's: evaluating it leaves its values as they were."""
+    pack = mtbrules.load_pack("jinzhou")
+    case = parse_case(
+        {
+            "service": "offsite_filing",
+            "category": "异地安置退休人员",
+            "submitted_on": "2025-03-03",
+        }
+    )
+    by_id = pack.evaluate(
+        {
+            "service": "offsite_filing",
+            "category": "resettled_retirees",
+            "submitted_on": "2025-03-03",
+        }
+    )
+    for decide in (evaluator.evaluate, evaluator.interpreted):
+        assert decide(pack, case).to_dict() == by_id.to_dict()
+        assert case.values["category"] == "异地安置退休人员"

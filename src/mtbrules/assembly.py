@@ -107,8 +107,8 @@ class Evaluation:
         return PathStep(rule, title, source)
 
     def run(self) -> Decision:
-        pack, values = self.pack, self.values
         self._check_vocabulary()
+        pack, values = self.pack, self.values
         if self.case.pack and self.case.pack not in (pack.id, pack.folder):
             self.warnings.append(self.msg("case.other_pack", named=self.case.pack, pack=pack.id))
         version = pack.version_on(self.case.submitted_on)
@@ -208,7 +208,7 @@ class Evaluation:
     # -- input against the pack's vocabularies (CONTRACT §2: exit 2, naming the allowed values)
 
     def _check_vocabulary(self):
-        check_vocabulary(self.pack, self.prep, self.values)
+        self.values = check_vocabulary(self.pack, self.prep, self.values)
 
     def _match_diseases(self):
         found, unknown = [], []

@@ -30,10 +30,12 @@ RULE_DISEASES = "pack:diseases"
 RULE_UNDECIDED = "pack:no-outcome"
 
 
-def check_vocabulary(pack: Any, prep: Any, values: dict) -> None:
+def check_vocabulary(pack: Any, prep: Any, values: dict) -> dict:
     """The case's service and category against the pack's vocabularies (CONTRACT §2: exit 2).
 
-    A category given by name or alias is replaced by its id in `values`.
+    Returns the values the rules read: `values` itself, or a copy with a
+    category given by name or alias replaced by its id (the case is the
+    caller's, and another pack may name its categories otherwise).
     """
     service = values["service"]
     if service not in pack.services and service not in CONTRACT_SERVICES:
@@ -54,7 +56,9 @@ def check_vocabulary(pack: Any, prep: Any, values: dict) -> None:
                 f"case field 'category': unknown value '{raw}'; allowed: {names}",
                 field="category",
             )
-        values["category"] = ident
+        if ident != raw:
+            return {**values, "category": ident}
+    return values
 
 
 def is_provided(pack: Any, case: Case, doc, req, provided, warnings: list, lang: str) -> bool:

@@ -89,7 +89,7 @@ def generated_decision(
     service = values["service"]
     services = pack.services
     if service not in services or "category" in values:
-        check_vocabulary(pack, prep, values)  # raises for a value no vocabulary has
+        values = check_vocabulary(pack, prep, values)  # raises for a value no vocabulary has
     warnings: list[str] = []  # the engine's own, ahead of the rules' (as the interpreter's)
     if case.pack and case.pack not in (pack.id, pack.folder):
         warnings.append(text("case.other_pack", lang, named=case.pack, pack=pack.id))
