@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from packbuilder import MINI_PACK, write_pack
 
 import mtbrules
-from mtbrules import CalendarError, CaseError, ConflictError
-from mtbrules import evaluator
+from mtbrules import CalendarError, CaseError, ConflictError, evaluator
 from mtbrules.case import parse_case
 from mtbrules.decision import OUTCOMES
 from mtbrules.loader import load_pack_folder
