@@ -94,3 +94,29 @@ def test_date_objects_take_the_fast_path():
         "prior": {"issued_on": dt.date(2024, 1, 1)},
     }
     assert reader._read(data) == parse_case(data)
+
+
+def test_materials_with_dates_and_nulls_take_the_fast_path():
+    """{name, issued_on} materials and fields given as null are plainly valid too."""
+    reader = CaseReader()
+    data = {
+        "service": "certificate",
+        "submitted_on": "2025-03-03",
+        "age": None,
+        "materials": [
+            "身份证",
+            {"name": "病历"},
+            {"name": "诊断证明", "issued_on": "2025-01-02"},
+            {"name": "检查报告", "issued_on": None},
+        ],
+    }
+    case = reader._read(data)
+    assert case is not None and case == parse_case(data)
+    assert case.materials[2].issued_on.isoformat() == "2025-01-02"
+    for slow in (
+        {**data, "materials": [{"name": "病历", "issued": "2025-01-02"}]},
+        {**data, "materials": [{"name": "病历", "issued_on": "2025-1-2"}]},
+        {**data, "materials": [{"issued_on": "2025-01-02"}]},
+        {**data, "diseases": None},
+    ):
+        assert reader._read(slow) is None  # parse_case decides, and names the field

@@ -143,7 +143,7 @@ def test_patterns_get_their_own_functions(pack_and_pool, specialised):
     for case in pool[:20]:
         _answer(_generated, specialised, case, "en")
     made = [
-        d.shapes.by_pattern
+        d.shapes.made
         for s in pack.services
         if (d := specialised.prepared.deciders[s]) is not None and hasattr(d, "shapes")
     ]
@@ -165,7 +165,10 @@ def test_a_pattern_is_specialised_after_its_cases_and_within_the_bound():
     assert len(decide.shapes.by_pattern) == 1
     for _ in range(5):
         evaluator.evaluate(own, other)
-    assert len(decide.shapes.by_pattern) == 1  # the bound: other patterns run the general one
+    # The bound: other patterns run the general function.
+    assert decide.shapes.made == 1
+    assert decide.shapes.by_pattern[next(iter(decide.shapes.by_pattern))] is not decide.general
+    assert sum(f is not decide.general for f in decide.shapes.by_pattern.values()) == 1
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -190,9 +193,9 @@ def test_memo_is_bounded(pack_and_pool):
         decide = small.prepared.deciders[service]
         if decide is None:
             continue
-        functions = [getattr(decide, "general", decide)]
+        functions = {getattr(decide, "general", decide)}
         if hasattr(decide, "shapes"):
-            functions += decide.shapes.by_pattern.values()
+            functions |= set(decide.shapes.by_pattern.values())
         kept = [
             v for f in functions for v in f.__globals__.values() if isinstance(v, decisioncode.Memo)
         ]

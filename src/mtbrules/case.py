@@ -455,6 +455,8 @@ class CaseReader:
             kind = kinds.get(key)
             if kind is None:
                 return None
+            if raw is None and kind < _DISEASES:  # a scalar field given as null: not given
+                continue
             # The commonest kinds inline (the same checks as _vouch), the others through it.
             if kind == _BOOL:
                 if type(raw) is not bool:
@@ -485,10 +487,13 @@ class CaseReader:
             elif kind == _MATERIALS:
                 if type(raw) is not list or len(raw) > MAX_LIST:
                     return None
+                read = []
                 for v in raw:
-                    if not _plain_text(v):
+                    material = _material_of(v)
+                    if material is None:
                         return None
-                materials = tuple([_material_named(v) for v in raw])
+                    read.append(material)
+                materials = tuple(read)
                 continue
             elif kind == _OBJECT:
                 if raw is None:
@@ -546,6 +551,27 @@ _DEFAULT_ITEMS = tuple(DEFAULTS.items())
 # tests/test_case_reader.py checks that they set every field the classes have.
 _new_object = object.__new__
 _set = object.__setattr__
+
+
+def _material_of(raw: Any) -> Material | None:
+    """A material plainly valid as parse_case reads it (a name, or {name, issued_on}), else None."""
+    if type(raw) is str:
+        return _material_named(raw) if _plain_text(raw) else None
+    if type(raw) is not dict:
+        return None
+    name = raw.get("name")
+    if not _plain_text(name):
+        return None
+    issued = raw.get("issued_on")
+    if len(raw) != (1 if "issued_on" not in raw else 2):
+        return None  # another key: parse_case names it
+    material = _material_named(name)
+    if issued is not None:
+        day = _vouch(_DATE, None, issued)
+        if day is _SLOW:
+            return None
+        _set(material, "issued_on", day)
+    return material
 
 
 def _material_named(name: str) -> Material:

@@ -101,6 +101,7 @@ class Shapes:
         self.after = after
         self.most = most
         self.by_pattern: dict[tuple[bool, ...], Decider] = {}
+        self.made = 0  # functions specialised so far (at most `most`)
         self._seen: dict[tuple[bool, ...], int] = {}
         self._lock = threading.Lock()
 
@@ -131,8 +132,12 @@ class Shapes:
             fn = self.by_pattern.get(key)
             if fn is not None:
                 return fn
+            if self.made >= self.most:  # no more functions: this pattern runs the general one
+                if len(self.by_pattern) < _SEEN_KEPT:
+                    self.by_pattern[key] = self.general
+                return self.general
             seen = self._seen.get(key, 0) + 1
-            if seen < self.after or len(self.by_pattern) >= self.most:
+            if seen < self.after:
                 if len(self._seen) >= _SEEN_KEPT:
                     self._seen.clear()  # bounded: counting starts again
                 self._seen[key] = seen
@@ -143,6 +148,7 @@ class Shapes:
                 fn = self.specialise(absent)
             except codegen.UNCOMPILABLE:
                 fn = self.general
+            self.made += 1
             self.by_pattern[key] = fn
             return fn
 
