@@ -559,7 +559,7 @@ def _material_of(raw: Any) -> Material | None:
         return _material_named(raw) if _plain_text(raw) else None
     if type(raw) is not dict:
         return None
-    name = raw.get("name")
+    name: Any = raw.get("name")
     if not _plain_text(name):
         return None
     issued = raw.get("issued_on")
