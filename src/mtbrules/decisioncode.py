@@ -16,6 +16,7 @@ string of the pack (ids, kinds, texts) is data in the namespace.
 from __future__ import annotations
 
 import datetime as _dt
+import linecache
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -120,6 +121,7 @@ class Shapes:
         namespace = {**consts, "_get": self.by_pattern.get, "_miss": self.miss}
         filename = f"<mtbrules decision shapes {name}>"
         code = compile(source, filename, "exec")
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         exec(code, namespace)  # noqa: S102 - only names this module makes; the keys are data
         fn: Any = namespace["decide"]
         fn.source = getattr(self.general, "source", None)
