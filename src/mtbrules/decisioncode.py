@@ -16,6 +16,7 @@ string of the pack (ids, kinds, texts) is data in the namespace.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import linecache
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -59,17 +60,20 @@ def build_decider(
     rules = prepared.rules_by_service[service]
     if sum(codegen.gate_of(r) is not None for r in rules) >= codegen.GATE_MIN:
         return None
+    parts = Memo()  # shared by the general function and the specialised ones
     try:
-        made = _DecisionGen(name, pack, prepared, service, rules, memo)
+        made = _DecisionGen(name, pack, prepared, service, rules, memo, parts=parts)
         general = made.build()
     except codegen.UNCOMPILABLE:
         return None
     fields = tuple(k for k in made.gen.fields if k not in _ENGINE_FIELDS)
     if not fields or prepared.specialised_max <= 0:
         return general
+    tags = itertools.count(1)
 
     def specialised(absent: frozenset[str]) -> Decider:
-        return _DecisionGen(name, pack, prepared, service, rules, memo, absent).build()
+        tag = next(tags)
+        return _DecisionGen(name, pack, prepared, service, rules, memo, absent, parts, tag).build()
 
     shapes = Shapes(
         fields, general, specialised, prepared.specialise_after, prepared.specialised_max
@@ -168,9 +172,13 @@ class _DecisionGen:
         rules: Sequence[Any],
         memo: int,
         absent: frozenset[str] | None = None,
+        parts: Memo | None = None,
+        tag: int = 0,
     ):
         self.name = name
         self.memo = memo
+        self.parts = Memo() if parts is None else parts
+        self.tag = tag
         self.pack = pack
         self.prepared = prepared
         self.service = service
@@ -447,10 +455,13 @@ class _DecisionGen:
                 for i, r in enumerate(rules)
                 if any(q.issued_within for q in r.require) and self.known.get(i) is not False
             ]
-            memo = self.bind(Memo())
+            # One memo for the parts of all the service's functions (a bound per service):
+            # a specialised function's key starts with its own tag.
+            memo = self.bind(self.parts)
             varying = [i for i in everyone if i not in self.known]  # the others are the same always
             key = (
-                f"({self.flags(varying)}, None if case.materials is None else frozenset(provided))"
+                f"({self.gen.const(self.tag)}, {self.flags(varying)}, "
+                "None if case.materials is None else frozenset(provided))"
             )
             lines = [f"    key = {key}"]
             if dated:
