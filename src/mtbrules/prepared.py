@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
-from . import codegen, decisioncode
+from . import codegen, decisioncode, decisionindex
 from . import workdays as wd
 from .case import CaseReader
 from .decision import ChannelRef, DiseaseMatch, PathStep, Reason, RequiredDocument
@@ -212,9 +212,11 @@ class PreparedPack:
 
         The whole-decision function (mtbrules.decisioncode): every rule's
         condition (a plain form and an undefined-aware one), which rules take
-        effect, and the Decision they give. Where no such function is made
-        (packs firing by a disease index), the firing function. Literals
-        appear as `_k…` names: they are data in the namespace, never text.
+        effect, and the Decision they give; for a service of many disease
+        rules (mtbrules.decisionindex), the ungated conditions in line and a
+        function per gated one. Where no such function is made, the firing
+        function. Literals appear as `_k…` names: they are data in the
+        namespace, never text.
         """
         if service not in self.rules_by_service:
             raise KeyError(service)
@@ -253,9 +255,10 @@ def _build_runner(prepared: PreparedPack, service: str) -> codegen.Runner:
 
 def _build_decider(prepared: PreparedPack, service: str) -> decisioncode.Decider | None:
     pack = prepared.pack
-    return decisioncode.build_decider(
-        f"{pack.id}:{service}", pack, prepared, service, prepared.decision_memo
-    )
+    # Many disease rules: gated rules found by the case's diseases, not each tested in line.
+    indexed = decisionindex.indexed(prepared.rules_by_service[service])
+    build = decisionindex.build_decider if indexed else decisioncode.build_decider
+    return build(f"{pack.id}:{service}", pack, prepared, service, prepared.decision_memo)
 
 
 def _build_firing(prepared: PreparedPack, service: str) -> codegen.Firing:
