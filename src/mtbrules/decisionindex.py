@@ -15,23 +15,26 @@ Same arguments (decisioncode.PARAMS) and contract as decisioncode's deciders:
 a Decision identical to the interpreted assembly's (mtbrules.assembly, the
 oracle of tests/test_decision_index.py), or None where the interpreter must
 decide — a conflict (two effective rules setting one output, neither
-overriding), and errors, so that its message names the rule.
+overriding), and errors, so that its message names the rule. Days read on a
+provisional calendar are said (and deadlines marked) as the interpreter does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import attrs
 
-from . import analysis, codegen
-from .decision import Deadline, Decision, PathStep, Reason, encode_parts, keep_parts_json
+from . import analysis, codegen, ir
+from .decision import Deadline, Decision, PathStep, Reason, encode_parts, make_decision
 from .decisioncode import PARAMS, Decider, Memo
-from .decisionparts import RULE_UNDECIDED, deadline_basis, is_provided
+from .decisionparts import RULE_UNDECIDED, deadline_basis, is_provided, provisional_deadline
 from .env import Env
 from .messages import LANGS, join
 from .messages import text as _text
+from .provisional import reads, track
 
 
 def indexed(rules: Sequence[Any]) -> bool:
@@ -89,29 +92,33 @@ class _IndexGen:
         self.rules = rules
         self.memo = memo
         self.gen = codegen.Gen(pack.calendar)
+        self.gen.namespace["_reads"] = reads
         self.gated = {i: g for i, r in enumerate(rules) if (g := codegen.gate_of(r)) is not None}
 
     def build(self) -> Decider:
         gen = self.gen
-        lines = self._ungated()  # first: the main function's fields are read in its prologue
+        lines = self._ungated()  # first: the prologue reads the fields these conditions use
         prologue = self._fields("    ")
         functions = self._gated_functions() + self._deadline_functions()
         lines += self._lookup()
         main = [
             f"def decide({PARAMS}):",
             "    get = values.get",
-            "    case_groups = diseases[0].groups if len(diseases) == 1 else _groups(diseases)",
-            "    case_ids = _ids(diseases)",
+            "    seen = _reads()",
+            *self._diseases(),
             *prologue,
             "    held = []",
             "    undecided = []",
             *lines,
+            "    if _reads() != seen:  # conditions read provisional days: said, as the interpreter",
+            "        _late(values, diseases, materials, version, warnings, lang)",
             "    # Overrides, conflicts and the Decision, from parts of each rule built once.",
             f"    return _assemble(held, undecided, {PARAMS})",
         ]
         source = "\n".join([*main, "", *functions]) + "\n"
         namespace = gen.load_module(source, f"<mtbrules decision {self.name}>")
         namespace["_by_group"], namespace["_by_id"] = self._index(namespace)
+        namespace["_late"] = partial(_late_conditions, self.prepared.firing[self.service])
         namespace["_assemble"] = self._assembler(namespace)
         decide = namespace["decide"]
         decide.source = source
@@ -148,11 +155,25 @@ class _IndexGen:
                 lines += ["    elif r is _U:", f"        undecided.append({i})"]
         return lines
 
+    def _diseases(self) -> list[str]:
+        """The case's groups and ids, when some code reads them (None: none does)."""
+        gen = self.gen
+        lines = []
+        if gen.uses_groups or any(kind == "group" for kind, _ in self.gated.values()):
+            # One disease (the usual case): its own groups.
+            lines.append(
+                "    case_groups = diseases[0].groups if len(diseases) == 1 else _groups(diseases)"
+            )
+        else:
+            lines.append("    case_groups = None")
+        lines.append("    case_ids = _ids(diseases)" if gen.uses_ids else "    case_ids = None")
+        return lines
+
     def _lookup(self) -> list[str]:
         """The gated rules of the case's groups and diseases, each run once (held sorted later)."""
         kinds = {kind for kind, _ in self.gated.values()}
         lines = [
-            "    # The gated rules of the case's disease groups and ids, each a function below.",
+            "    # The gated rules of the case's disease groups and ids: a function below, or none.",
             "    found = {}",
         ]
         if "group" in kinds:
@@ -164,13 +185,16 @@ class _IndexGen:
             ]
         if kinds - {"group"}:
             lines += [
-                "    for d in case_ids:",
-                "        c = _by_id(d)",
+                "    for d in diseases:",
+                "        c = _by_id(d.id)",
                 "        if c is not None:",
                 "            found.update(c)",
             ]
         lines += [
             "    for i, when in found.items():",
+            "        if when is None:  # the gate is the whole condition: it holds",
+            "            held.append(i)",
+            "            continue",
             "        r = when(get, diseases, materials, case_groups, case_ids)",
             "        if r is True:",
             "            held.append(i)",
@@ -183,6 +207,8 @@ class _IndexGen:
         gen, out = self.gen, []
         for i in self.gated:
             when = self.rules[i].when
+            if _gate_only(self.rules[i]):
+                continue
             value = gen.value(when.ir, when.needs, {})
             out += [
                 f"def g{i}(get, diseases, materials, case_groups, case_ids):",
@@ -201,7 +227,9 @@ class _IndexGen:
             body = []
             for k, spec in enumerate(rule.deadlines):
                 expr = spec.date.ir
+                body.append("    seen = _reads()")
                 body.append(f"    d = {gen.value(expr, analysis.needs(expr), {})}")
+                body.append("    late = _reads() != seen")
                 body.append("    if d is _U:")
                 body.append(
                     f"        warnings.append(_undefined({gen.const(i)}, {gen.const(k)}, values, lang))"
@@ -214,9 +242,15 @@ class _IndexGen:
                         f"_basis({gen.const(i)}, {gen.const(k)}, values, diseases, materials, lang)"
                     )
                 body.append(
-                    f"        deadlines.append(_Deadline({gen.const(spec.kind)}, d.isoformat(), "
-                    f"{words}, {gen.const(rule.id)}, {gen.const(str(rule.source))}))"
+                    f"        deadline = _Deadline({gen.const(spec.kind)}, d.isoformat(), "
+                    f"{words}, {gen.const(rule.id)}, {gen.const(str(rule.source))})"
                 )
+                body.append("        if late:  # counted on provisional days: marked, and said")
+                body.append(
+                    f"            deadline = _late_deadline({gen.const(i)}, {gen.const(k)}, values, "
+                    "diseases, materials, deadline, warnings, lang)"
+                )
+                body.append("        deadlines.append(deadline)")
             out += [
                 f"def dl{i}(get, values, diseases, materials, lang, warnings, deadlines):",
                 *self._fields("    "),
@@ -238,12 +272,30 @@ class _IndexGen:
 
         def basis(i: int, k: int, values: Any, diseases: tuple, materials: Any, lang: str) -> str:
             spec = rules[i].deadlines[k]
-            env = Env(values)
-            env["diseases"] = diseases
-            env["materials"] = materials
+            env = _environment(values, diseases, materials)
             return deadline_basis(spec.date.node, env, spec.date.conditions, lang)
 
-        gen.namespace.update(_Deadline=Deadline, _undefined=undefined, _basis=basis)
+        def late(
+            i: int,
+            k: int,
+            values: Any,
+            diseases: tuple,
+            materials: Any,
+            deadline: Deadline,
+            warnings: list,
+            lang: str,
+        ) -> Deadline:
+            """Counted again under track(), as the interpreter counts it: marked when provisional."""
+            spec = rules[i].deadlines[k]
+            env = _environment(values, diseases, materials)
+            _, provisional = track(partial(spec.date.fn, env))
+            if provisional is None:
+                return deadline
+            return provisional_deadline(deadline, provisional, warnings, lang)
+
+        gen.namespace.update(
+            _Deadline=Deadline, _undefined=undefined, _basis=basis, _late_deadline=late
+        )
         return out
 
     def _index(self, namespace: dict[str, Any]) -> tuple[Callable, Callable]:
@@ -251,7 +303,7 @@ class _IndexGen:
         by_group: dict[str, dict[int, Any]] = {}
         by_id: dict[str, dict[int, Any]] = {}
         for i, (kind, value) in self.gated.items():
-            when = namespace[f"g{i}"]
+            when = None if _gate_only(self.rules[i]) else namespace[f"g{i}"]
             if kind == "group":
                 by_group.setdefault(value, {})[i] = when
             else:
@@ -397,7 +449,7 @@ class _IndexGen:
                 if outcome is None:
                     step, reason = engine[lang]
                     path, reasons = (*path, step), (*reasons, reason)
-                return Decision(
+                return make_decision(
                     pack.id,
                     version,
                     service,
@@ -432,7 +484,7 @@ class _IndexGen:
             if shape.instant is not None and not any(d.kind == "decision_due" for d in deadlines):
                 deadlines.insert(0, instant_due(shape.instant, as_of, lang))
             warnings.extend(shape.said)
-            decision = Decision(
+            return make_decision(
                 pack.id,
                 version,
                 service,
@@ -446,9 +498,35 @@ class _IndexGen:
                 tuple(deadlines),
                 shape.reasons,
                 tuple(warnings),
+                None if kept is None else kept[2],  # kept: its parts' JSON too
             )
-            if kept is not None:  # kept: its parts' JSON too
-                return keep_parts_json(decision, kept[2])
-            return decision
 
         return assemble
+
+
+def _gate_only(rule: Any) -> bool:
+    """The rule's condition is its disease gate alone: a case found by the gate satisfies it."""
+    return isinstance(rule.when.ir, ir.HasDisease)
+
+
+def _environment(values: Mapping[str, Any], diseases: tuple, materials: Any) -> Env:
+    """The environment the interpreter evaluates a case's expressions on."""
+    env = Env(values)
+    env["diseases"] = diseases
+    env["materials"] = materials
+    return env
+
+
+def _late_conditions(
+    firing: Any,
+    values: Mapping[str, Any],
+    diseases: tuple,
+    materials: Any,
+    version: str,
+    warnings: list,
+    lang: str,
+) -> None:
+    """Conditions that read provisional days: the interpreter's warning, from its own firing."""
+    _, read = track(partial(firing, _environment(values, diseases, materials), version))
+    if read is not None:
+        warnings.append(read.describe_reading(_text("calendar.what.conditions", lang), lang))
