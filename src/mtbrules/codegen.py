@@ -205,8 +205,8 @@ class Gen:
         Most cases name one disease, and `any`/`all` of one value is that value
         (undefined included), so the body runs without a generator.
         """
-        if not seq.isidentifier():
-            return every
+        if not seq.isidentifier() or any(isinstance(x, ir.Quantify) for x in ir.walk(e.body)):
+            return every  # nested quantifiers would double the source at each level
         first = {**scope, e.var: f"{seq}[0]"}
         body = self.kleene(e.body, first) if kleene else self.plain(e.body, first)
         return f"({body} if len({seq}) == 1 else {every})"
