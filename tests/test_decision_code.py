@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mtbrules
-from mtbrules import decisioncode, evaluator
+from mtbrules import decisionruntime, evaluator
 from mtbrules.errors import MtbError
 from mtbrules.prepared import PreparedPack
 from mtbrules.synth import synth_cases
@@ -197,7 +197,10 @@ def test_memo_is_bounded(pack_and_pool):
         if hasattr(decide, "shapes"):
             functions |= set(decide.shapes.by_pattern.values())
         kept = [
-            v for f in functions for v in f.__globals__.values() if isinstance(v, decisioncode.Memo)
+            v
+            for f in functions
+            for v in f.__globals__.values()
+            if isinstance(v, decisionruntime.Memo)
         ]
         assert kept and all(len(m) <= 3 for m in kept)
 

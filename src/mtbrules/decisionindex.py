@@ -11,7 +11,7 @@ entries, channels, generated deadline functions), kept per set of applying
 rules in a bounded memo. So a case costs what the rules that apply to it
 cost, not what the pack holds.
 
-Same arguments (decisioncode.PARAMS) and contract as decisioncode's deciders:
+Same arguments (decisionruntime.PARAMS) and contract as decisioncode's deciders:
 a Decision identical to the interpreted assembly's (mtbrules.assembly, the
 oracle of tests/test_decision_index.py), or None where the interpreter must
 decide — a conflict (two effective rules setting one output, neither
@@ -21,7 +21,7 @@ provisional calendar are said (and deadlines marked) as the interpreter does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -29,9 +29,8 @@ import attrs
 
 from . import analysis, codegen, ir
 from .decision import Deadline, Decision, PathStep, Reason, encode_parts, make_decision
-from .decisioncode import PARAMS, Decider, Memo
 from .decisionparts import RULE_UNDECIDED, deadline_basis, is_provided, provisional_deadline
-from .env import Env
+from .decisionruntime import PARAMS, Decider, Memo, environment, late_conditions
 from .messages import LANGS, join
 from .messages import text as _text
 from .provisional import reads, track
@@ -118,7 +117,7 @@ class _IndexGen:
         source = "\n".join([*main, "", *functions]) + "\n"
         namespace = gen.load_module(source, f"<mtbrules decision {self.name}>")
         namespace["_by_group"], namespace["_by_id"] = self._index(namespace)
-        namespace["_late"] = partial(_late_conditions, self.prepared.firing[self.service])
+        namespace["_late"] = partial(late_conditions, self.prepared.firing[self.service])
         namespace["_assemble"] = self._assembler(namespace)
         decide = namespace["decide"]
         decide.source = source
@@ -272,7 +271,7 @@ class _IndexGen:
 
         def basis(i: int, k: int, values: Any, diseases: tuple, materials: Any, lang: str) -> str:
             spec = rules[i].deadlines[k]
-            env = _environment(values, diseases, materials)
+            env = environment(values, diseases, materials)
             return deadline_basis(spec.date.node, env, spec.date.conditions, lang)
 
         def late(
@@ -287,7 +286,7 @@ class _IndexGen:
         ) -> Deadline:
             """Counted again under track(), as the interpreter counts it: marked when provisional."""
             spec = rules[i].deadlines[k]
-            env = _environment(values, diseases, materials)
+            env = environment(values, diseases, materials)
             _, provisional = track(partial(spec.date.fn, env))
             if provisional is None:
                 return deadline
@@ -507,26 +506,3 @@ class _IndexGen:
 def _gate_only(rule: Any) -> bool:
     """The rule's condition is its disease gate alone: a case found by the gate satisfies it."""
     return isinstance(rule.when.ir, ir.HasDisease)
-
-
-def _environment(values: Mapping[str, Any], diseases: tuple, materials: Any) -> Env:
-    """The environment the interpreter evaluates a case's expressions on."""
-    env = Env(values)
-    env["diseases"] = diseases
-    env["materials"] = materials
-    return env
-
-
-def _late_conditions(
-    firing: Any,
-    values: Mapping[str, Any],
-    diseases: tuple,
-    materials: Any,
-    version: str,
-    warnings: list,
-    lang: str,
-) -> None:
-    """Conditions that read provisional days: the interpreter's warning, from its own firing."""
-    _, read = track(partial(firing, _environment(values, diseases, materials), version))
-    if read is not None:
-        warnings.append(read.describe_reading(_text("calendar.what.conditions", lang), lang))

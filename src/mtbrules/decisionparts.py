@@ -215,3 +215,58 @@ def provisional_deadline(
     warnings.append(provisional.describe(what, _dt.date.fromisoformat(deadline.date), lang))
     latest = provisional.latest.isoformat() if provisional.latest else None
     return attrs.evolve(deadline, provisional=True, latest=latest)
+
+
+# ------------------------------------------------ a basis with holes, filled by generated code
+
+HOLE = "\x00"
+
+
+def leaf_key(leaf: n.Node) -> str:
+    """The environment key deadline_basis looks a name up by."""
+    if isinstance(leaf, n.Name):
+        return leaf.name
+    assert isinstance(leaf, n.Attr) and isinstance(leaf.operand, n.Name)
+    return f"{leaf.operand.name}.{leaf.name}"
+
+
+def split_holes(words: str, holes: int) -> list[str]:
+    parts = words.split(HOLE)
+    if len(parts) != holes + 1:  # a message placing a value twice: not expected
+        raise ValueError("basis template holds a value more than once")
+    return parts
+
+
+def basis_words(node: n.Node, lang: str, leaves: list[n.Node]) -> str:
+    """deadline_basis with a hole for each name it would look up (filled per case)."""
+    if isinstance(node, n.Arith) and isinstance(node.right, n.Duration):
+        d = node.right
+        key = "basis.after" if node.op == "+" else "basis.before"
+        base = basis_words(node.left, lang, leaves)
+        return _text(key, lang, span=span(d.amount, d.unit, lang), base=base)
+    if isinstance(node, n.Call) and f"basis.{node.func}" in BASIS_FUNCTIONS:
+        args = [basis_words(a, lang, leaves) for a in node.args]
+        return _text(f"basis.{node.func}", lang, *args)
+    if isinstance(node, n.Name) or (isinstance(node, n.Attr) and isinstance(node.operand, n.Name)):
+        leaves.append(node)
+        return HOLE
+    if isinstance(node, n.Literal) and isinstance(node.value, _dt.date):
+        return node.value.isoformat()
+    return n.to_source(node)
+
+
+def shows_branch(node: n.Node, conditions: Mapping[int, Any]) -> bool:
+    """The node holds an `if` whose branch the basis shows."""
+    if isinstance(node, n.If) and id(node) in conditions:
+        return True
+    return any(shows_branch(c, conditions) for c in _children(node))
+
+
+def _children(node: n.Node) -> list[n.Node]:
+    if isinstance(node, n.Arith):
+        return [node.left, node.right]
+    if isinstance(node, n.Call):
+        return list(node.args)
+    if isinstance(node, n.If):
+        return [node.then, node.otherwise]
+    return []

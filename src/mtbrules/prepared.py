@@ -17,6 +17,7 @@ from . import codegen, decisioncode, decisionindex
 from . import workdays as wd
 from .case import CaseReader
 from .decision import ChannelRef, DiseaseMatch, PathStep, Reason, RequiredDocument
+from .decisionruntime import Decider
 from .model import (
     Category,
     Channel,
@@ -162,7 +163,7 @@ class PreparedPack:
     decision_memo = DECISION_MEMO
 
     #: A pattern of present fields seen this many times gets a decision function specialised
-    #: to it, up to `specialised_max` patterns per service (decisioncode.Shapes; 0: none).
+    #: to it, up to `specialised_max` patterns per service (decisionruntime.Shapes; 0: none).
     specialise_after = SPECIALISE_AFTER
     specialised_max = SPECIALISED_MAX
 
@@ -253,7 +254,7 @@ def _build_runner(prepared: PreparedPack, service: str) -> codegen.Runner:
     )
 
 
-def _build_decider(prepared: PreparedPack, service: str) -> decisioncode.Decider | None:
+def _build_decider(prepared: PreparedPack, service: str) -> Decider | None:
     pack = prepared.pack
     # Many disease rules: gated rules found by the case's diseases, not each tested in line.
     indexed = decisionindex.indexed(prepared.rules_by_service[service])
