@@ -83,6 +83,7 @@ __all__ = [
 
 def evaluate(case: Any, lang: str = "en") -> Decision:
     """Decide `case` with the pack its `pack` field names (CONTRACT §1); `lang` as for Pack.evaluate."""
+    # deferred: the registry and the engine load with the first case (import mtbrules stays ~20 ms)
     from .registry import pack_for_case
 
     return pack_for_case(case).evaluate(lang)

@@ -58,6 +58,7 @@ from .errors import InputError
 from .pool import context as pool_context
 from .pool import default_workers, parallel_map
 from .progress import Progress, wanted
+from .registry import load_pack
 
 __all__ = [
     "CHUNK_ROWS",
@@ -185,6 +186,7 @@ class _ParquetOutput:
 
     def __init__(self, path: str, resume_rows: int | None):
         if resume_rows is not None:
+            # deferred: pyarrow is optional (the parquet extra)
             import pyarrow.parquet as pq
 
             old = path + ".resumed"
@@ -272,8 +274,6 @@ def evaluate_file(
     Raises InputError when the input cannot be read at all, Interrupted when
     the run was stopped before the end.
     """
-    from .registry import load_pack
-
     if not hasattr(pack, "evaluate"):
         pack = load_pack(pack)
     fin, fout = caseio.run_formats(src, dst, in_format, out_format)

@@ -34,6 +34,7 @@ from typing import Any
 import attrs
 
 from . import bundled
+from ._version import __version__
 from ._yaml import Scalar, YamlDoc
 from .diagnostics import Location
 
@@ -64,8 +65,6 @@ def folder() -> Path:
 
 def key(root: Path, files: list[Path]) -> str:
     """The hash of mtbrules' version, grammar and schema, the pack's place, and every file's bytes."""
-    from ._version import __version__
-
     h = hashlib.sha256()
     h.update(f"{_FORMAT}\0{__version__}\0{_SHAPE}\0{root.resolve()}\0".encode())
     for name in (("grammar.lark",), ("schemas", "pack.schema.json")):

@@ -34,6 +34,8 @@ header is row 1).
 
 from __future__ import annotations
 
+import csv
+import datetime as _dt
 import json
 import os
 import sys
@@ -42,6 +44,7 @@ from typing import Any
 
 import orjson
 
+from .case import CASE_FIELDS, CASE_OBJECTS, PACK_FIELD_TYPES
 from .caseout import (
     DEADLINE_COLUMNS,
     KEY_COLUMNS,
@@ -59,7 +62,7 @@ from .caseout import (
     encode_decisions,
     encoded_rows,
 )
-from .errors import CaseError, InputError
+from .errors import CaseError, InputError, MtbError
 
 __all__ = [
     "CHUNK_ROWS",
@@ -207,8 +210,6 @@ def row_to_case(row: Mapping, pack) -> dict:
     true/false/1/0/yes/no; lists are a JSON array or items separated by `;`).
     A `case_json` column, when present and non-empty, is the whole case.
     """
-    from .case import CASE_FIELDS, CASE_OBJECTS, PACK_FIELD_TYPES
-
     whole = row.get("case_json")
     if isinstance(whole, str) and whole.strip():
         try:
@@ -288,8 +289,6 @@ def _convert(field: str, value: Any, type_) -> Any:
 
 def _arrow_value(value: Any) -> Any:
     """Arrow values → case values (datetime → date; numpy-free already)."""
-    import datetime as _dt
-
     if isinstance(value, _dt.datetime):
         return value.date()
     return value
@@ -297,8 +296,6 @@ def _arrow_value(value: Any) -> Any:
 
 def failure(exc: BaseException) -> tuple[str | None, str]:
     """(field, message) for a row that could not be evaluated: ours as they are, others as a bug."""
-    from .errors import MtbError
-
     if isinstance(exc, MtbError):
         return getattr(exc, "field", None), str(exc)
     return None, f"internal error (a bug): {type(exc).__name__}: {exc}"
@@ -509,8 +506,6 @@ def _read_exactly(fd: int, path: str, offset: int, length: int) -> bytes:
 
 
 def _csv_chunks(path: str, chunk_rows: int, position: list):
-    import csv
-
     try:
         fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the `with fh` below
     except OSError as exc:
@@ -563,6 +558,7 @@ def _csv_chunks(path: str, chunk_rows: int, position: list):
 
 
 def _parquet_chunks(path: str, chunk_rows: int, position: list):
+    # deferred: pyarrow is optional (the parquet extra)
     import pyarrow.parquet as pq
 
     try:

@@ -7,6 +7,8 @@ one job: `caseio` reads, this module writes).
 
 from __future__ import annotations
 
+import csv
+import io
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -93,8 +95,7 @@ def encode_decision_bytes(results: Iterable[tuple[int, dict]], fmt: str) -> byte
     if fmt == "jsonl":
         parts = [dumps_bytes({"row": row, **d}) for row, d in results]
         return b"\n".join(parts) + (b"\n" if parts else b"")
-    import io
-
+    # deferred: pyarrow is optional (the parquet extra), needed by CSV/Parquet output only
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -109,8 +110,7 @@ def encode_decision_bytes(results: Iterable[tuple[int, dict]], fmt: str) -> byte
 
 def csv_header() -> bytes:
     """The header line of a CSV decision file, as pyarrow writes it."""
-    import io
-
+    # deferred: pyarrow is optional (the parquet extra), needed by CSV/Parquet output only
     import pyarrow.csv as pacsv
 
     sink = io.BytesIO()
@@ -151,6 +151,7 @@ class JsonlWriter:
 
 def arrow_schema():
     """The Arrow schema of CSV/Parquet decision files."""
+    # deferred: pyarrow is optional (the parquet extra), needed by CSV/Parquet output only
     import pyarrow as pa
 
     fields = [pa.field("row", pa.int64())]
@@ -164,6 +165,7 @@ class TableWriter:
     """Decision columns (encode_decisions) to a CSV or Parquet file."""
 
     def __init__(self, path: str, fmt: str):
+        # deferred: pyarrow is optional (the parquet extra), needed by CSV/Parquet output only
         import pyarrow as pa
 
         self.pa = pa
@@ -172,10 +174,12 @@ class TableWriter:
         if path == "-":
             raise InputError(f"{fmt} output needs a file name (-o FILE)")
         if fmt == "parquet":
+            # deferred: pyarrow is optional (the parquet extra), needed by CSV/Parquet output only
             import pyarrow.parquet as pq
 
             self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
         else:
+            # deferred: pyarrow is optional (the parquet extra), needed by CSV/Parquet output only
             import pyarrow.csv as pacsv
 
             self.writer = pacsv.CSVWriter(path, self.schema)
@@ -213,8 +217,6 @@ class ErrorWriter:
             self.csv = (format_name or path).lower().endswith(".csv")
             self.fh = open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
             if self.csv:
-                import csv
-
                 self.writer = csv.writer(self.fh)
                 if not append:
                     self.writer.writerow(["row", "field", "message"])

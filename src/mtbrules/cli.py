@@ -13,6 +13,7 @@ import importlib
 import sys
 import traceback
 
+from ._version import __version__
 from .errors import InputError, MtbError, error_message
 from .terminal import printable
 
@@ -44,8 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Policy as code for China's outpatient chronic and special disease insurance (门诊慢特病).",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    from ._version import __version__
-
     parser.add_argument("--version", action="version", version=f"mtbrules {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

@@ -21,6 +21,7 @@ import attrs
 from .case import CASE_FIELDS, CASE_OBJECTS
 from .errors import CaseError, MtbError
 from .messages import check_lang, text
+from .registry import builtin_ids, load_pack
 
 #: Deadline kinds shown as their own columns.
 VALIDITY_KINDS = ("valid_until",)
@@ -81,8 +82,6 @@ def compare(case: Mapping, packs: Iterable = "all", lang: str = "en") -> list[Co
     every built-in pack); `lang` is the language of the engine's messages (Pack.evaluate).
     Each named pack decides by definition: the case's own `pack` is ignored, without the
     warning registry.pack_for_case gives elsewhere (docs/contract.md, "Case")."""
-    from .registry import builtin_ids, load_pack
-
     check_lang(lang)
     if not isinstance(case, Mapping):
         raise CaseError("case: a case must be a JSON object")

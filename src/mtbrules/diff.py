@@ -27,7 +27,10 @@ from typing import Any
 from . import nodes as n
 from .caseio import chunk_cases, read_chunks
 from .errors import MtbError
+from .htmlview import impact_html
+from .loader import load_pack_folder
 from .pool import default_workers, parallel_map
+from .registry import load_pack
 
 EXAMPLES = 3
 
@@ -39,8 +42,6 @@ EXAMPLES = 3
 def open_pack(ref) -> Iterator:
     """A loaded Pack for a Pack, a built-in id, a folder, or `git:REV:PATH` (kept for
     callers of 0.x: `registry.load_pack` takes every kind of reference now)."""
-    from .registry import load_pack
-
     yield ref if hasattr(ref, "evaluate") else load_pack(ref)
 
 
@@ -344,8 +345,6 @@ class Impact:
                 self.blame[r] += 1
 
     def _repr_html_(self) -> str:  # notebooks (mtbrules.htmlview)
-        from .htmlview import impact_html
-
         return impact_html(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -395,8 +394,6 @@ _STATE: dict = {}
 
 def _init_impact(old_folder: str, new_folder: str):
     if _STATE.get("folders") != (old_folder, new_folder):
-        from .loader import load_pack_folder
-
         _STATE["old"], _STATE["new"] = load_pack_folder(old_folder), load_pack_folder(new_folder)
         _STATE["folders"] = (old_folder, new_folder)
 

@@ -31,6 +31,7 @@ from .env import Env
 from .errors import InputError
 from .evaluator import Trace
 from .evaluator import evaluate as _evaluate
+from .htmlview import explanation_html
 
 DEFAULT_DEPTH = 4
 MAX_ITEMS = 20  # quantifier items shown per node
@@ -135,8 +136,6 @@ class Explanation:
         return explanation_text(self, lang, only)
 
     def _repr_html_(self) -> str:  # notebooks (mtbrules.htmlview)
-        from .htmlview import explanation_html
-
         return explanation_html(self)
 
 

@@ -24,6 +24,8 @@ import os
 import re
 from pathlib import Path
 
+from .errors import MtbError
+
 MODELINE = "# yaml-language-server: $schema="
 _PUA = re.compile("[\ue000-\uf8ff]")
 
@@ -79,7 +81,7 @@ def _is_unary(cur: tuple[str, str], prev: tuple[str, str] | None) -> bool:
 
 def format_expression(text: str) -> str:
     """`text` with canonical spacing, line breaks kept; unchanged if that would change its meaning."""
-    from .errors import MtbError
+    # deferred: the parser (lark, ~20 ms) on the first expression, not at the studio's/LSP's start
     from .parser import parse_expression
 
     prev = None
@@ -108,6 +110,7 @@ def format_expression(text: str) -> str:
 
 
 def _yaml():
+    # deferred: ruamel.yaml (~10 ms) on the first format, not at the studio's/LSP's start
     from ruamel.yaml import YAML
 
     y = YAML(typ="rt")

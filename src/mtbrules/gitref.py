@@ -9,6 +9,7 @@ be shared).
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from pathlib import Path
@@ -100,7 +101,7 @@ def _commit(top: str, rev: str, path: str) -> str:
 def _unpack(
     top: str, commit: str, rev: str, path: str, rel: str
 ) -> tuple[tempfile.TemporaryDirectory[str], Path]:
-    import io
+    # deferred: only a git: reference needs these (~5 ms off every pack load)
     import subprocess
     import tarfile
     import tempfile  # start-up time

@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from ._version import __version__
 from .errors import InputError
 
 SUFFIX = ".partial"
@@ -46,8 +47,6 @@ def manifest_name(path: str) -> str:
 
 def fingerprint_folder(folder: str) -> str:
     """The SHA-256 of a pack folder's files (names and bytes): a resumed run uses the same pack."""
-    from ._version import __version__
-
     h = hashlib.sha256(f"mtbrules {__version__}\0".encode())
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import ctypes
 import gc
 import multiprocessing
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
@@ -102,8 +104,6 @@ _PR_SET_PDEATHSIG = 1
 def die_with_parent(parent: int) -> None:
     """End this process when the process `parent` ends (even by SIGKILL)."""
     if sys.platform.startswith("linux"):
-        import ctypes
-
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
@@ -118,8 +118,6 @@ def die_with_parent(parent: int) -> None:
 
 
 def _watch_parent(parent: int) -> None:
-    import time
-
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(1)

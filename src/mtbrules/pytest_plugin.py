@@ -23,6 +23,7 @@ def pytest_collect_file(file_path: Path, parent):
 
 class ScenarioFile(pytest.File):
     def collect(self):
+        # deferred: this plugin loads with every pytest run; the engine only for a scenario file
         from .registry import load_pack
         from .tester import load_scenarios
 
@@ -47,6 +48,7 @@ class ScenarioItem(pytest.Item):
         self.funcargs: dict = {}
 
     def runtest(self):
+        # deferred: the engine only when a scenario runs (this plugin loads with every pytest run)
         from .tester import run_scenario
 
         result = run_scenario(self.pack, self.scenario)
@@ -57,6 +59,7 @@ class ScenarioItem(pytest.Item):
         if isinstance(excinfo.value, ScenarioFailure):
             result = excinfo.value.result
             path = [p.rule for p in result.decision.path] if result.decision else []
+            # deferred: only when a scenario fails (this plugin loads with every pytest run)
             from .coverage import diff_text
 
             diff = ["  " + line for line in diff_text(self.scenario.expect, result).splitlines()]

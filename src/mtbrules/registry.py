@@ -149,6 +149,7 @@ def _packs_in(folder: Path, ref: str) -> list[Path]:
 def load_pack(ref: str | os.PathLike[str], calendar: WorkingCalendar | None = None) -> Pack:
     """Load a pack by built-in id, folder path or `git:REV:PATH` (cached per folder when no
     calendar is given)."""
+    # deferred: the loader and the engine load with the first pack, not with builtin_packs()
     from .loader import load_pack_folder
 
     folder = resolve(ref)
@@ -211,6 +212,7 @@ def pack_for_case(
     `load` turns a reference into a Pack (default: load_pack; the service passes its
     served packs, so that a request never makes it read a folder). `name` is how an
     error names the case (a file name on the command line)."""
+    # deferred: the case model loads with the engine, not with builtin_packs()
     from .case import kind_of
 
     if not isinstance(case, Mapping):

@@ -58,6 +58,7 @@ _DEADLINE_ROOM = 200
 @functools.lru_cache(maxsize=1)
 def _to_traditional():
     try:
+        # deferred: opencc (~40 ms) only when a Traditional variant is synthesised
         from opencc_purepy import OpenCC
 
         return OpenCC("s2t").convert

@@ -28,7 +28,12 @@ import argparse
 import datetime as dt
 import json
 import sys
+from importlib.metadata import version
 from pathlib import Path
+
+import chinese_calendar as cc
+
+from mtbrules import statutory
 
 OUTPUT = Path(__file__).with_name("cn.json")
 FORMAT = 1
@@ -36,7 +41,6 @@ FORMAT = 1
 
 def build() -> dict:
     """Build the calendar document from the installed chinesecalendar."""
-    import chinese_calendar as cc  # only needed here, never at run time
 
     def name(value: str) -> str:
         return cc.Holiday(value).chinese
@@ -116,8 +120,7 @@ BOUNDS_FROM = 2008
 
 def festival_dates(year: int) -> dict[str, str]:
     """The days of the movable festivals of ``year``, checked between two sources."""
-    import chinese_calendar as cc
-    from lunar_python import Lunar
+    from lunar_python import Lunar  # deferred: lunar-python is a test extra, only this needs it
 
     def solar(lunar_month: int, lunar_day: int) -> dt.date:
         s = Lunar.fromYmd(year, lunar_month, lunar_day).getSolar()
@@ -148,7 +151,6 @@ def learn_bounds(calendar_doc: dict, years: dict[str, dict[str, str]]) -> dict[s
     working day likewise. Days off that belong to no festival of Article 2
     (the one-off 2015 anniversary) are not the yearly pattern and are left out.
     """
-    from mtbrules import statutory
 
     def occurrences(name: str, year: int) -> list[tuple[dt.date, dt.date]]:
         out = []
@@ -199,10 +201,6 @@ def learn_bounds(calendar_doc: dict, years: dict[str, dict[str, str]]) -> dict[s
 
 def build_festivals(calendar_doc: dict) -> dict:
     """Build the festivals document: movable festival dates and the learnt bounds."""
-    from importlib.metadata import version
-
-    import chinese_calendar as cc
-
     years = {str(y): festival_dates(y) for y in range(FESTIVALS_FIRST, FESTIVALS_LAST + 1)}
     return {
         "format": FORMAT,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import random
 from collections.abc import Iterable
 from typing import Any
 
@@ -291,8 +292,6 @@ class CaseDomain:
 def _sampled(domains, count, predicate, make):
     """Combinations of values for a domain too large to enumerate: a seeded random pass
     first (cheap), then, when it finds nothing, a hypothesis search (small values first)."""
-    import random
-
     rng = random.Random(0)
     found: list = []
     for _ in range(RANDOM_EXAMPLES):
@@ -305,6 +304,7 @@ def _sampled(domains, count, predicate, make):
         yield from dict.fromkeys(found)
         return
     try:
+        # deferred: hypothesis is optional (the test extra), ~70 ms; only for a large domain
         from hypothesis import HealthCheck, Phase, given, settings
         from hypothesis import strategies as st
     except ImportError:  # pragma: no cover - hypothesis is a test extra

@@ -13,6 +13,7 @@ from ..compiler import did_you_mean
 from ..diagnostics import Location
 from ..errors import PackError
 from ..model import INCOMPLETE_CATALOGUE
+from ..names import simplified
 from ..tester import load_scenarios
 from .findings import Findings
 
@@ -35,8 +36,6 @@ def normalize_quote(text: str, traditional: bool = False) -> str:
     and for Traditional texts also converted to Simplified with pinyin glosses like `(shí)` removed."""
     text = unicodedata.normalize("NFKC", text)
     if traditional:
-        from ..names import simplified
-
         text = _PINYIN.sub("", text)
         text = simplified(text)
         text = _PINYIN.sub("", text)

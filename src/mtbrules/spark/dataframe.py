@@ -14,6 +14,7 @@ import contextlib
 import csv
 import datetime as _dt
 import io
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +55,7 @@ _TMP = "__mtb_"
 
 
 def _spark_type(ddl: str):
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark.sql.types import ArrayType, BooleanType, DateType, LongType, StringType
 
     if ddl.startswith("array<"):
@@ -67,6 +69,7 @@ def _spark_type(ddl: str):
 
 
 def _spark_schema(prefix_fields: Sequence, columns: Sequence[str] = DECISION_COLUMNS):
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark.sql.types import StructField, StructType
 
     return StructType(
@@ -88,6 +91,7 @@ def outcome_counts(decisions) -> dict[str, int]:
 
     One aggregation job; the counts come back to the driver, the rows do not.
     """
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark.sql import functions as F
 
     counts = dict.fromkeys(OUTCOMES, 0)
@@ -103,6 +107,7 @@ def outcome_counts(decisions) -> dict[str, int]:
 
 def decision_schema(row: str | None = "row"):
     """The Spark schema of `evaluate_cases`' output (without kept columns)."""
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark.sql.types import LongType, StructField
 
     return _spark_schema([StructField(row, LongType(), True)] if row else [])
@@ -118,6 +123,7 @@ def with_row_numbers(df, col: str = "row", start: int = 1):
     runs one counting job. The numbering is only stable if `df`'s partitions
     are (a file read is; a shuffle's output is not — cache it first).
     """
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark.sql import functions as F
 
     pid, mid = _TMP + "pid", _TMP + "mid"
@@ -138,6 +144,7 @@ def with_row_numbers(df, col: str = "row", start: int = 1):
 
 def with_row_column(df, col: str):
     """`df` with a bigint `col`: its own column cast to long, else `with_row_numbers`."""
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark.sql import functions as F
 
     if col in df.columns:
@@ -167,6 +174,7 @@ def _date(text):
 
 def _arrow_schema(spark_schema):
     """pyarrow schema for a Spark schema made of the types used here."""
+    # deferred: pyspark and pyarrow are optional (the spark extra)
     import pyarrow as pa
     from pyspark.sql.types import ArrayType, BooleanType, DateType, LongType, StringType
 
@@ -198,6 +206,7 @@ def _evaluator(
     Arrow batches of decisions; a blank JSONL line gives no row."""
 
     def run(batches):
+        # deferred: pyarrow is optional (the spark extra); require_pyspark() names it when missing
         import pyarrow as pa
 
         pack = executor_pack(spec)
@@ -285,6 +294,7 @@ def _cells(raw: str) -> int:
 
 def _arrow_schema_for(input_schema, row, keep, out_fields):
     """Output Arrow schema: the row column, the kept columns as they came in, the decision columns."""
+    # deferred: pyarrow is optional (the spark extra); require_pyspark() names it when missing
     import pyarrow as pa
 
     fields = [pa.field(row, pa.int64(), True)] if row else []
@@ -354,6 +364,7 @@ def map_cases(
         raise InputError(f"keep: column '{clash[0]}' is also an output column")
     out_fields = ([row] if row else []) + keep
     prefix = [df.schema[name] for name in keep]
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark.sql.types import LongType, StructField
 
     schema = _spark_schema(([StructField(row, LongType(), True)] if row else []) + prefix)
@@ -365,8 +376,6 @@ def map_cases(
 @contextlib.contextmanager
 def quiet():
     """PySpark 4 warns on every mapInArrow when pandas is 3.x; mapInArrow does not use pandas."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning

@@ -31,6 +31,7 @@ def read_caseload(spark, path: str, fmt: str, partitions: int | None = None):
     Sets `spark.sql.files.maxPartitionBytes` on the session so that the file is split into
     `partitions` (default: 4 per core, at most ~2 MB each).
     """
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark.sql.types import StringType, StructField, StructType
 
     size = _size(path)
@@ -140,6 +141,7 @@ def evaluate_file(
     if log is not None and "://" not in log:
         log = os.path.abspath(log)
     started = time.monotonic()
+    # deferred: py4j and pyspark are optional (the spark extra)
     from py4j.protocol import Py4JError  # type: ignore[import-untyped]
     from pyspark.errors import PySparkException
 

@@ -20,6 +20,7 @@ from .shipping import ShippedPack, executor_pack, ship_pack
 
 def _impact_fn(old: ShippedPack, new: ShippedPack, mode: str, row: str):
     def run(batches):
+        # deferred: pyarrow is optional (the spark extra); require_pyspark() names it when missing
         import pyarrow as pa
 
         a_pack, b_pack = executor_pack(old), executor_pack(new)
@@ -72,6 +73,7 @@ def impact(df, old, new, *, row: str = "row", examples: int = 3, _mode: str = "t
     --cases` computes locally.
     """
     require_pyspark()
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark.sql import functions as F
 
     old = old if hasattr(old, "evaluate") else load_pack(old)

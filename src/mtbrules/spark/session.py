@@ -16,12 +16,14 @@ from collections.abc import Mapping
 
 import attrs
 
+from .._version import __version__
 from ..errors import InputError, MtbError
 
 
 def require_pyspark() -> None:
     """InputError (exit 2) naming the missing package unless pyspark and pyarrow import."""
     try:
+        # deferred: the spark extra is optional: this checks that pyarrow and pyspark import
         import pyarrow  # noqa: F401
         import pyspark  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -80,6 +82,7 @@ def session(
     """
     global _JVM_LOG
     require_pyspark()
+    # deferred: pyspark is optional (the spark extra); require_pyspark() names it when missing
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
@@ -184,11 +187,13 @@ def _probe_fn():
     # A nested function: cloudpickle ships it by value, so it runs on a worker
     # that cannot import mtbrules and says so instead of failing to unpickle.
     def probe(_):
+        # imported on the worker: cloudpickle ships this function by value
         import socket
         import sys
         import traceback
 
         try:
+            # the probe's point: whether the worker can import mtbrules
             from mtbrules import __version__
 
             return (socket.gethostname(), sys.executable, __version__, None, None)
@@ -206,8 +211,6 @@ def check_executors(spark, *, log: str | None = None) -> tuple[ExecutorPython, .
     up). Every executor must import mtbrules at the driver's version, since
     decisions depend on it. Returns what each probe task found.
     """
-    from .._version import __version__
-
     sc = spark.sparkContext
     slots = max(1, sc.defaultParallelism)
     log = log or _JVM_LOG

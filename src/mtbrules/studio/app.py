@@ -32,6 +32,7 @@ from ..errors import InputError, MtbError
 from ..explain import explain
 from ..formatter import format_text
 from ..nodes import to_source
+from ..registry import builtin_ids
 from ..tester import load_scenarios
 from . import caseform, charts, jobs
 from .calendarview import months
@@ -205,8 +206,6 @@ async def decide(request: Request) -> Response:
 
 def _compare_targets(studio: Studio, pack) -> list:
     """This pack as it is now, the studio's other packs, then every other built-in pack."""
-    from ..registry import builtin_ids
-
     out: list[Any] = [pack]
     have = {pack.id}
     for e in studio.workspace.packs.values():

@@ -85,6 +85,7 @@ def read_caseload(path: Path, fmt: str, pack) -> Iterator[tuple[int, Any]]:
 
 def _parquet():
     try:
+        # deferred: pyarrow is optional (the parquet extra)
         import pyarrow.parquet as pq
     except ImportError:
         raise InputError(
