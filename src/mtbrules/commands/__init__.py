@@ -1,4 +1,10 @@
-"""One module per `mtbrules` subcommand: HELP, add_arguments(parser), run(args) -> exit code."""
+"""One module per `mtbrules` subcommand: HELP, add_arguments(parser), run(args) -> exit code.
+
+`mtbrules --help` imports every one of these modules (cli.build_parser), so each imports
+at its top only what is loaded at start-up anyway (such as the errors, the terminal, `_io`,
+`_case`); what a command runs with (the registry, the engine, an optional extra) is
+imported inside its functions, on purpose, each group saying so in a comment.
+"""
 
 import os
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from ._io import LANG_HELP, read_json
+
 #: How the command line says where a pack may be given.
 REQUIRED = "when --pack is not given"
 
 
 def add_case_arguments(parser, default_format: str) -> None:
     """CASE.json, --pack, --format json|text and --lang: the arguments of eval and explain."""
-    from ._io import LANG_HELP
-
     parser.add_argument("case", metavar="CASE.json", help="the case file, or - for standard input")
     parser.add_argument(
         "--pack",
@@ -23,7 +23,7 @@ def add_case_arguments(parser, default_format: str) -> None:
 
 def read_case_and_pack(path: str, ref: str | None):
     """The PackChoice for the case file `path` with `--pack ref` (or the case's own `pack`)."""
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..registry import pack_for_case
-    from ._io import read_json
 
     return pack_for_case(read_json(path), ref, required=REQUIRED, name=path)

@@ -11,6 +11,9 @@ when the run was stopped: OUT.partial and its manifest hold the rows done, and
 from __future__ import annotations
 
 import sys
+import threading
+
+from ..errors import InputError
 
 HELP = "evaluate a caseload (JSONL/CSV/Parquet) in parallel"
 
@@ -78,8 +81,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..batch import Interrupted, evaluate_file
-    from ..errors import InputError
     from ..registry import load_pack
 
     if args.chunk_rows < 1:
@@ -136,9 +139,10 @@ class _Terminated(Exception):
 
 def _on_spark(args, pack):
     """The Spark engine (docs/spark.md); None when stopped by SIGTERM (after cleaning up)."""
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     import signal
 
-    from ..errors import InputError
+    # deferred: the spark extra is optional, loaded only for --engine spark
     from ..spark import evaluate_file as evaluate_on_spark
 
     conf = {}
@@ -151,8 +155,6 @@ def _on_spark(args, pack):
 
     def stop(signum, frame):
         raise _Terminated
-
-    import threading
 
     # Only the main thread may set a handler (main() called from a thread keeps the default).
     main_thread = threading.current_thread() is threading.main_thread()

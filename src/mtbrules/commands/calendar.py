@@ -14,6 +14,10 @@ import json
 import os
 import sys
 from datetime import date, timedelta
+from pathlib import Path
+
+from ..diagnostics import ERROR, Diagnostic, Location
+from ..errors import CalendarError, InputError, PackError
 
 HELP = "show a year of the working-day calendar, check or add schedule files"
 
@@ -95,8 +99,8 @@ def run(args) -> int:
 
 
 def _show_year(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from .. import schedules, statutory
-    from ..errors import CalendarError
     from ..registry import load_pack
 
     if args.pack:
@@ -176,9 +180,8 @@ def _day(d: date) -> str:
 
 
 def _check_files(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from .. import schedules
-    from ..diagnostics import ERROR, Diagnostic, Location
-    from ..errors import CalendarError, PackError
 
     found: list[tuple[str, list[Diagnostic]]] = []
     files = schedules.find_schedule_files(args.paths)  # a missing path: exit 2
@@ -221,10 +224,8 @@ def _check_files(args) -> int:
 
 
 def _add_year(args) -> int:
-    from pathlib import Path
-
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from .. import schedules
-    from ..errors import InputError
 
     if args.from_chinesecalendar:
         text = _from_chinesecalendar(args.year, args.source, args.url)
@@ -258,10 +259,8 @@ def _add_year(args) -> int:
 
 
 def _target(args):
-    from pathlib import Path
-
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from .. import schedules
-    from ..errors import InputError
 
     if args.output:
         return Path(args.output)
@@ -278,8 +277,6 @@ def _target(args):
 
 
 def _pairs(values: list[str], option: str) -> list[tuple[str, list[str]]]:
-    from ..errors import InputError
-
     out = []
     for value in values:
         name, sep, days = value.partition("=")
@@ -292,6 +289,7 @@ def _pairs(values: list[str], option: str) -> list[tuple[str, list[str]]]:
 
 
 def _from_arguments(args) -> str:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..schedules import FORMAT
 
     lines = [
@@ -322,11 +320,12 @@ def _from_arguments(args) -> str:
 
 
 def _from_chinesecalendar(year: int, source: str | None, url: str | None) -> str:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from .. import schedules
     from .. import workdays as wd
-    from ..errors import InputError
 
     try:
+        # deferred: chinesecalendar's data is read only by --from-chinesecalendar
         import chinese_calendar as cc
     except ImportError:
         raise InputError("add: --from-chinesecalendar needs the chinesecalendar package") from None

@@ -8,6 +8,8 @@ import sys
 
 import attrs
 
+from ..diagnostics import ERROR, RENDERERS, strict
+from ..terminal import printable
 from . import add_pack_paths, display_path
 
 HELP = "check packs: schema, DSL, references, citations, conflicts, gaps"
@@ -28,8 +30,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..checker import check_folder
-    from ..diagnostics import ERROR, RENDERERS, strict
     from ..registry import builtin_ids, pack_folders
 
     refs = args.paths or builtin_ids()
@@ -46,8 +48,6 @@ def run(args) -> int:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
     elif args.format == "text":
-        from ..terminal import printable
-
         sys.stdout.write(printable(text))
     else:
         sys.stdout.write(text)

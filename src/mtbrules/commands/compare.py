@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import sys
 
+from ..terminal import printable
+from ._io import LANG_HELP, answer_lang, read_json
+
 HELP = "one case across packs, side by side"
 
 
@@ -17,15 +20,12 @@ def add_arguments(parser) -> None:
         help="comma-separated pack ids, folders or git:REV:PATH, or 'all' for every built-in pack (default); the case's own `pack` is ignored",
     )
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    from ._io import LANG_HELP
-
     parser.add_argument("--lang", choices=("zh", "en"), default=None, help=LANG_HELP)
 
 
 def run(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from .. import compare as cmp
-    from ..terminal import printable
-    from ._io import answer_lang, read_json
 
     case = read_json(args.case)
     refs = "all" if args.packs == "all" else [r.strip() for r in args.packs.split(",") if r.strip()]

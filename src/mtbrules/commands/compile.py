@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import InputError
+
 HELP = "show the Python code generated for a pack's decisions"
 
 
@@ -20,7 +22,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..errors import InputError
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..registry import load_pack
 
     pack = load_pack(args.pack)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import sys
 
+from ..terminal import printable
+from ._io import write_json
+
 HELP = "static and caseload impact diff between two pack versions"
 
 
@@ -25,9 +28,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from .. import diff as d
     from ..registry import load_pack
-    from ._io import write_json
 
     old, new = load_pack(args.old), load_pack(args.new)
     static = d.static_diff(old, new)
@@ -38,7 +41,5 @@ def run(args) -> int:
     if args.format == "json":
         write_json(rep)
     else:
-        from ..terminal import printable
-
         sys.stdout.write(printable(d.to_text(rep, markdown=args.format == "markdown")))
     return 1 if d.something_changed(rep) else 0

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import sys
 
+from ..terminal import printable
+from ._case import add_case_arguments, read_case_and_pack
+from ._io import answer_lang, write_json
+
 HELP = "evaluate one case and print the decision"
 
 
 def add_arguments(parser) -> None:
-    from ._case import add_case_arguments
-
     add_case_arguments(parser, default_format="json")
 
 
 def run(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..render import decision_text
-    from ..terminal import printable
-    from ._case import read_case_and_pack
-    from ._io import answer_lang, write_json
 
     choice = read_case_and_pack(args.case, args.pack)
     lang = answer_lang(args.lang, args.format)

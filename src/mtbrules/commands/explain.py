@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import InputError
+from ..terminal import printable
+from ._case import add_case_arguments, read_case_and_pack
+from ._io import answer_lang, write_json
+
 HELP = "explain why a case's decision holds, rule by rule"
 
 
 def add_arguments(parser) -> None:
-    from ._case import add_case_arguments
-
     add_case_arguments(parser, default_format="text")
     parser.add_argument(
         "--depth",
@@ -28,11 +31,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..errors import InputError
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..explain import explain
-    from ..terminal import printable
-    from ._case import read_case_and_pack
-    from ._io import answer_lang, write_json
 
     if args.depth < 1:
         raise InputError("--depth: must be at least 1")

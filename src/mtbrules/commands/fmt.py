@@ -7,6 +7,7 @@ import difflib
 import sys
 from pathlib import Path
 
+from ..errors import InputError
 from . import add_pack_paths, display_path
 
 HELP = "format pack YAML and DSL expressions canonically (--check for CI)"
@@ -21,7 +22,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..errors import InputError
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..formatter import format_text, pack_files
     from ..gitref import is_git_ref
     from ..registry import builtin_ids, pack_folders

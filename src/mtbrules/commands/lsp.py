@@ -3,6 +3,8 @@ start it themselves: docs/lsp.md). Needs the `lsp` extra: pip install 'mtbrules[
 
 from __future__ import annotations
 
+from ..errors import InputError
+
 HELP = "language server for pack YAML (editors: diagnostics, hover, completion)"
 
 
@@ -15,9 +17,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..errors import InputError
-
     try:
+        # deferred: the lsp extra (pygls) is optional, loaded when the server starts
         from ..lsp.server import serve
     except ImportError as exc:
         raise InputError(

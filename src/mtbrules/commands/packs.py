@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ..terminal import one_line
+from ._io import write_json
+
 HELP = "list built-in packs, versions and sources"
 
 
@@ -10,15 +13,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..registry import builtin_ids, load_pack
-    from ._io import write_json
 
     packs = [load_pack(pid) for pid in builtin_ids()]
     if args.format == "json":
         write_json([p.describe() for p in packs])
         return 0
-    from ..terminal import one_line
-
     for p in packs:
         d = p.describe()
         versions = ", ".join(

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib import resources
+
+from ..errors import InputError
 
 HELP = "print the JSON Schemas of pack files, cases, decisions and scenario files"
 NAMES = ("pack", "case", "decision", "scenario")
@@ -22,8 +25,6 @@ def add_arguments(parser) -> None:
 
 
 def load(name: str) -> dict:
-    from importlib import resources
-
     return json.loads(
         resources.files("mtbrules")
         .joinpath(f"schemas/{name}.schema.json")
@@ -33,6 +34,7 @@ def load(name: str) -> dict:
 
 def case_schema_for(pack) -> dict:
     """The case schema narrowed to one pack: its fields, services and categories."""
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..case import CONTRACT_SERVICES
 
     schema = load("case")
@@ -68,12 +70,10 @@ def case_schema_for(pack) -> dict:
 
 def run(args) -> int:
     if args.path:
-        from importlib import resources
-
         print(resources.files("mtbrules").joinpath(f"schemas/{args.name}.schema.json"))
         return 0
     if args.pack:
-        from ..errors import InputError
+        # deferred: loaded when the command runs (mtbrules --help stays fast)
         from ..registry import load_pack
 
         if args.name != "case":

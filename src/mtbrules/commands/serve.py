@@ -8,19 +8,22 @@ dropping requests. Access logs are JSON lines on standard error.
 
 from __future__ import annotations
 
+import inspect
+import os
 import sys
+
+from ..errors import InputError
+from ..service.limits import (
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_RESPONSE,
+    DEFAULT_QUEUE,
+)
 
 HELP = "serve packs over HTTP (JSON API under /v1)"
 
 
 def add_arguments(parser) -> None:
-    from ..service.limits import (
-        DEFAULT_MAX_BATCH,
-        DEFAULT_MAX_BODY,
-        DEFAULT_MAX_RESPONSE,
-        DEFAULT_QUEUE,
-    )
-
     parser.add_argument(
         "--pack",
         action="append",
@@ -86,14 +89,14 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..errors import InputError
-
     if args.print_openapi:
+        # deferred: loaded when the command runs (mtbrules --help stays fast)
         from ..service.openapi import openapi_text
 
         sys.stdout.write(openapi_text(args.max_body, args.max_batch, args.max_response))
         return 0
     try:
+        # deferred: the serve extra is optional (checked here), loaded when the server starts
         import starlette  # noqa: F401
         import uvicorn
     except ImportError:
@@ -109,10 +112,7 @@ def run(args) -> int:
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port: {args.port} is not a port number")
 
-    import os
-
-    import uvicorn
-
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..service import accesslog
     from ..service.app import CONFIG_ENV, ServiceConfig, create_app
     from ..service.offload import cores
@@ -144,8 +144,6 @@ def run(args) -> int:
     else:
         # Each worker process builds its own app (and compiles the packs) from the same settings.
         os.environ[CONFIG_ENV] = config.to_json()
-        import inspect
-
         if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
             # A replacement worker compiles every pack before it is ready; give it time on a busy machine.
             options["timeout_worker_healthcheck"] = 60

@@ -10,6 +10,9 @@ pack folders are editable.
 from __future__ import annotations
 
 import sys
+import threading
+
+from ..errors import InputError
 
 HELP = "the analysts' local web page: notice, try a case, change a rule and see its impact"
 
@@ -33,21 +36,21 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     import logging
     import socket
-    import threading
     import webbrowser
 
     try:
+        # deferred: the studio extra is optional (checked here), loaded when the studio starts
         import uvicorn
 
         from ..studio.app import create_app
     except ImportError as exc:
-        from ..errors import InputError
-
         raise InputError(
             f'the studio needs the `studio` extra (pip install "mtbrules[studio]"): {exc}'
         ) from None
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..studio.security import new_token
 
     token = new_token()
@@ -59,8 +62,6 @@ def run(args) -> int:
     try:
         sock.bind((args.host, args.port))
     except OSError as exc:
-        from ..errors import InputError
-
         raise InputError(
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
         ) from None

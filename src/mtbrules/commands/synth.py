@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import InputError
+
 HELP = "generate seeded synthetic cases (JSONL) from a pack"
 
 
@@ -24,8 +26,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..caseio import JsonlWriter
-    from ..errors import InputError
     from ..registry import load_pack
     from ..synth import Synth
 

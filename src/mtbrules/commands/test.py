@@ -8,7 +8,10 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from ..diagnostics import github_escape
+from ..terminal import printable
 from . import add_pack_paths, display_path
+from ._io import write_json
 
 if TYPE_CHECKING:
     from ..coverage import ScenarioRun
@@ -37,11 +40,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..coverage import coverage_report, diff_text, run_pack
-    from ..diagnostics import github_escape
     from ..registry import builtin_ids, load_pack, pack_folders
-    from ..terminal import printable
-    from ._io import write_json
 
     refs = args.paths or builtin_ids()
     folders = pack_folders(refs)
@@ -106,6 +107,7 @@ def run(args) -> int:
 
 def failure_report(run: ScenarioRun) -> str:
     """A failed scenario: its file:line and name, each failure, expected against actual, the path."""
+    # deferred: loaded when the command runs (mtbrules --help stays fast)
     from ..coverage import diff_text  # heavy imports happen when a command runs (cli.py)
 
     sc, result = run.scenario, run.result
