@@ -25,6 +25,7 @@ with warnings.catch_warnings():  # Starlette's notice about httpx2
 
 from servicecase import QINGDAO
 
+from mtbrules.errors import MtbError
 from mtbrules.registry import builtin_ids
 from mtbrules.service import accesslog
 from mtbrules.service.app import ServiceConfig, create_app
@@ -172,3 +173,141 @@ def test_the_access_line_is_the_json_of_its_fields_in_order(notes):
     assert line == orjson.dumps(expected).decode("utf-8")
     assert accesslog.access_line("GET", None, 404, 0, {}, "r").startswith('{"ts":"')
     assert json.loads(accesslog.access_line("GET", None, 404, 0, {}, "r"))["path"] is None
+
+
+# -- the pieces the fast path is made of ------------------------------------------------
+
+
+def _receiver(*messages):
+    queue = list(messages)
+
+    async def receive():
+        return queue.pop(0)
+
+    return receive
+
+
+def _read(limit, declared, *messages):
+    import asyncio
+
+    from mtbrules.service.reading import read_body
+
+    return asyncio.run(read_body(_receiver(*messages), declared, limit))
+
+
+def _part(body, more=False):
+    return {"type": "http.request", "body": body, "more_body": more}
+
+
+def test_the_body_is_read_whole_from_one_message_or_many_within_the_limit():
+    from starlette.requests import ClientDisconnect
+
+    from mtbrules.service.answers import HttpError
+
+    assert _read(10, b"5", _part(b"hello")) == b"hello"
+    assert _read(10, None, {"type": "http.request"}) == b""
+    assert _read(10, None, _part(b"he", True), _part(b"", True), _part(b"llo")) == b"hello"
+    assert _read(10, None, _part(b"", True), _part(b"hello")) == b"hello"
+    for declared, messages in [
+        (None, [_part(b"x" * 11)]),  # one message over the limit
+        (b"11", [_part(b"x" * 11)]),  # declared over the limit: refused before reading
+        (None, [_part(b"x" * 6, True), _part(b"x" * 6)]),
+        (b"5", [_part(b"x" * 6, True), _part(b"x" * 6)]),  # more than declared, over the limit
+    ]:
+        with pytest.raises(HttpError) as refused:
+            _read(10, declared, *messages)
+        assert refused.value.status == 413, (declared, messages)
+    with pytest.raises(HttpError) as refused:
+        _read(10, b"five", _part(b"hello"))
+    assert refused.value.status == 400
+    with pytest.raises(ClientDisconnect):
+        _read(10, None, _part(b"he", True), {"type": "http.disconnect"})
+
+
+@pytest.mark.parametrize(
+    "case, url_pack",
+    [
+        (QINGDAO, "qingdao"),
+        ({**QINGDAO, "pack": None}, "qingdao"),
+        ({**QINGDAO, "pack": "qingdao"}, "qingdao"),
+        ({**QINGDAO, "pack": "rizhao"}, "qingdao"),
+        ({**QINGDAO, "pack": "rizhao"}, None),
+    ],
+)
+def test_the_pack_a_case_goes_to_is_the_one_rule_of_registry(packset, case, url_pack):
+    from mtbrules.registry import pack_for_case
+    from mtbrules.service.jobs import pick_pack
+
+    pack, chosen = pick_pack(packset, case, url_pack)
+    rule = pack_for_case(case, url_pack, load=lambda ref: packset.get(ref).pack)
+    assert (pack, chosen) == (rule.pack, rule.case)
+    for bad in ([QINGDAO], {**QINGDAO, "pack": 3}):
+        with pytest.raises(MtbError) as ours:
+            pick_pack(packset, bad, url_pack)
+        with pytest.raises(MtbError) as theirs:
+            pack_for_case(bad, url_pack, load=lambda ref: packset.get(ref).pack)
+        assert str(ours.value) == str(theirs.value)
+
+
+class _Writes(io.StringIO):
+    """A stream that counts the writes it gets."""
+
+    writes = 0
+
+    def write(self, text):
+        self.writes += 1
+        return super().write(text)
+
+
+def _reset_loggers():
+    for logger in (accesslog.ACCESS, accesslog.SERVICE):
+        logger.handlers[:] = []
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
+
+
+def test_the_access_lines_of_one_turn_of_the_event_loop_go_in_one_write_at_its_end():
+    import asyncio
+
+    stream = _Writes()
+    accesslog.configure(stream, per_turn=True)
+    try:
+
+        async def turn():
+            accesslog.write_access("one")
+            accesslog.write_access("two")
+            held = stream.getvalue()
+            await asyncio.sleep(0)  # the loop turns
+            return held
+
+        assert asyncio.run(turn()) == "" and stream.getvalue() == "one\ntwo\n"
+        assert stream.writes == 1
+
+        async def event():  # a service event is not held back, and keeps its place
+            accesslog.write_access("three")
+            accesslog.log_info("reload", generation=2)
+            return stream.getvalue().splitlines()
+
+        lines = asyncio.run(event())
+        assert lines[2] == "three" and json.loads(lines[3])["event"] == "reload"
+        accesslog.write_access("four")  # no event loop: at once
+        assert stream.getvalue().endswith("}\nfour\n")
+
+        async def last():  # the server's last step: what the turn holds, now
+            accesslog.write_access("five")
+            accesslog.flush()
+            return stream.getvalue()
+
+        assert asyncio.run(last()).endswith("four\nfive\n")
+    finally:
+        _reset_loggers()
+
+
+def test_lines_to_standard_error_are_written_per_turn_and_to_a_given_stream_at_once():
+    try:
+        accesslog.configure()
+        assert accesslog.ACCESS.handlers[0].per_turn
+        accesslog.configure(io.StringIO())
+        assert not accesslog.ACCESS.handlers[0].per_turn
+    finally:
+        _reset_loggers()

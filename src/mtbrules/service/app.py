@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import MtbError
+from . import accesslog
 from .accesslog import AccessLogMiddleware, log_info
 from .answers import HttpError, error_response, refusal
 from .config import ServiceConfig
@@ -136,6 +137,7 @@ def create_app(config: ServiceConfig | None = None, packs: PackSet | None = None
             await service.pool_shutdown()
             if hup:
                 loop.remove_signal_handler(signal.SIGHUP)
+            accesslog.flush()  # the last turn's lines, should the loop not turn again
 
     middleware = [Middleware(AccessLogMiddleware)] if config.access_log else []
     app = ServiceApp(
@@ -154,7 +156,5 @@ def app_from_env():
     text = os.environ.get(CONFIG_ENV)
     config = ServiceConfig.from_json(text) if text else ServiceConfig()
     if config.access_log:
-        from . import accesslog
-
         accesslog.configure()
     return create_app(config)

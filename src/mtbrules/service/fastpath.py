@@ -11,8 +11,8 @@ to Starlette.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
+from time import perf_counter
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -57,14 +57,11 @@ class FastEvaluate:
         self.access_log = access_log
 
     async def __call__(self, scope, receive, send, route: str, url_pack: str | None) -> None:
-        start = time.perf_counter()
+        start = perf_counter()
         length, lang, rid_header = headers_of(scope)
         service = self.service
-        extra: list[tuple[bytes, bytes]] = []
-        rid = ""
-        if self.access_log:
-            rid = request_id(rid_header)
-            extra.append((b"x-request-id", rid.encode("ascii")))
+        log = self.access_log
+        rid = request_id(rid_header) if log else ""
         notes: dict[str, Any] = {}
         status = 500
         started = False
@@ -74,20 +71,18 @@ class FastEvaluate:
             raw = await read_body(receive, length, service.config.max_body)
             body = await service.evaluate_case(notes, packs, url_pack, raw, language(lang))
             status, started = 200, True
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-length", b"%d" % len(body)), _JSON, *extra],
-                }
-            )
+            headers = [(b"content-length", b"%d" % len(body)), _JSON]
+            if log:
+                headers.append((b"x-request-id", rid.encode("ascii")))
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         except (HttpError, MtbError) as exc:
             response, code = refusal(exc)
             if code:
                 notes["error"] = code
             status, started = response.status_code, True
-            response.raw_headers += extra
+            if log:
+                response.raw_headers.append((b"x-request-id", rid.encode("ascii")))
             await response(scope, receive, send)
         except ClientDisconnect:
             pass  # nobody to answer; the line says 500, as Starlette's endpoint would have
@@ -98,6 +93,5 @@ class FastEvaluate:
                 )
             raise
         finally:
-            if self.access_log and enabled():
-                seconds = time.perf_counter() - start
-                write_access(access_line("POST", route, status, seconds, notes, rid))
+            if log and enabled():
+                write_access(access_line("POST", route, status, perf_counter() - start, notes, rid))

@@ -153,6 +153,10 @@ def decide_all(
 def pick_pack(packs: PackSet, case: Any, url_pack: str | None):
     """The served pack for `case` and the case to evaluate: registry.pack_for_case's rule
     (the URL's pack decides, with a warning for a case naming another), served packs only."""
+    if url_pack is not None and type(case) is dict and case.get("pack") is None:
+        # The usual request, a case without `pack` under a pack's URL: what pack_for_case gives
+        # for it (the URL's pack, the case as it is), without its checks for the other cases.
+        return packs.get(url_pack).pack, case
     choice = pack_for_case(
         case,
         url_pack,

@@ -41,10 +41,16 @@ async def read_body(
                 raise HttpError(413, f"request body: larger than {limit} bytes")
         except ValueError:
             raise HttpError(400, "request body: Content-Length is not a number") from None
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        # The usual request: the whole body in one message.
+        body = message.get("body", b"")
+        if len(body) > limit:
+            raise HttpError(413, f"request body: larger than {limit} bytes")
+        return body
     chunks = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] == "http.request":
             chunk = message.get("body", b"")
             if chunk:
@@ -57,6 +63,7 @@ async def read_body(
                 break
         elif message["type"] == "http.disconnect":
             raise ClientDisconnect()
+        message = await receive()
     if size > limit:
         raise HttpError(413, f"request body: larger than {limit} bytes")
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
