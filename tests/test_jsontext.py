@@ -78,3 +78,17 @@ def test_integers_past_64_bits_stay_integers():
     assert jsontext.loads(b"[123456789012345678901234567890]", "b") == [
         123456789012345678901234567890
     ]
+
+
+def test_integers_past_64_bits_are_read_as_integers():
+    """orjson would read them as floats: a long run of digits sends the document the standard way."""
+    for text in (
+        b'{"age": 123456789012345678901}',
+        b'{"n": -98765432109876543210, "s": "x"}',
+        b'{"id": "1234567890123456789"}',
+        b'{"age": 1234567890123456789}',
+        b'{"age": 123456789012345678}',
+    ):
+        assert jsontext.loads(text, "case") == json.loads(text)
+        assert type(jsontext.loads(text, "case")) is dict
+    assert type(jsontext.loads(b'{"a": 123456789012345678901}', "c")["a"]) is int

@@ -16,7 +16,6 @@ mtbrules.errors.InputError: case.json:1:9: invalid JSON: Expecting value
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from .diagnostics import Location
@@ -33,12 +32,18 @@ __all__ = ["dumps_bytes", "loads", "reject_constant"]
 _BOM = b"\xef\xbb\xbf"
 #: 19 digits in a row may be an integer past 64 bits, which orjson reads as a float: such a
 #: document (or one with a long number anywhere, even in a string) is read the standard way.
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+#: Found by mapping every digit to 0 and looking for 19 zeros: a fifth of a regex search.
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
+_LONG_RUN = b"0" * 19
+
+
+def _long_number(raw: bytes) -> bool:
+    return _LONG_RUN in raw.translate(_DIGITS_AS_ZERO)
 
 
 def loads(raw: bytes | str, name: str) -> Any:
     """The JSON value in `raw` (UTF-8, a BOM allowed); InputError naming `name` and line:column."""
-    if _orjson is not None and isinstance(raw, bytes) and not _LONG_NUMBER.search(raw):
+    if _orjson is not None and isinstance(raw, bytes) and not _long_number(raw):
         # orjson gives what json.loads gives for these; what it refuses (invalid documents,
         # which need json's message) goes the standard way.
         try:
