@@ -12,7 +12,7 @@ __all__ = ["ServiceConfig", "build_openapi", "create_app"]
 
 def __getattr__(name):
     if name in ("create_app", "ServiceConfig"):
-        from . import app
+        from . import app  # deferred: Starlette (the serve extra) only when an app is asked for
 
         return getattr(app, name)
     raise AttributeError(name)

@@ -6,6 +6,7 @@ import json
 
 import attrs
 
+from ..registry import builtin_ids
 from .limits import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, DEFAULT_MAX_RESPONSE, DEFAULT_QUEUE
 from .offload import cores
 
@@ -33,7 +34,6 @@ class ServiceConfig:
         return cls(**data)
 
     def refs(self) -> tuple[str, ...]:
-        from ..registry import builtin_ids
 
         return self.packs or tuple(builtin_ids())
 

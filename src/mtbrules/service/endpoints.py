@@ -16,6 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .._version import __version__
 from ..errors import MtbError
 from .accesslog import log_info
 from .answers import HttpError, dumps, error_of, json_response
@@ -340,6 +341,5 @@ def _pack_info(served) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from .._version import __version__
 
     return __version__

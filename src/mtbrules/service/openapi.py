@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .._version import __version__
 from .limits import (
     BUSY,
     DEFAULT_MAX_BATCH,
@@ -66,8 +67,6 @@ def build_openapi(
 
     def errors(*codes: int) -> dict[str, Any]:
         return _errors(*codes, max_response=max_response)
-
-    from .._version import __version__
 
     schemas, sources = components(max_batch)
     pack_param = {

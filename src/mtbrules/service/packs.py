@@ -21,7 +21,9 @@ import attrs
 
 from ..diagnostics import Diagnostic, Location
 from ..errors import MtbError, PackError
+from ..loader import load_pack_folder
 from ..pack import Pack
+from ..registry import builtin_ids, resolve
 from .limits import short
 
 
@@ -105,8 +107,6 @@ def load_pack_set(refs: Iterable[str], generation: int = 1) -> PackSet:
     Raises PackError (the first problem, with its file:line:col) if any pack fails;
     two refs that resolve to the same pack id are an error too.
     """
-    from ..loader import load_pack_folder
-    from ..registry import resolve
 
     refs = tuple(refs)
     packs: dict[str, ServedPack] = {}
@@ -167,7 +167,6 @@ def fingerprint(folder: str | os.PathLike) -> str:
 
 def _public_ref(ref: str) -> str:
     """Built-in ids as they are; a folder by its last component only (no server paths in responses)."""
-    from ..registry import builtin_ids
 
     if ref in builtin_ids():
         return ref
