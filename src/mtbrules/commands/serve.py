@@ -136,6 +136,9 @@ def run(args) -> int:
         "port": args.port,
         "access_log": False,
         "server_header": False,
+        # The service reads neither the client's address nor the scheme (nor logs them):
+        # no proxy-headers middleware on every request.
+        "proxy_headers": False,
         "log_level": "info",
         "timeout_graceful_shutdown": 10,
     }
