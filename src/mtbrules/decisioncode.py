@@ -63,9 +63,9 @@ def build_decider(
     patterns; others run the general function.
     """
     rules = prepared.rules_by_service[service]
-    parts = Memo()  # shared by the general function and the specialised ones
+    memos: dict[Any, Memo] = {}  # shared by the general function and the specialised ones
     try:
-        made = _DecisionGen(name, pack, prepared, service, rules, memo, parts=parts)
+        made = _DecisionGen(name, pack, prepared, service, rules, memo, memos=memos)
         general = made.build()
     except codegen.UNCOMPILABLE:
         return None
@@ -76,7 +76,7 @@ def build_decider(
 
     def specialised(absent: frozenset[str]) -> Decider:
         tag = next(tags)
-        return _DecisionGen(name, pack, prepared, service, rules, memo, absent, parts, tag).build()
+        return _DecisionGen(name, pack, prepared, service, rules, memo, absent, memos, tag).build()
 
     shapes = Shapes(
         fields, general, specialised, prepared.specialise_after, prepared.specialised_max
@@ -98,12 +98,13 @@ class _DecisionGen:
         rules: Sequence[Any],
         memo: int,
         absent: frozenset[str] | None = None,
-        parts: Memo | None = None,
+        memos: dict[Any, Memo] | None = None,
         tag: int = 0,
     ):
         self.name = name
         self.memo = memo
-        self.parts = Memo() if parts is None else parts
+        # The service's memos by what they keep, one set for all its functions (one bound each).
+        self.memos: dict[Any, Memo] = {} if memos is None else memos
         self.tag = tag
         self.pack = pack
         self.prepared = prepared
@@ -129,6 +130,11 @@ class _DecisionGen:
 
     def bind(self, obj: Any) -> str:
         return self.gen.bind(obj)
+
+    def memo_of(self, what: Any) -> str:
+        """The namespace name of the service's memo of `what` (made on first use)."""
+        memo = self.memos.setdefault(what, Memo())
+        return self.gen.bind(memo, ("memo", what))
 
     def absent(self, needs: Sequence[str]) -> str:
         """The key of a Texts: the language, then whether each field is absent."""
@@ -383,7 +389,7 @@ class _DecisionGen:
             ]
             # One memo for the parts of all the service's functions (a bound per service):
             # a specialised function's key starts with its own tag.
-            memo = self.bind(self.parts)
+            memo = self.memo_of("parts")
             varying = [i for i in everyone if i not in self.known]  # the others are the same always
             key = (
                 f"({self.gen.const(self.tag)}, {self.flags(varying)}, "
@@ -522,7 +528,8 @@ class _DecisionGen:
         ]
 
     def _deadline_kept(self, rule: Any, spec: Any, inputs: Sequence[str]) -> list[str]:
-        memo = self.bind(Memo())
+        # Keyed by the deadline's inputs alone (an absent one is _U in every function): shared.
+        memo = self.memo_of(("deadline", rule.id, rule.deadlines.index(spec)))
         key = "(lang, " + "".join(f"{self.gen.field(k)}, " for k in inputs) + ")"
         lines = [
             f"        deadline = {memo}.get({key}, _U)",
@@ -565,7 +572,7 @@ class _DecisionGen:
         """`deadline = made`, or with a memo the Deadline made before for the same `key`."""
         if not self.memo:
             return [f"{indent}deadline = {made}"]
-        memo = self.bind(Memo())
+        memo = self.memo_of(("kept", key))
         return [
             f"{indent}deadline = {memo}.get({key})",
             f"{indent}if deadline is None:",
