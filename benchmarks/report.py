@@ -260,6 +260,13 @@ def render(results: dict) -> str:
             "lll",
         ),
         "",
+        (
+            "The service's target (`mtbrules serve` ≥ 0.5× the requests/s of a fixed-reply "
+            "Starlette endpoint, access log on) is measured by `python benchmarks/service_load.py`, "
+            "which runs both servers in interleaved rounds: see docs/service.md, "
+            '"Against the ceiling".'
+        ),
+        "",
         _before_after(results),
         _notes(results),
     ]
