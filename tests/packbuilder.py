@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from mtbrules.prepared import PreparedPack
+
 MINI_PACK = {
     "pack.yaml": """
         id: mini
@@ -71,3 +73,15 @@ def write_pack(root: Path, changes: dict[str, str | None] | None = None) -> Path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return root
+
+
+class OwnPrepared:
+    """`pack` with a PreparedPack of its own whose decision functions keep `entries` (memo)."""
+
+    def __init__(self, pack, entries: int):
+        self._pack = pack
+        self.prepared = PreparedPack(pack)
+        self.prepared.set_decision_memo(entries)
+
+    def __getattr__(self, name):
+        return getattr(self._pack, name)

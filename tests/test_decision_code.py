@@ -20,6 +20,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from packbuilder import OwnPrepared
 
 import mtbrules
 from mtbrules import decisionruntime, evaluator
@@ -32,19 +33,7 @@ PACKS = [*mtbrules.builtin_packs(), EQUIVALENT]
 POOL = 200  # synthetic cases per pack to start from
 
 
-class _Memo:
-    """The pack with a PreparedPack of its own whose decision functions keep `entries`."""
-
-    def __init__(self, pack, entries: int):
-        self._pack = pack
-        self.prepared = PreparedPack(pack)
-        self.prepared.set_decision_memo(entries)
-
-    def __getattr__(self, name):
-        return getattr(self._pack, name)
-
-
-class _Specialised(_Memo):
+class _Specialised(OwnPrepared):
     """The pack whose decision functions are specialised to every pattern of present fields at once."""
 
     def __init__(self, pack):
@@ -64,7 +53,7 @@ def pack_and_pool(request):
 @pytest.fixture(scope="module")
 def memo_off_and_small(pack_and_pool):
     pack, _ = pack_and_pool
-    return _Memo(pack, 0), _Memo(pack, 3)
+    return OwnPrepared(pack, 0), OwnPrepared(pack, 3)
 
 
 def _answer(decide, pack, case, lang):
@@ -153,7 +142,7 @@ def test_patterns_get_their_own_functions(pack_and_pool, specialised):
 
 def test_a_pattern_is_specialised_after_its_cases_and_within_the_bound():
     pack = mtbrules.load_pack("qingdao")
-    own = _Memo(pack, PreparedPack.decision_memo)
+    own = OwnPrepared(pack, PreparedPack.decision_memo)
     own.prepared.set_specialisation(after=3, most=1)
     decide = own.prepared.deciders["certificate"]
     case = {"service": "certificate", "diseases": ["恶性肿瘤"], "submitted_on": "2025-03-03"}
@@ -186,7 +175,7 @@ def test_memo_on_equals_memo_off(pack_and_pool, memo_off_and_small, data):
 
 def test_memo_is_bounded(pack_and_pool):
     pack, pool = pack_and_pool
-    small = _Memo(pack, 3)
+    small = OwnPrepared(pack, 3)
     for case in pool:
         _answer(_generated, small, case, "en")
     for service in pack.services:
@@ -207,7 +196,7 @@ def test_memo_is_bounded(pack_and_pool):
 
 def test_memo_off_generates_no_memo():
     pack = mtbrules.load_pack("qingdao")
-    source = _Memo(pack, 0).prepared.deciders["certificate"].source
+    source = OwnPrepared(pack, 0).prepared.deciders["certificate"].source
     assert "kept" not in source and ".get((d, basis))" not in source
 
 

@@ -24,11 +24,11 @@ from functools import partial
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from packbuilder import OwnPrepared
 
 import mtbrules
 from mtbrules import codegen, decisionindex, evaluator
 from mtbrules.errors import ConflictError, MtbError
-from mtbrules.prepared import PreparedPack
 
 N = 90  # disease rules, every one gated
 # 2026-12-24: deadlines counted into 2027, a year the calendar knows only provisionally.
@@ -170,18 +170,6 @@ def _write(root):
     return root
 
 
-class _Memo:
-    """The pack with a PreparedPack of its own whose decision functions keep `entries`."""
-
-    def __init__(self, pack, entries: int):
-        self._pack = pack
-        self.prepared = PreparedPack(pack)
-        self.prepared.set_decision_memo(entries)
-
-    def __getattr__(self, name):
-        return getattr(self._pack, name)
-
-
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory):
     return mtbrules.load_pack(str(_write(tmp_path_factory.mktemp("indexed") / "indexed")))
@@ -189,7 +177,7 @@ def pack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def variants(pack):
-    return [pack, _Memo(pack, 0), _Memo(pack, 3)]
+    return [pack, OwnPrepared(pack, 0), OwnPrepared(pack, 3)]
 
 
 DOCS = ["身份证", "社保卡", "ss_card", "id_or_card", "检查报告", "report", "病历", "不认识的材料"]
