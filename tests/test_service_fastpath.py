@@ -7,9 +7,11 @@ status, headers, body and access line must be the same.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
+import threading
 import warnings
 
 import orjson
@@ -187,6 +189,29 @@ def _receiver(*messages):
     return receive
 
 
+def _own_thread(test):
+    """Run `test` in a thread of its own, with no event loop: in the whole suite an earlier
+    test can leave the main thread marked as running one (asyncio.run then refuses)."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        failed: list[BaseException] = []
+
+        def body():
+            try:
+                test(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the test's own thread
+                failed.append(exc)
+
+        thread = threading.Thread(target=body)
+        thread.start()
+        thread.join()
+        if failed:
+            raise failed[0]
+
+    return run
+
+
 def _read(limit, declared, *messages):
     import asyncio
 
@@ -199,6 +224,7 @@ def _part(body, more=False):
     return {"type": "http.request", "body": body, "more_body": more}
 
 
+@_own_thread
 def test_the_body_is_read_whole_from_one_message_or_many_within_the_limit():
     from starlette.requests import ClientDisconnect
 
@@ -266,6 +292,7 @@ def _reset_loggers():
         logger.propagate = True
 
 
+@_own_thread
 def test_the_access_lines_of_one_turn_of_the_event_loop_go_in_one_write_at_its_end():
     import asyncio
 
