@@ -2,9 +2,9 @@
 
 `Evaluation` decides one case step by step (the obvious way). It is the
 oracle of the whole-decision differential test (generated ≡ interpreted), and
-it serves the paths the generated function leaves to it (mtbrules.decisioncode):
-days read on a provisional calendar, unlisted diseases, unknown materials,
-conflicts and errors that must name their rule. Pure: the
+it serves the paths the generated functions leave to it (mtbrules.decisioncode,
+mtbrules.decisionindex): diseases outside a catalogue declared incomplete
+(undetermined), conflicts and errors that must name their rule. Pure: the
 date comes from the case (never the clock), so one Pack serves many threads.
 """
 
@@ -28,6 +28,7 @@ from .decisionparts import (
     check_vocabulary,
     deadline_basis,
     is_provided,
+    match_materials,
     no_service,
     no_version,
     provided_ids,
@@ -119,12 +120,11 @@ class Evaluation:
             path, reasons = no_service(pack, self.service, self.lang)
             return self._decision(version, "not_covered", path=path, reasons=reasons)
 
-        diseases, unknown = self._match_diseases()
+        diseases, matches, unknown = self.prep.named_diseases(self.case.diseases)
         if unknown and not pack.diseases and pack.unknown_members is None:
             # A pack with no disease catalogue does not decide by disease (e.g. off-site filing).
             self.warnings.append(self.msg("diseases.not_used", pack=pack.id))
-            unknown = []
-        matches = tuple(self.prep.disease_matches[d.id] for d in diseases)
+            unknown = ()
         if unknown and pack.unknown_members is None:
             return self._unknown_diseases(version, matches, unknown)
         # The pack declares its catalogue incomplete: a disease it does not list is one the
@@ -133,9 +133,9 @@ class Evaluation:
         if unlisted:
             self._unknown_members_warning(unlisted)
 
-        provided = self._match_materials()
+        provided = match_materials(self.prep, self.case.materials, self.warnings, self.lang)
         env = Env(values)
-        env["diseases"] = tuple(diseases)
+        env["diseases"] = diseases
         env["materials"] = self._provided_ids(provided)
         if self.trace is not None:
             self.trace.env = env
@@ -209,17 +209,6 @@ class Evaluation:
 
     def _check_vocabulary(self):
         self.values = check_vocabulary(self.pack, self.prep, self.values)
-
-    def _match_diseases(self):
-        found, unknown = [], []
-        index, catalogue = self.prep.disease_index, self.pack.diseases
-        for name in self.case.diseases:
-            ident = index.lookup(name)
-            if ident is None:
-                unknown.append(name)
-            elif catalogue[ident] not in found:
-                found.append(catalogue[ident])
-        return found, unknown
 
     def _unknown_diseases(self, version, matches, unknown) -> Decision:
         """A complete catalogue: a disease outside it is not covered (ineligible), with did-you-mean."""
@@ -310,12 +299,6 @@ class Evaluation:
             (step,),
             reasons,
         )
-
-    def _match_materials(self) -> dict[str, list]:
-        """Document id → issue dates (None when not given) of the materials provided."""
-        provided: dict[str, list] = {}
-        if not self.case.materials:
-            return provided
         index = self.prep.document_index
         for m in self.case.materials:
             ident = index.lookup(m.name)
@@ -345,9 +328,7 @@ class Evaluation:
             for rule in rules:
                 self._condition(rule, version, env)
             raise
-        if (
-            self.trace is not None
-        ):  # every rule's result, for explain and coverage (only when asked)
+        if self.trace is not None:  # every rule's result, for explain and coverage (when asked)
             record_results(self.trace, self.prep, self.service, env, version)
         return effective, undecided
 

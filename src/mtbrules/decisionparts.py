@@ -175,6 +175,23 @@ def _lookup(node, env):
     return None
 
 
+def match_materials(prep: Any, materials: Sequence[Any] | None, warnings: list, lang: str) -> dict:
+    """Document id → issue dates (None when not given) of the materials a case provides.
+
+    A material the pack does not know is left out, and said in `warnings`.
+    """
+    provided: dict[str, list] = {}
+    if materials:
+        lookup = prep.document_index.lookup
+        for m in materials:
+            ident = lookup(m.name)
+            if ident is None:
+                warnings.append(_text("materials.unknown", lang, name=m.name))
+            else:
+                provided.setdefault(ident, []).append(m.issued_on)
+    return provided
+
+
 def no_version(pack: Any, as_of: str, lang: str) -> tuple[tuple, tuple]:
     """Path and reasons of a case submitted when no version of the pack is in force (not_covered)."""
     spans = ", ".join(f"{v.id}: {v.effective_from}–{v.effective_to or '…'}" for v in pack.versions)

@@ -22,12 +22,13 @@ from .decisionparts import (
     RULE_UNDECIDED,
     RULE_VERSIONS,
     check_vocabulary,
+    match_materials,
     no_service,
     no_version,
     provided_ids,
     unknown_diseases,
 )
-from .env import Env
+from .decisionruntime import environment
 from .errors import CalendarError
 from .messages import DEFAULT_LANG, LANGS, check_lang, text
 
@@ -133,15 +134,7 @@ def generated_decision(
             )
         # A pack with no disease catalogue does not decide by disease (e.g. off-site filing).
         warnings.append(text("diseases.not_used", lang, pack=pack.id))
-    provided: dict[str, list] = {}
-    if case.materials:
-        lookup = prep.document_index.lookup
-        for m in case.materials:
-            ident = lookup(m.name)
-            if ident is None:
-                warnings.append(text("materials.unknown", lang, name=m.name))
-            else:
-                provided.setdefault(ident, []).append(m.issued_on)
+    provided = match_materials(prep, case.materials, warnings, lang)
     materials = provided_ids(prep, provided) if provided else _NONE
     try:
         decision = decide(
@@ -161,7 +154,6 @@ def generated_decision(
     if decision is None:
         return None  # a conflict: the interpreted assembly names the rules
     if trace is not None:
-        env = Env(values)
-        env["diseases"], env["materials"] = diseases, materials
+        env = environment(values, diseases, materials)
         record_results(trace, prep, service, env, version)
     return decision

@@ -34,15 +34,12 @@ def specialise(expr: ir.Expr, absent: AbstractSet[str]) -> ir.Expr:
 
 def holds_undefined(expr: ir.Expr) -> bool:
     """The (specialised) expression can be undefined: an undefined constant is left in it."""
-    return any(_is_undefined(x) for x in ir.walk(expr))
+    return any(is_undefined(x) for x in ir.walk(expr))
 
 
 def is_undefined(expr: ir.Expr) -> bool:
     """The (specialised) expression is the undefined constant: undefined for every such case."""
     return isinstance(expr, ir.Const) and expr.value is UNDEFINED
-
-
-_is_undefined = is_undefined
 
 
 def _undefined(e: ir.Expr) -> ir.Expr:
@@ -74,7 +71,7 @@ def _fold(e: ir.Expr, absent: AbstractSet[str]) -> ir.Expr:
         return e
     if isinstance(e, ir.Member):
         operand = _fold(e.operand, absent)
-        return _undefined(e) if _is_undefined(operand) else ir.Member(e.type, operand, e.name)
+        return _undefined(e) if is_undefined(operand) else ir.Member(e.type, operand, e.name)
     if isinstance(e, ir.Items):
         items = _strict(e.items, absent)
         return _undefined(e) if items is None else ir.Items(e.type, items)
@@ -83,14 +80,14 @@ def _fold(e: ir.Expr, absent: AbstractSet[str]) -> ir.Expr:
         return _undefined(e) if args is None else ir.Apply(e.type, e.prim, args)
     if isinstance(e, ir.Shift):
         operand = _fold(e.operand, absent)
-        if _is_undefined(operand):
+        if is_undefined(operand):
             return _undefined(e)
         return ir.Shift(e.type, operand, e.unit, e.amount)
     if isinstance(e, ir.Logic):
         return _logic(e, absent)
     if isinstance(e, ir.Choose):
         cond = _fold(e.cond, absent)
-        if _is_undefined(cond):
+        if is_undefined(cond):
             return _undefined(e)
         known = _bool(cond)
         if known is not None:
@@ -99,7 +96,7 @@ def _fold(e: ir.Expr, absent: AbstractSet[str]) -> ir.Expr:
         return ir.Choose(e.type, cond, then, otherwise, e.site)
     if isinstance(e, ir.Quantify):
         seq = _fold(e.seq, absent)
-        if _is_undefined(seq):
+        if is_undefined(seq):
             return _undefined(e)
         return ir.Quantify(e.type, e.kind, e.var, seq, _fold(e.body, absent))
     raise TypeError(f"not an IR node: {e!r}")
@@ -114,7 +111,7 @@ def _strict(operands: tuple[ir.Expr, ...], absent: AbstractSet[str]) -> tuple[ir
     folded: list[ir.Expr] = []
     for x in operands:
         f = _fold(x, absent)
-        if _is_undefined(f) and not any(_may_raise(y) for y in folded):
+        if is_undefined(f) and not any(_may_raise(y) for y in folded):
             return None
         folded.append(f)
     return tuple(folded)
@@ -133,12 +130,12 @@ def _logic(e: ir.Logic, absent: AbstractSet[str]) -> ir.Expr:
         return left  # `x and True` is x
     if _bool(right) is stop and not _may_raise(left):
         return right
-    if _is_undefined(left) and _is_undefined(right):
+    if is_undefined(left) and is_undefined(right):
         return left
-    if _is_undefined(left) and not holds_undefined(right):
+    if is_undefined(left) and not holds_undefined(right):
         # `undefined and x`: False when x is False, else undefined (dually for `or`).
         return _either(right, e, stop)
-    if _is_undefined(right) and not holds_undefined(left):
+    if is_undefined(right) and not holds_undefined(left):
         return _either(left, e, stop)
     return ir.Logic(e.type, e.op, left, right)
 
