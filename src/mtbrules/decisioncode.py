@@ -112,6 +112,12 @@ class _DecisionGen:
         self.rules = rules
         # Specialised to a pattern of present fields (these absent, the others given), or None.
         self.absent_fields = absent
+        # Each condition folded for that pattern, once (mtbrules.presence).
+        self.folded = {
+            r.id: presence.specialise(r.when.ir, absent)
+            for r in rules
+            if absent is not None and r.when is not None
+        }
         self.gen = codegen.Gen(pack.calendar, absent)
         self.gen.namespace.update(
             dict=dict,
@@ -148,7 +154,7 @@ class _DecisionGen:
             return "never"  # every field it needs is always set
         if self.absent_fields is None:
             return "maybe"
-        folded = presence.specialise(rule.when.ir, self.absent_fields)
+        folded = self.folded[rule.id]
         if presence.is_undefined(folded):
             return "always"
         return "maybe" if presence.holds_undefined(folded) else "never"
@@ -174,7 +180,7 @@ class _DecisionGen:
             if rule.when is None:
                 results[i] = True
             elif self.absent_fields is not None:
-                folded = presence.specialise(rule.when.ir, self.absent_fields)
+                folded = self.folded[rule.id]
                 if isinstance(folded, ir.Const):
                     results[i] = folded.value  # True, False or undefined
         known = {}
